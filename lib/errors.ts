@@ -1,0 +1,55 @@
+/**
+ * Plain words for the errors the network and the runtime raise, so that a
+ * user reads one clear line instead of an OS error number or a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   describeError(new Deno.errors.ConnectionRefused("Connection refused (os error 111)")),
+ *   "connection refused",
+ * );
+ * ```
+ *
+ * @module
+ */
+
+const WORDS: [new (...args: never[]) => Error, string][] = [
+  [Deno.errors.ConnectionRefused, "connection refused"],
+  [Deno.errors.ConnectionReset, "connection reset by the peer"],
+  [Deno.errors.ConnectionAborted, "connection aborted"],
+  [Deno.errors.BrokenPipe, "the other end closed the connection"],
+  [Deno.errors.AddrInUse, "address already in use"],
+  [Deno.errors.AddrNotAvailable, "address not available on this machine"],
+  [Deno.errors.TimedOut, "timed out"],
+  [Deno.errors.NotConnected, "not connected"],
+  [Deno.errors.PermissionDenied, "permission denied"],
+  [Deno.errors.NotCapable, "permission denied"],
+];
+
+/**
+ * Says what an error means in a few words, without a stack trace. Errors the
+ * runtime raises for the network get fixed words; any other error's message
+ * is returned as it is.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lookup = new Error("failed to lookup address information: Name or service not known");
+ * assert.equal(describeError(lookup), "host not found (Name or service not known)");
+ * assert.equal(describeError(new RangeError("too big")), "too big");
+ * ```
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  for (const [kind, words] of WORDS) {
+    if (error instanceof kind) return words;
+  }
+  const lookup = /^failed to lookup address information: (.*)$/.exec(error.message);
+  if (lookup) return `host not found (${lookup[1]})`;
+  return error.message.split("\n")[0];
+}

@@ -1,0 +1,566 @@
+/**
+ * The framecat wire format: a frame is the payload's length in UTF-8 bytes as
+ * 1 to 10 ASCII decimal digits, one LF, then the payload, a UTF-8 JSON text of
+ * exactly that many bytes. It is the format of the seed's Python `sender.py`
+ * and `receiver.py`, byte for byte.
+ *
+ * @example Encode a value and decode it again
+ * ```ts
+ * import { decodeFrames, encodeFrame } from "./framing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const frame = encodeFrame("Hello World!");
+ * assert.equal(new TextDecoder().decode(frame), '14\n"Hello World!"');
+ *
+ * for await (const { value, bytes } of decodeFrames([frame, frame])) {
+ *   assert.equal(value, "Hello World!");
+ *   assert.equal(bytes, 14);
+ * }
+ * ```
+ *
+ * @module
+ */
+
+/** The default limit on a payload's declared length: 64 MiB. */
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The most digits a length prefix may have. */
+export const MAX_PREFIX_DIGITS = 10;
+
+/**
+ * The largest payload this implementation can decode: the longest string the
+ * JavaScript engine can hold (2^29 - 24 code units).
+ */
+export const MAX_PAYLOAD_BYTES = 0x1fffffe8;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const DEFAULT_BUFFER_SIZE = 256 * 1024;
+
+/** What went wrong with a frame; see {@linkcode FrameError}. */
+export type FrameErrorCode =
+  | "INVALID_PREFIX"
+  | "TOO_LARGE"
+  | "TRUNCATED"
+  | "INVALID_UTF8"
+  | "INVALID_JSON";
+
+/** Options for {@linkcode FrameError}. */
+export interface FrameErrorOptions extends ErrorOptions {
+  /** Offset in the byte stream at which the bad frame starts. */
+  offset?: number;
+}
+
+/**
+ * A frame on the wire that cannot be decoded. `code` tells callers what went
+ * wrong; the message says it in words. After an `INVALID_PREFIX`, `TOO_LARGE`
+ * or `TRUNCATED` error the frame boundaries of the stream are lost.
+ *
+ * @example
+ * ```ts
+ * import { decodeFrames, FrameError } from "./framing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode("1e3\n");
+ * await assert.rejects(async () => {
+ *   for await (const _ of decodeFrames([bytes])) { /* nothing arrives *\/ }
+ * }, (e) => e instanceof FrameError && e.code === "INVALID_PREFIX");
+ * ```
+ */
+export class FrameError extends Error {
+  /** What went wrong, for callers to branch on. */
+  readonly code: FrameErrorCode;
+  /** Offset in the byte stream at which the bad frame starts. */
+  readonly offset: number;
+
+  /** Makes an error with a code and a message in words. */
+  constructor(code: FrameErrorCode, message: string, options: FrameErrorOptions = {}) {
+    super(message, options);
+    this.name = "FrameError";
+    this.code = code;
+    this.offset = options.offset ?? 0;
+  }
+}
+
+/** One decoded frame. */
+export interface Frame {
+  /** The payload parsed as JSON. */
+  value: unknown;
+  /** The payload as JSON text, exactly as it arrived. */
+  text: string;
+  /** The payload's length in bytes, as its length prefix declared it. */
+  bytes: number;
+}
+
+/** Anything that reads bytes like `Deno.Conn` or `Deno.stdin` do. */
+export interface ByteReader {
+  /** Reads up to `p.length` bytes into `p`; resolves to the count, or `null` at the end. */
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** Where {@linkcode FrameReader} and {@linkcode decodeFrames} read bytes from. */
+export type ByteSource = ByteReader | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/** Options for {@linkcode encodeFrame} and {@linkcode encodeJsonFrame}. */
+export interface EncodeFrameOptions {
+  /** Refuse payloads longer than this many bytes. Defaults to {@linkcode MAX_PAYLOAD_BYTES}. */
+  maxBytes?: number;
+}
+
+const encoder = new TextEncoder();
+const looseDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+
+/**
+ * Encodes a value as one frame: its JSON text, prefixed by the text's length
+ * in UTF-8 bytes and a LF. Throws `TypeError` for a value with no JSON text
+ * (`undefined`, a function) and `RangeError` for a payload over `maxBytes`.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame } from "./framing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // "é" is two bytes in UTF-8: the prefix counts bytes, not characters.
+ * assert.equal(new TextDecoder().decode(encodeFrame("é")), '4\n"é"');
+ * ```
+ */
+export function encodeFrame(value: unknown, options: EncodeFrameOptions = {}): Uint8Array {
+  const text = JSON.stringify(value);
+  if (text === undefined) {
+    throw new TypeError(`Cannot encode frame: a ${typeof value} has no JSON text`);
+  }
+  return frameText(text, options.maxBytes ?? MAX_PAYLOAD_BYTES);
+}
+
+/**
+ * Encodes JSON text as one frame, exactly as given, after checking that it
+ * parses. Throws `SyntaxError` for text that is not JSON and `RangeError` for
+ * a payload over `maxBytes`. Unlike {@linkcode encodeFrame} it keeps the
+ * text's own spacing and numbers that JavaScript cannot represent exactly.
+ *
+ * @example
+ * ```ts
+ * import { encodeJsonFrame } from "./framing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const frame = encodeJsonFrame('{"id": 12345678901234567890}');
+ * assert.equal(new TextDecoder().decode(frame), '28\n{"id": 12345678901234567890}');
+ * assert.throws(() => encodeJsonFrame("{oops}"), SyntaxError);
+ * ```
+ */
+export function encodeJsonFrame(text: string, options: EncodeFrameOptions = {}): Uint8Array {
+  JSON.parse(text);
+  return frameText(text, options.maxBytes ?? MAX_PAYLOAD_BYTES);
+}
+
+function frameText(text: string, maxBytes: number): Uint8Array {
+  const payload = encoder.encode(text);
+  if (payload.length > maxBytes) {
+    throw new RangeError(
+      `Cannot encode frame: payload of ${payload.length} bytes exceeds the limit of ${maxBytes} bytes`,
+    );
+  }
+  const prefix = `${payload.length}\n`;
+  const frame = new Uint8Array(prefix.length + payload.length);
+  encoder.encodeInto(prefix, frame);
+  frame.set(payload, prefix.length);
+  return frame;
+}
+
+/** Options for {@linkcode FrameReader} and {@linkcode decodeFrames}. */
+export interface FrameReaderOptions {
+  /**
+   * Refuse a frame whose declared length exceeds this many bytes, before
+   * anything of that size is allocated. Defaults to {@linkcode DEFAULT_MAX_BYTES}.
+   */
+  maxBytes?: number;
+  /** Size of the reused read buffer in bytes. Defaults to 256 KiB. */
+  bufferSize?: number;
+}
+
+/**
+ * Reads frames from a byte stream in batches: each call to `readBatch()`
+ * returns every frame that the bytes read so far complete, decoded with one
+ * UTF-8 decode for the whole batch. Bytes are read into one reused buffer; a
+ * payload too large for it is read directly into a buffer of its declared size,
+ * allocated only after the size limit is checked. Every payload is checked to
+ * be UTF-8 and JSON.
+ *
+ * @example
+ * ```ts
+ * import { FrameReader } from "./framing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode('1\n1\n3\n[2]');
+ * const reader = new FrameReader([bytes.subarray(0, 5), bytes.subarray(5)]);
+ * assert.deepEqual((await reader.readBatch())?.map((f) => f.value), [1]);
+ * assert.deepEqual((await reader.readBatch())?.map((f) => f.value), [[2]]);
+ * assert.equal(await reader.readBatch(), null);
+ * ```
+ */
+export class FrameReader {
+  #source: ByteReader;
+  #iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array> | undefined;
+  #maxBytes: number;
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  /** Stream offset of `#buf[0]`. */
+  #base = 0;
+  #frames = 0;
+  #inLargePayload = false;
+  /** Declared length of the incomplete frame at `#start`, or -1 while its prefix is incomplete. */
+  #pendingLength = -1;
+  #pendingPayloadStart = 0;
+  /** Start and end of each complete payload found by `#scan`, and its frame's start. */
+  #marks: number[] = [];
+  #error: FrameError | null = null;
+  #done = false;
+  #decoding = false;
+
+  /** Reads from `source`: a `Deno.Conn`-like reader or an iterable of byte chunks. */
+  constructor(source: ByteSource, options: FrameReaderOptions = {}) {
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_PAYLOAD_BYTES) {
+      throw new RangeError(
+        `Cannot read frames: maxBytes must be a whole number from 1 to ${MAX_PAYLOAD_BYTES}, got ${maxBytes}`,
+      );
+    }
+    this.#maxBytes = maxBytes;
+    this.#buf = new Uint8Array(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
+    if (isByteReader(source)) {
+      this.#source = source;
+    } else {
+      const iterator = Symbol.asyncIterator in source
+        ? source[Symbol.asyncIterator]()
+        : source[Symbol.iterator]();
+      this.#iterator = iterator;
+      this.#source = iteratorReader(iterator);
+    }
+  }
+
+  /** Whether bytes of a frame that is not yet complete have arrived. */
+  get partial(): boolean {
+    return this.#inLargePayload || this.#end > this.#start;
+  }
+
+  /** How many frames have been returned so far. */
+  get frames(): number {
+    return this.#frames;
+  }
+
+  /**
+   * Resolves to the next batch of decoded frames (never empty), or `null`
+   * when the stream ends cleanly between frames. Rejects with a
+   * {@linkcode FrameError} for a bad frame, after the batch of the valid
+   * frames before it has been returned, and again on every later call.
+   */
+  async readBatch(): Promise<Frame[] | null> {
+    while (true) {
+      if (this.#error) throw this.#error;
+      if (this.#done) return null;
+      this.#scan();
+      const frames = this.#decodeMarked();
+      if (frames.length > 0) return frames;
+      if (this.#error) throw this.#error;
+      if (
+        this.#pendingLength >= 0 && this.#pendingLength > this.#buf.length / 2
+      ) {
+        return [await this.#readLargeFrame()];
+      }
+      await this.#fill();
+    }
+  }
+
+  /** Stops reading; an iterable source is told so, a `ByteReader` is left to its owner. */
+  async cancel(): Promise<void> {
+    this.#done = true;
+    await this.#iterator?.return?.();
+  }
+
+  /** Finds every complete frame in the buffer, checking each prefix. */
+  #scan(): void {
+    const buf = this.#buf;
+    const end = this.#end;
+    const marks = this.#marks;
+    marks.length = 0;
+    this.#pendingLength = -1;
+    let pos = this.#start;
+    while (pos < end) {
+      let length = 0;
+      let i = pos;
+      const stop = Math.min(end, pos + MAX_PREFIX_DIGITS + 1);
+      for (; i < stop; i++) {
+        const b = buf[i];
+        if (b === LF) break;
+        if (b < DIGIT_0 || b > DIGIT_9) {
+          this.#fail("INVALID_PREFIX", pos, describeBadPrefix(buf.subarray(pos, end), i - pos));
+          break;
+        }
+        length = length * 10 + b - DIGIT_0;
+      }
+      if (this.#error) break;
+      if (i === stop) {
+        if (i - pos > MAX_PREFIX_DIGITS) {
+          this.#fail(
+            "INVALID_PREFIX",
+            pos,
+            `length prefix ${
+              quoteBytes(buf.subarray(pos, i))
+            } has more than ${MAX_PREFIX_DIGITS} digits`,
+          );
+        }
+        break;
+      }
+      if (i === pos) {
+        this.#fail("INVALID_PREFIX", pos, "length prefix is empty (the frame starts with LF)");
+        break;
+      }
+      if (length > this.#maxBytes) {
+        this.#fail(
+          "TOO_LARGE",
+          pos,
+          `declared length ${length} exceeds the limit of ${this.#maxBytes} bytes`,
+        );
+        break;
+      }
+      const payloadEnd = i + 1 + length;
+      if (payloadEnd > end) {
+        this.#pendingLength = length;
+        this.#pendingPayloadStart = i + 1;
+        break;
+      }
+      marks.push(i + 1, payloadEnd, pos);
+      pos = payloadEnd;
+    }
+    this.#start = pos;
+  }
+
+  /** Decodes the payloads `#scan` found: one UTF-8 decode for an all-ASCII batch. */
+  #decodeMarked(): Frame[] {
+    const marks = this.#marks;
+    const frames: Frame[] = [];
+    if (marks.length === 0) return frames;
+    const buf = this.#buf;
+    const first = marks[0];
+    const last = marks[marks.length - 2];
+    const region = looseDecoder.decode(buf.subarray(first, last));
+    // UTF-8 never decodes to more UTF-16 units than bytes, and to as many
+    // only when every byte is ASCII, which is valid UTF-8.
+    const ascii = region.length === last - first;
+    this.#decoding = true;
+    for (let k = 0; k < marks.length; k += 3) {
+      const start = marks[k];
+      const end = marks[k + 1];
+      const text = ascii
+        ? region.slice(start - first, end - first)
+        : this.#decodeText(buf.subarray(start, end), marks[k + 2]);
+      if (text === undefined) break;
+      const value = this.#parse(text, marks[k + 2]);
+      if (value === INVALID) break;
+      frames.push({ value, text, bytes: end - start });
+      this.#frames++;
+    }
+    this.#decoding = false;
+    return frames;
+  }
+
+  /** Reads a payload too large for the buffer straight into one of its own size. */
+  async #readLargeFrame(): Promise<Frame> {
+    const length = this.#pendingLength;
+    const frameStart = this.#base + this.#start;
+    const payloadStart = this.#base + this.#pendingPayloadStart;
+    const payload = new Uint8Array(length);
+    payload.set(this.#buf.subarray(this.#pendingPayloadStart, this.#end));
+    let filled = this.#end - this.#pendingPayloadStart;
+    this.#start = this.#end = 0;
+    this.#inLargePayload = true;
+    while (filled < length) {
+      const n = await this.#source.read(payload.subarray(filled));
+      if (n === null) {
+        this.#done = true;
+        throw this.#fail(
+          "TRUNCATED",
+          frameStart,
+          `stream ended after ${filled} of ${length} payload bytes`,
+        );
+      }
+      filled += n;
+    }
+    this.#inLargePayload = false;
+    this.#base = payloadStart + length;
+    this.#decoding = true;
+    const text = this.#decodeText(payload, frameStart);
+    if (text === undefined) throw this.#error;
+    const value = this.#parse(text, frameStart);
+    if (value === INVALID) throw this.#error;
+    this.#decoding = false;
+    this.#frames++;
+    return { value, text, bytes: length };
+  }
+
+  /** Makes room in the buffer and reads more bytes into it. */
+  async #fill(): Promise<void> {
+    if (this.#start > 0) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#base += this.#start;
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    const n = await this.#source.read(this.#buf.subarray(this.#end));
+    if (n === null) {
+      this.#done = true;
+      if (this.#end > this.#start) this.#failTruncated();
+      return;
+    }
+    this.#end += n;
+  }
+
+  #failTruncated(): void {
+    const have = this.#end - this.#start;
+    if (this.#pendingLength >= 0) {
+      const got = this.#end - this.#pendingPayloadStart;
+      this.#fail(
+        "TRUNCATED",
+        this.#base + this.#start,
+        `stream ended after ${got} of ${this.#pendingLength} payload bytes`,
+      );
+    } else {
+      const prefix = quoteBytes(this.#buf.subarray(this.#start, this.#start + have));
+      this.#fail(
+        "TRUNCATED",
+        this.#base + this.#start,
+        `stream ended inside the length prefix ${prefix}`,
+      );
+    }
+  }
+
+  #decodeText(bytes: Uint8Array, frameStart: number): string | undefined {
+    const text = looseDecoder.decode(bytes);
+    // The loose decoder is several times faster; a replacement character in
+    // its output is either in the payload or marks invalid bytes.
+    if (text.includes("\uFFFD")) {
+      try {
+        strictDecoder.decode(bytes);
+      } catch {
+        this.#fail(
+          "INVALID_UTF8",
+          frameStart,
+          `payload of ${bytes.length} bytes is not valid UTF-8`,
+        );
+        return undefined;
+      }
+    }
+    return text;
+  }
+
+  #parse(text: string, frameStart: number): unknown {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      const why = text.length === 0
+        ? "payload is empty, which is not JSON"
+        : `payload is not valid JSON (${(error as Error).message})`;
+      this.#fail("INVALID_JSON", frameStart, why, error);
+      return INVALID;
+    }
+  }
+
+  #fail(code: FrameErrorCode, offset: number, why: string, cause?: unknown): FrameError {
+    // While scanning, the marked frames come before the bad one.
+    const number = this.#frames + (this.#decoding ? 0 : this.#marks.length / 3) + 1;
+    this.#error = new FrameError(
+      code,
+      `Cannot read frame ${number} (stream byte ${offset}): ${why}`,
+      { offset, cause },
+    );
+    return this.#error;
+  }
+}
+
+const INVALID = Symbol("invalid");
+
+/**
+ * Decodes the frames of a byte stream one message at a time. Ends when the
+ * stream ends cleanly between frames; throws a {@linkcode FrameError} at the
+ * first bad frame, after yielding every valid frame before it.
+ *
+ * @example
+ * ```ts
+ * import { decodeFrames } from "./framing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode('2\n{}7\n"héllo"');
+ * const values = [];
+ * for await (const frame of decodeFrames([bytes])) values.push(frame.value);
+ * assert.deepEqual(values, [{}, "héllo"]);
+ * ```
+ */
+export async function* decodeFrames(
+  source: ByteSource,
+  options: FrameReaderOptions = {},
+): AsyncGenerator<Frame, void, undefined> {
+  const reader = new FrameReader(source, options);
+  try {
+    while (true) {
+      const batch = await reader.readBatch();
+      if (batch === null) return;
+      yield* batch;
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
+function isByteReader(source: ByteSource): source is ByteReader {
+  return typeof (source as Partial<ByteReader>).read === "function";
+}
+
+function iteratorReader(iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array>): ByteReader {
+  let chunk: Uint8Array = new Uint8Array(0);
+  return {
+    async read(p: Uint8Array): Promise<number | null> {
+      while (chunk.length === 0) {
+        const next = await iterator.next();
+        if (next.done) return null;
+        chunk = next.value;
+      }
+      const n = Math.min(p.length, chunk.length);
+      p.set(chunk.subarray(0, n));
+      chunk = chunk.subarray(n);
+      return n;
+    },
+  };
+}
+
+/** Explains a prefix whose byte at `bad` is neither a digit nor LF. */
+function describeBadPrefix(bytes: Uint8Array, bad: number): string {
+  let end = bytes.indexOf(LF);
+  if (end < 0 || end > MAX_PREFIX_DIGITS + 1) end = Math.min(bytes.length, MAX_PREFIX_DIGITS + 1);
+  const shown = quoteBytes(bytes.subarray(0, end));
+  if (bytes[bad] === CR && bytes[bad + 1] === LF && bad > 0) {
+    return `length prefix ${shown} ends with CR LF; frames end the length with a bare LF`;
+  }
+  const first = bytes[0];
+  const hint = first === 0x7b || first === 0x5b || first === 0x22
+    ? " (the peer seems to send JSON without a length prefix)"
+    : "";
+  return `length prefix ${shown} is not decimal digits${hint}`;
+}
+
+/** Quotes bytes for a message: printable ASCII as is, the rest escaped. */
+function quoteBytes(bytes: Uint8Array): string {
+  let out = '"';
+  for (const b of bytes) {
+    if (b === 0x22 || b === 0x5c) out += "\\" + String.fromCharCode(b);
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else if (b === LF) out += "\\n";
+    else if (b === CR) out += "\\r";
+    else if (b === 0x09) out += "\\t";
+    else out += "\\x" + b.toString(16).padStart(2, "0");
+  }
+  return out + '"';
+}

@@ -1,0 +1,140 @@
+/**
+ * Batched, ordered output of whole lines: many small lines become few large
+ * writes, and a line is never split between writes of different callers.
+ *
+ * @example
+ * ```ts
+ * import { LineWriter } from "./line_writer.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const written: string[] = [];
+ * const out = new LineWriter({
+ *   async write(p: Uint8Array): Promise<number> {
+ *     written.push(new TextDecoder().decode(p));
+ *     return p.length;
+ *   },
+ * });
+ * out.add("one\n");
+ * out.add("two\n");
+ * await out.flush();
+ * assert.deepEqual(written, ["one\ntwo\n"]);
+ * ```
+ *
+ * @module
+ */
+
+/** Anything that writes bytes like `Deno.stdout` or a `Deno.Conn` does. */
+export interface ByteWriter {
+  /** Writes some of `p`; resolves to how many bytes were written. */
+  write(p: Uint8Array): Promise<number>;
+}
+
+/** Options for {@linkcode LineWriter}. */
+export interface LineWriterOptions {
+  /** Pending text, in UTF-16 units, above which `ready()` waits. Defaults to 1 Mi. */
+  highWaterMark?: number;
+  /** Called once, when a write fails. */
+  onError?: (error: unknown) => void;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes every byte of `data` to `writer`, however many writes it takes.
+ *
+ * @example
+ * ```ts
+ * import { writeAll } from "./line_writer.ts";
+ * const chunks: number[] = [];
+ * await writeAll({ write: async (p) => (chunks.push(p.length), Math.min(p.length, 2)) }, new Uint8Array(5));
+ * if (chunks.join() !== "5,3,1") throw new Error("short writes not retried");
+ * ```
+ */
+export async function writeAll(writer: ByteWriter, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    written += await writer.write(written === 0 ? data : data.subarray(written));
+  }
+}
+
+/**
+ * Collects lines and writes them in batches, in the order they were added.
+ * Writing starts once the code that added the lines yields to the event loop;
+ * `ready()` applies backpressure and `flush()` waits for everything added.
+ * After a failed write, every later `ready()` and `flush()` rejects with the
+ * error, and lines added are dropped.
+ *
+ * @example
+ * ```ts
+ * import { LineWriter } from "./line_writer.ts";
+ *
+ * const out = new LineWriter(Deno.stdout);
+ * for (let i = 0; i < 3; i++) out.add(`line ${i}\n`);
+ * await out.flush();
+ * ```
+ */
+export class LineWriter {
+  #writer: ByteWriter;
+  #highWaterMark: number;
+  #onError: ((error: unknown) => void) | undefined;
+  #pending = "";
+  #draining: Promise<void> | null = null;
+  #error: unknown = undefined;
+  #failed = false;
+
+  /** Writes lines to `writer`. */
+  constructor(writer: ByteWriter, options: LineWriterOptions = {}) {
+    this.#writer = writer;
+    this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.#onError = options.onError;
+  }
+
+  /** Whether a write has failed; see `error`. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** The error of the failed write, if one failed. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /** Queues text that ends with a line break (or several whole lines). */
+  add(text: string): void {
+    if (this.#failed) return;
+    this.#pending += text;
+    this.#draining ??= this.#drain();
+  }
+
+  /** Resolves once the queued text is below the high-water mark. */
+  ready(): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#error);
+    if (this.#pending.length < this.#highWaterMark) return Promise.resolve();
+    return this.flush();
+  }
+
+  /** Resolves once everything added so far has been written. */
+  async flush(): Promise<void> {
+    while (this.#draining) await this.#draining;
+    if (this.#failed) throw this.#error;
+  }
+
+  async #drain(): Promise<void> {
+    // Let the caller finish adding what it has before the first write.
+    await Promise.resolve();
+    try {
+      while (this.#pending.length > 0) {
+        const data = encoder.encode(this.#pending);
+        this.#pending = "";
+        await writeAll(this.#writer, data);
+      }
+    } catch (error) {
+      this.#failed = true;
+      this.#error = error;
+      this.#pending = "";
+      this.#onError?.(error);
+    } finally {
+      this.#draining = null;
+    }
+  }
+}
