@@ -33,6 +33,8 @@ export const MAX_PREFIX_DIGITS = 10;
  */
 export const MAX_PAYLOAD_BYTES = 0x1fffffe8;
 
+import { decodeUtf8, isAsciiDecoding, looseDecoder } from "./utf8.ts";
+
 const LF = 0x0a;
 const CR = 0x0d;
 const DIGIT_0 = 0x30;
@@ -65,7 +67,7 @@ export interface FrameErrorOptions extends ErrorOptions {
  *
  * const bytes = new TextEncoder().encode("1e3\n");
  * await assert.rejects(async () => {
- *   for await (const _ of decodeFrames([bytes])) { /* nothing arrives *\/ }
+ *   for await (const _ of decodeFrames([bytes])) throw new Error("no frame expected");
  * }, (e) => e instanceof FrameError && e.code === "INVALID_PREFIX");
  * ```
  */
@@ -110,8 +112,6 @@ export interface EncodeFrameOptions {
 }
 
 const encoder = new TextEncoder();
-const looseDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
-const strictDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
 /**
  * Encodes a value as one frame: its JSON text, prefixed by the text's length
@@ -194,8 +194,8 @@ export interface FrameReaderOptions {
  * import { FrameReader } from "./framing.ts";
  * import assert from "node:assert/strict";
  *
- * const bytes = new TextEncoder().encode('1\n1\n3\n[2]');
- * const reader = new FrameReader([bytes.subarray(0, 5), bytes.subarray(5)]);
+ * const bytes = new TextEncoder().encode("1\n13\n[2]");
+ * const reader = new FrameReader([bytes.subarray(0, 4), bytes.subarray(4)]);
  * assert.deepEqual((await reader.readBatch())?.map((f) => f.value), [1]);
  * assert.deepEqual((await reader.readBatch())?.map((f) => f.value), [[2]]);
  * assert.equal(await reader.readBatch(), null);
@@ -297,7 +297,11 @@ export class FrameReader {
         const b = buf[i];
         if (b === LF) break;
         if (b < DIGIT_0 || b > DIGIT_9) {
-          this.#fail("INVALID_PREFIX", pos, describeBadPrefix(buf.subarray(pos, end), i - pos));
+          this.#fail(
+            "INVALID_PREFIX",
+            this.#base + pos,
+            describeBadPrefix(buf.subarray(pos, end), i - pos),
+          );
           break;
         }
         length = length * 10 + b - DIGIT_0;
@@ -307,7 +311,7 @@ export class FrameReader {
         if (i - pos > MAX_PREFIX_DIGITS) {
           this.#fail(
             "INVALID_PREFIX",
-            pos,
+            this.#base + pos,
             `length prefix ${
               quoteBytes(buf.subarray(pos, i))
             } has more than ${MAX_PREFIX_DIGITS} digits`,
@@ -316,13 +320,17 @@ export class FrameReader {
         break;
       }
       if (i === pos) {
-        this.#fail("INVALID_PREFIX", pos, "length prefix is empty (the frame starts with LF)");
+        this.#fail(
+          "INVALID_PREFIX",
+          this.#base + pos,
+          "length prefix is empty (the frame starts with LF)",
+        );
         break;
       }
       if (length > this.#maxBytes) {
         this.#fail(
           "TOO_LARGE",
-          pos,
+          this.#base + pos,
           `declared length ${length} exceeds the limit of ${this.#maxBytes} bytes`,
         );
         break;
@@ -348,18 +356,16 @@ export class FrameReader {
     const first = marks[0];
     const last = marks[marks.length - 2];
     const region = looseDecoder.decode(buf.subarray(first, last));
-    // UTF-8 never decodes to more UTF-16 units than bytes, and to as many
-    // only when every byte is ASCII, which is valid UTF-8.
-    const ascii = region.length === last - first;
+    const ascii = isAsciiDecoding(region, last - first);
     this.#decoding = true;
     for (let k = 0; k < marks.length; k += 3) {
       const start = marks[k];
       const end = marks[k + 1];
       const text = ascii
         ? region.slice(start - first, end - first)
-        : this.#decodeText(buf.subarray(start, end), marks[k + 2]);
+        : this.#decodeText(buf.subarray(start, end), this.#base + marks[k + 2]);
       if (text === undefined) break;
-      const value = this.#parse(text, marks[k + 2]);
+      const value = this.#parse(text, this.#base + marks[k + 2]);
       if (value === INVALID) break;
       frames.push({ value, text, bytes: end - start });
       this.#frames++;
@@ -439,20 +445,9 @@ export class FrameReader {
   }
 
   #decodeText(bytes: Uint8Array, frameStart: number): string | undefined {
-    const text = looseDecoder.decode(bytes);
-    // The loose decoder is several times faster; a replacement character in
-    // its output is either in the payload or marks invalid bytes.
-    if (text.includes("\uFFFD")) {
-      try {
-        strictDecoder.decode(bytes);
-      } catch {
-        this.#fail(
-          "INVALID_UTF8",
-          frameStart,
-          `payload of ${bytes.length} bytes is not valid UTF-8`,
-        );
-        return undefined;
-      }
+    const text = decodeUtf8(bytes);
+    if (text === undefined) {
+      this.#fail("INVALID_UTF8", frameStart, `payload of ${bytes.length} bytes is not valid UTF-8`);
     }
     return text;
   }
@@ -493,7 +488,7 @@ const INVALID = Symbol("invalid");
  * import { decodeFrames } from "./framing.ts";
  * import assert from "node:assert/strict";
  *
- * const bytes = new TextEncoder().encode('2\n{}7\n"héllo"');
+ * const bytes = new TextEncoder().encode('2\n{}8\n"héllo"');
  * const values = [];
  * for await (const frame of decodeFrames([bytes])) values.push(frame.value);
  * assert.deepEqual(values, [{}, "héllo"]);
@@ -542,7 +537,7 @@ function describeBadPrefix(bytes: Uint8Array, bad: number): string {
   if (end < 0 || end > MAX_PREFIX_DIGITS + 1) end = Math.min(bytes.length, MAX_PREFIX_DIGITS + 1);
   const shown = quoteBytes(bytes.subarray(0, end));
   if (bytes[bad] === CR && bytes[bad + 1] === LF && bad > 0) {
-    return `length prefix ${shown} ends with CR LF; frames end the length with a bare LF`;
+    return `length prefix ${shown} ends with CR: the length must end with a bare LF`;
   }
   const first = bytes[0];
   const hint = first === 0x7b || first === 0x5b || first === 0x22

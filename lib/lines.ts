@@ -27,6 +27,7 @@
  */
 
 import { type ByteReader, DEFAULT_MAX_BYTES } from "./framing.ts";
+import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts";
 
 /** Encoded frames ready to write, and how many messages they hold. */
 export interface FrameBatch {
@@ -51,8 +52,6 @@ export interface FrameLinesOptions {
 
 const LF = 0x0a;
 const encoder = new TextEncoder();
-const looseDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
-const strictDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
 /**
  * Reads lines from `source` and yields them as frames, in order. A CR before
@@ -131,13 +130,9 @@ function encodeLines(
   maxBytes: number,
 ): EncodedLines {
   let text = looseDecoder.decode(bytes);
-  const ascii = text.length === bytes.length;
-  if (!ascii && text.includes("\uFFFD")) {
-    try {
-      strictDecoder.decode(bytes);
-    } catch {
-      return encodeLinesUntilBadUtf8(bytes, firstLine, json, maxBytes);
-    }
+  const ascii = isAsciiDecoding(text, bytes.length);
+  if (!ascii && decodeUtf8(bytes) === undefined) {
+    return encodeLinesUntilBadUtf8(bytes, firstLine, json, maxBytes);
   }
   if (text.endsWith("\n")) text = text.slice(0, -1);
   const lines = text.split("\n");
@@ -191,9 +186,7 @@ function encodeLinesUntilBadUtf8(
   for (let i = 0;; i++) {
     let end = bytes.indexOf(LF, start);
     if (end < 0) end = bytes.length;
-    try {
-      strictDecoder.decode(bytes.subarray(start, end));
-    } catch {
+    if (decodeUtf8(bytes.subarray(start, end)) === undefined) {
       const before = start === 0
         ? { data: new Uint8Array(0), messages: 0, lines: 0 }
         : encodeLines(bytes.subarray(0, start), firstLine, json, maxBytes);
@@ -210,28 +203,4 @@ function encodeLinesUntilBadUtf8(
 
 function finish(out: string, messages: number, lines: number): EncodedLines {
   return { data: encoder.encode(out), messages, lines };
-}
-
-/** The length of a string in UTF-8 bytes, as `TextEncoder` would encode it. */
-function utf8Length(text: string): number {
-  let length = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) {
-      length += 1;
-    } else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next < 0xe000) {
-        // A surrogate pair: two UTF-16 units, four bytes.
-        length += 2;
-        i++;
-      } else {
-        length += 2;
-      }
-    } else {
-      length += 2;
-    }
-  }
-  return length;
 }
