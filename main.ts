@@ -324,7 +324,7 @@ function parse<T extends Options>(
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (error) {
-    const first = (error as Error).message.split(". ")[0];
+    const first = (error as Error).message.split("\n")[0].split(". ")[0];
     const hint = /Unknown option '-\d/.test(first) ? "; put negative numbers after --" : "";
     throw new UsageError(first.charAt(0).toLowerCase() + first.slice(1) + hint, command);
   }

@@ -214,7 +214,8 @@ export class FrameReader {
   #inLargePayload = false;
   /** Declared length of the incomplete frame at `#start`, or -1 while its prefix is incomplete. */
   #pendingLength = -1;
-  #pendingPayloadStart = 0;
+  /** Bytes of that frame's prefix and LF: its payload starts this far after `#start`. */
+  #pendingPrefixLength = 0;
   /** Start and end of each complete payload found by `#scan`, and its frame's start. */
   #marks: number[] = [];
   #error: FrameError | null = null;
@@ -338,7 +339,7 @@ export class FrameReader {
       const payloadEnd = i + 1 + length;
       if (payloadEnd > end) {
         this.#pendingLength = length;
-        this.#pendingPayloadStart = i + 1;
+        this.#pendingPrefixLength = i + 1 - pos;
         break;
       }
       marks.push(i + 1, payloadEnd, pos);
@@ -378,10 +379,10 @@ export class FrameReader {
   async #readLargeFrame(): Promise<Frame> {
     const length = this.#pendingLength;
     const frameStart = this.#base + this.#start;
-    const payloadStart = this.#base + this.#pendingPayloadStart;
+    const payloadStart = frameStart + this.#pendingPrefixLength;
     const payload = new Uint8Array(length);
-    payload.set(this.#buf.subarray(this.#pendingPayloadStart, this.#end));
-    let filled = this.#end - this.#pendingPayloadStart;
+    payload.set(this.#buf.subarray(this.#start + this.#pendingPrefixLength, this.#end));
+    let filled = this.#end - this.#start - this.#pendingPrefixLength;
     this.#start = this.#end = 0;
     this.#inLargePayload = true;
     while (filled < length) {
@@ -428,7 +429,7 @@ export class FrameReader {
   #failTruncated(): void {
     const have = this.#end - this.#start;
     if (this.#pendingLength >= 0) {
-      const got = this.#end - this.#pendingPayloadStart;
+      const got = have - this.#pendingPrefixLength;
       this.#fail(
         "TRUNCATED",
         this.#base + this.#start,
@@ -447,7 +448,8 @@ export class FrameReader {
   #decodeText(bytes: Uint8Array, frameStart: number): string | undefined {
     const text = decodeUtf8(bytes);
     if (text === undefined) {
-      this.#fail("INVALID_UTF8", frameStart, `payload of ${bytes.length} bytes is not valid UTF-8`);
+      const size = bytes.length === 1 ? "1 byte" : `${bytes.length} bytes`;
+      this.#fail("INVALID_UTF8", frameStart, `payload of ${size} is not valid UTF-8`);
     }
     return text;
   }

@@ -210,19 +210,23 @@ Deno.test("decodeFrames() names how many bytes of how many arrived when the stre
 
 Deno.test("decodeFrames() yields every valid frame before the first bad one", async () => {
   const good = [encodeFrame("a"), encodeFrame("b"), encodeFrame("é")];
-  const bads: [Uint8Array, FrameErrorCode][] = [
-    [bytes("x\n"), "INVALID_PREFIX"],
-    [bytes("3\n{x}"), "INVALID_JSON"],
-    [bytes("99\n{}"), "TRUNCATED"],
-    [new Uint8Array([0x31, 0x0a, 0xff]), "INVALID_UTF8"],
+  const bads: [Uint8Array, FrameErrorCode, RegExp][] = [
+    [bytes("x\n"), "INVALID_PREFIX", /length prefix "x" is not decimal digits$/],
+    [bytes("3\n{x}"), "INVALID_JSON", /payload is not valid JSON/],
+    [bytes("99\n{}"), "TRUNCATED", /after 2 of 99 payload bytes$/],
+    [bytes("9"), "TRUNCATED", /inside the length prefix "9"$/],
+    [new Uint8Array([0x31, 0x0a, 0xff]), "INVALID_UTF8", /payload of 1 byte is not valid UTF-8$/],
   ];
-  for (const [bad, code] of bads) {
-    const data = concat([...good, bad, encodeFrame("never")]);
+  for (const [bad, code, reason] of bads) {
+    // A truncated frame ends the stream; after any other, a frame never yielded.
+    const after = code === "TRUNCATED" ? [] : [encodeFrame("never")];
+    const data = concat([...good, bad, ...after]);
     for (const size of [1, 3, data.length]) {
       const { frames, error } = await decodeAll(chunks(data, size));
       assert.deepEqual(frames.map((f) => f.value), ["a", "b", "é"], `${code}, chunks of ${size}`);
       assert.equal(error?.code, code);
       assert.match(error.message, /^Cannot read frame 4 \(stream byte 16\): /);
+      assert.match(error.message, reason);
       assert.equal(error.offset, 16);
     }
   }

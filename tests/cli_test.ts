@@ -1,0 +1,365 @@
+import assert from "node:assert/strict";
+import denoJson from "../deno.json" with { type: "json" };
+import { encodeFrame } from "../lib/framing.ts";
+import {
+  errorLines,
+  framecat,
+  FRAMECAT_SHELL,
+  rawExchange,
+  spawn,
+  type StartedReceiver,
+  startReceiver,
+  waitUntil,
+} from "./helpers.ts";
+
+/** A port with nothing listening on it: one the system gave and took back. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
+
+async function stopReceiver(receiver: StartedReceiver): Promise<void> {
+  receiver.child.kill("SIGTERM");
+  const { code } = await receiver.finished();
+  assert.equal(code, 0);
+}
+
+Deno.test("framecat --help, send --help and receive --help print usage on stdout", async () => {
+  for (const args of [["--help"], ["-h"], ["send", "--help"], ["receive", "--help"]]) {
+    const { code, stdout, stderr } = await framecat(args);
+    assert.equal(code, 0, args.join(" "));
+    assert.equal(stderr, "");
+    assert.match(stdout, /Usage/);
+  }
+  const { stdout } = await framecat(["--help"]);
+  assert.match(stdout, /framecat send    \[--host H\] \[--port P\] \[--json\] \[--stdin\]/);
+  assert.match((await framecat(["receive", "--help"])).stdout, /--idle-timeout SECONDS/);
+});
+
+Deno.test("framecat --version prints the version in deno.json", async () => {
+  const { code, stdout } = await framecat(["--version"]);
+  assert.equal(code, 0);
+  assert.equal(stdout, `framecat ${denoJson.version}\n`);
+});
+
+Deno.test("framecat reports usage errors in one line with exit code 2", async () => {
+  const cases: [string[], RegExp][] = [
+    [[], /missing command/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+    [["send", "--frob"], /unknown option '--frob'/],
+    [["receive", "--json=yes"], /'--json' does not take an argument/],
+    [["send", "--port", "abc"], /--port must be a whole number from 1 to 65535, got "abc"/],
+    [["send", "--port", "70000"], /--port must be a whole number/],
+    [["send", "--port", "0"], /--port must be a whole number from 1/],
+    [["receive", "--port", "-1"], /unknown option '-1'|--port/],
+    [["receive", "--port"], /--port <value>' argument missing/],
+    [["receive", "--count", "0"], /--count must be a whole number from 1/],
+    [["receive", "--max-bytes", "1e3"], /--max-bytes must be a whole number/],
+    [["receive", "--idle-timeout", "soon"], /--idle-timeout must be a number of seconds/],
+    [["receive", "extra"], /unexpected argument "extra"/],
+    [["send", "--stdin", "hello"], /MESSAGE arguments or --stdin, not both/],
+    [["send", "--json", "-5"], /put negative numbers after --/],
+  ];
+  for (const [args, pattern] of cases) {
+    const { code, stdout, stderr } = await framecat(args);
+    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.equal(stdout, "");
+    assert.match(stderr, pattern);
+    assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+    assert.doesNotMatch(stderr, /    at /);
+  }
+});
+
+Deno.test("framecat send --json refuses invalid JSON before connecting", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let connected = false;
+  const accepting = listener.accept().then((conn) => {
+    connected = true;
+    conn.close();
+  }, () => {});
+  const { code, stderr } = await framecat([
+    "send",
+    "--json",
+    "--port",
+    String(listener.addr.port),
+    "1",
+    "{oops",
+  ]);
+  listener.close();
+  await accepting;
+  assert.equal(code, 2);
+  assert.match(stderr, /^framecat send: message 2 is not valid JSON \(/);
+  assert.equal(connected, false);
+});
+
+Deno.test("framecat send says in words why it cannot connect, exit code 1", async () => {
+  const refused = await framecat(["send", "--port", String(closedPort())]);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /^framecat: Cannot connect to 127\.0\.0\.1:\d+: connection refused\n$/,
+  );
+  const unknown = await framecat(["send", "--host", "no-such-host.invalid"]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /Cannot connect to no-such-host\.invalid:1234: host not found/);
+});
+
+Deno.test("framecat receive says the port is in use, exit code 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { code, stdout, stderr } = await framecat([
+    "receive",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(listener.addr.port),
+  ]);
+  listener.close();
+  assert.equal(code, 1);
+  assert.equal(stdout, "");
+  assert.match(stderr, /^framecat: Cannot listen on 127\.0\.0\.1:\d+: address already in use\n$/);
+});
+
+Deno.test("framecat send delivers the seed's Hello World! to framecat receive", async () => {
+  const receiver = await startReceiver(["--count", "1"]);
+  const sender = await framecat(["send", "--port", String(receiver.port)]);
+  assert.equal(sender.code, 0);
+  assert.equal(sender.stdout, "");
+  assert.equal(sender.stderr, `Sent 1 message (17 bytes) to 127.0.0.1:${receiver.port}\n`);
+  const { code, stdout, stderr } = await receiver.finished();
+  assert.equal(code, 0);
+  assert.equal(stdout, "Message from Sender :: Hello World!\n");
+  assert.match(stderr, /^Listening on 127\.0\.0\.1:\d+\nConnection from 127\.0\.0\.1:\d+\n/);
+});
+
+Deno.test("framecat receive prints strings raw and other values as compact JSON", async () => {
+  const receiver = await startReceiver(["--count", "6"]);
+  const port = String(receiver.port);
+  assert.equal((await framecat(["send", "--port", port, "plain text", "héllo 🙂"])).code, 0);
+  const json = ['{ "a" : [1, 2] }', "null", "3.5", '"two\\nlines"'];
+  assert.equal((await framecat(["send", "--json", "--port", port, ...json])).code, 0);
+  const { code, stdout } = await receiver.finished();
+  assert.equal(code, 0);
+  assert.equal(
+    stdout,
+    [
+      "Message from Sender :: plain text",
+      "Message from Sender :: héllo 🙂",
+      'Message from Sender :: {"a":[1,2]}',
+      "Message from Sender :: null",
+      "Message from Sender :: 3.5",
+      'Message from Sender :: "two\\nlines"',
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("framecat receive --json prints one object a line with peer, bytes and message", async () => {
+  const receiver = await startReceiver(["--json", "--count", "4"]);
+  const port = String(receiver.port);
+  const sent = ['{"id": 12345678901234567890}', '"é"', "[\n1\n]", "true"];
+  const sender = await framecat(["send", "--json", "--port", port, ...sent]);
+  assert.equal(sender.code, 0);
+  const { code, stdout } = await receiver.finished();
+  assert.equal(code, 0);
+  const lines = stdout.trimEnd().split("\n");
+  assert.equal(lines.length, 4);
+  const objects = lines.map((line) => JSON.parse(line));
+  for (const object of objects) assert.match(object.peer, /^127\.0\.0\.1:\d+$/);
+  assert.deepEqual(objects.map((o) => o.bytes), [28, 4, 5, 4]);
+  assert.deepEqual(objects.map((o) => o.message), [{ id: 12345678901234567890 }, "é", [1], true]);
+  // The number too large for a double arrives digit for digit.
+  assert.match(lines[0], /"message":\{"id": 12345678901234567890\}\}$/);
+});
+
+Deno.test("framecat send --stdin streams lines as they come, one connection", async () => {
+  const receiver = await startReceiver(["--json"]);
+  const sender = spawn(["send", "--stdin", "--port", String(receiver.port)], { stdin: true });
+  await sender.write("first line\n");
+  // Printed while the sender still waits for more input: nothing is read whole first.
+  await receiver.waitFor(/"message":"first line"/, "stdout");
+  await sender.write("second\r\nthird, no newline", { close: true });
+  const sent = await sender.finished();
+  assert.equal(sent.code, 0);
+  assert.match(sent.stderr, /^Sent 3 messages \(\d+ bytes\) to 127\.0\.0\.1:\d+\n$/);
+  await receiver.waitFor(/third, no newline/, "stdout");
+  await stopReceiver(receiver);
+  const messages = receiver.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(messages.map((m) => m.message), ["first line", "second", "third, no newline"]);
+  assert.equal(new Set(messages.map((m) => m.peer)).size, 1);
+});
+
+Deno.test("framecat send --stdin --json sends every line before a bad one, exit code 2", async () => {
+  const receiver = await startReceiver(["--json"]);
+  const input = '{"n":1}\n\n{"n":2}\n{"n": oops}\n{"n":4}\n';
+  const sent = await framecat(
+    ["send", "--stdin", "--json", "--port", String(receiver.port)],
+    input,
+  );
+  assert.equal(sent.code, 2);
+  assert.match(sent.stderr, /Sent 2 messages \(\d+ bytes\) to .* before the error\n/);
+  assert.match(sent.stderr, /framecat: Cannot send line 4: it is not valid JSON \(/);
+  await receiver.waitFor(/ended after 2 messages/);
+  await stopReceiver(receiver);
+  assert.deepEqual(
+    receiver.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).message),
+    [{ n: 1 }, { n: 2 }],
+  );
+});
+
+Deno.test("framecat receive prints nothing for a bad frame, names peer and reason, serves on", async () => {
+  const receiver = await startReceiver(["--json", "--max-bytes", "100"]);
+  const cases: [Uint8Array | string, RegExp][] = [
+    ["1e3\n", /length prefix "1e3" is not decimal digits/],
+    ["\n{}", /length prefix is empty/],
+    ['+4\n"ab"', /"\+4" is not decimal digits/],
+    ['14\r\n"Hello World!"', /ends with CR/],
+    ["12345678901\n", /more than 10 digits/],
+    ["101\n", /declared length 101 exceeds the limit of 100 bytes/],
+    [new Uint8Array([0x33, 0x0a, 0x22, 0xff, 0x22]), /payload of 3 bytes is not valid UTF-8/],
+    ["5\nhello", /payload is not valid JSON/],
+    ["0\n", /payload is empty/],
+    ['14\n"Hello', /stream ended after 6 of 14 payload bytes/],
+    ["14", /stream ended inside the length prefix "14"/],
+  ];
+  for (const [data, reason] of cases) {
+    const before = errorLines(receiver.stderr).length;
+    const valid = encodeFrame("valid before");
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    // A frame after the bad one is never printed; a truncated one ends the stream.
+    const after = reason.source.startsWith("stream ended") ? [] : encodeFrame("never printed");
+    const frame = new Uint8Array([...valid, ...bytes, ...after]);
+    await rawExchange(receiver.port, frame);
+    await waitUntil(() => errorLines(receiver.stderr).length > before);
+    const lines = errorLines(receiver.stderr);
+    assert.equal(lines.length, before + 1);
+    assert.match(lines[before], /^Connection from 127\.0\.0\.1:\d+ closed after 1 message: /);
+    assert.match(lines[before], reason);
+  }
+  // Still serving everyone else.
+  const sent = await framecat(["send", "--port", String(receiver.port), "after all that"]);
+  assert.equal(sent.code, 0);
+  await receiver.waitFor(/after all that/, "stdout");
+  await stopReceiver(receiver);
+  const messages = receiver.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).message);
+  assert.deepEqual(messages, [...cases.map(() => "valid before"), "after all that"]);
+  assert.doesNotMatch(receiver.stdout + receiver.stderr, /never printed|    at /);
+});
+
+Deno.test("framecat receive closes a connection idle longer than --idle-timeout", async () => {
+  const receiver = await startReceiver(["--idle-timeout", "0.3"]);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: receiver.port });
+  const started = Date.now();
+  // The receiver closes the connection: our read sees its end.
+  const read = await conn.read(new Uint8Array(1));
+  const waited = Date.now() - started;
+  conn.close();
+  assert.equal(read, null);
+  assert.ok(waited >= 250 && waited < 5000, `closed after ${waited} ms`);
+  await receiver.waitFor(/closed after 0 messages: no data for 0\.3 s \(idle timeout\)/);
+  await stopReceiver(receiver);
+});
+
+Deno.test("framecat receive ends cleanly within 2 s on SIGINT and SIGTERM", async () => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const receiver = await startReceiver();
+    // An open, silent connection must not hold it up.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: receiver.port });
+    const sent = await framecat(["send", "--port", String(receiver.port), "before " + signal]);
+    assert.equal(sent.code, 0);
+    await receiver.waitFor(/before SIG/, "stdout");
+    const started = Date.now();
+    receiver.child.kill(signal);
+    const { code, stdout } = await receiver.finished();
+    const took = Date.now() - started;
+    conn.close();
+    assert.equal(code, 0, signal);
+    assert.ok(took < 2000, `${signal} took ${took} ms`);
+    assert.equal(stdout, `Message from Sender :: before ${signal}\n`);
+  }
+});
+
+Deno.test("framecat receive ends quietly when stdout is closed early", async () => {
+  // `framecat receive | head -1`, reporting the receiver's own exit code.
+  const receiver = spawn([], {
+    shell: `${FRAMECAT_SHELL} receive --host 127.0.0.1 --port 0 | head -1; exit \${PIPESTATUS[0]}`,
+  });
+  const port = (await receiver.waitFor(/Listening on 127\.0\.0\.1:(\d+)/))[1];
+  assert.equal((await framecat(["send", "--port", port, "one"])).code, 0);
+  await receiver.waitFor(/one/, "stdout");
+  // head has exited; the next line the receiver writes finds the pipe closed.
+  await framecat(["send", "--port", port, "two"]);
+  const { code, stdout, stderr } = await receiver.finished();
+  assert.equal(code, 0);
+  assert.equal(stdout, "Message from Sender :: one\n");
+  assert.doesNotMatch(stderr, /framecat:|error|    at /i);
+});
+
+Deno.test("framecat receive serves many senders at once without interleaving lines", async () => {
+  const senders = 16;
+  const each = 40;
+  const receiver = await startReceiver(["--json", "--count", String(senders * each), "--quiet"]);
+  const filler = "x".repeat(3000);
+  const runs = [];
+  for (let s = 0; s < senders; s++) {
+    const input = Array.from({ length: each }, (_, i) => JSON.stringify({ s, i, filler }))
+      .join("\n");
+    runs.push(framecat(["send", "--stdin", "--json", "--port", String(receiver.port)], input));
+  }
+  for (const run of await Promise.all(runs)) assert.equal(run.code, 0, run.stderr);
+  const { code, stdout, stderr } = await receiver.finished();
+  assert.equal(code, 0);
+  assert.doesNotMatch(stderr, /Connection from/);
+  const lines = stdout.trimEnd().split("\n");
+  assert.equal(lines.length, senders * each);
+  const next = new Array(senders).fill(0);
+  for (const line of lines) {
+    const { message } = JSON.parse(line); // a torn line would not parse
+    assert.equal(message.filler, filler);
+    assert.equal(message.i, next[message.s]++, "per-connection order");
+  }
+  assert.deepEqual(next, new Array(senders).fill(each));
+});
+
+Deno.test("framecat receive serves others while one sender is halfway through a frame", async () => {
+  const receiver = await startReceiver();
+  const slow = await Deno.connect({ hostname: "127.0.0.1", port: receiver.port });
+  await slow.write(new TextEncoder().encode('16\n"only half'));
+  const fast = await framecat(["send", "--port", String(receiver.port), "fast"]);
+  assert.equal(fast.code, 0);
+  await receiver.waitFor(/Message from Sender :: fast/, "stdout");
+  await slow.write(new TextEncoder().encode(' here"'));
+  await receiver.waitFor(/only half here/, "stdout");
+  slow.close();
+  await stopReceiver(receiver);
+  assert.equal(
+    receiver.stdout,
+    "Message from Sender :: fast\nMessage from Sender :: only half here\n",
+  );
+});
+
+Deno.test("framecat send and receive work over IPv6 loopback", async (t) => {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+  } catch {
+    t.step({ name: "IPv6 loopback unavailable here", ignore: true, fn: () => {} });
+    return;
+  }
+  const receiver = spawn(["receive", "--host", "::1", "--port", "0", "--json", "--count", "1"]);
+  const port = (await receiver.waitFor(/Listening on \[::1\]:(\d+)/))[1];
+  const sent = await framecat(["send", "--host", "[::1]", "--port", port, "over v6"]);
+  assert.equal(sent.code, 0);
+  assert.match(sent.stderr, /to \[::1\]:\d+/);
+  const { code, stdout } = await receiver.finished();
+  assert.equal(code, 0);
+  assert.match(stdout, /^\{"peer":"\[::1\]:\d+","bytes":9,"message":"over v6"\}\n$/);
+});
+
+Deno.test("framecat demo shows both sides of the seed's exchange", async () => {
+  const { code, stdout, stderr } = await framecat(["demo"]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /receive \| Listening on 127\.0\.0\.1:\d+/);
+  assert.match(stdout, /send    \| Sent 1 message \(17 bytes\) to 127\.0\.0\.1:\d+/);
+  assert.match(stdout, /receive \| Message from Sender :: Hello World!/);
+});

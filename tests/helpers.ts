@@ -1,0 +1,161 @@
+/**
+ * Test helpers: run framecat as a user would (`deno run --allow-net main.ts`),
+ * watch its output as it comes, and talk raw TCP to it. Loopback only; every
+ * wait is bounded.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+/** The framecat entrypoint. */
+export const MAIN: string = new URL("../main.ts", import.meta.url).pathname;
+
+const encoder = new TextEncoder();
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** What a finished process printed, and how it exited. */
+export interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `framecat ARGS` to the end, with `stdin` as its standard input. */
+export async function framecat(args: string[], stdin?: string | Uint8Array): Promise<Finished> {
+  const running = spawn(args, { stdin: stdin !== undefined });
+  if (stdin !== undefined) await running.write(stdin, { close: true });
+  return await running.finished();
+}
+
+/** A framecat process whose output is collected as it arrives. */
+export class Running {
+  readonly child: Deno.ChildProcess;
+  stdout = "";
+  stderr = "";
+  #stdin: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #collecting: Promise<void>[];
+
+  constructor(child: Deno.ChildProcess, stdin: boolean) {
+    this.child = child;
+    if (stdin) this.#stdin = child.stdin.getWriter();
+    this.#collecting = [
+      this.#collect(child.stdout, (text) => this.stdout += text),
+      this.#collect(child.stderr, (text) => this.stderr += text),
+    ];
+  }
+
+  async #collect(stream: ReadableStream<Uint8Array>, add: (text: string) => void): Promise<void> {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) add(text);
+  }
+
+  /** Writes to the process's standard input, and closes it if asked. */
+  async write(data: string | Uint8Array, options: { close?: boolean } = {}): Promise<void> {
+    assert.ok(this.#stdin, "spawned without stdin");
+    await this.#stdin.write(typeof data === "string" ? encoder.encode(data) : data);
+    if (options.close) await this.#stdin.close();
+  }
+
+  /** Waits until stdout or stderr (as `stream` says) matches `pattern`. */
+  async waitFor(
+    pattern: RegExp,
+    stream: "stdout" | "stderr" = "stderr",
+    timeout = 10_000,
+  ): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      const match = this[stream].match(pattern);
+      if (match) return match;
+      await delay(5);
+    }
+    throw new Error(`no ${pattern} on ${stream} within ${timeout} ms; it has:\n${this[stream]}`);
+  }
+
+  /** Waits for the process to exit, closing stdin first if it is still open. */
+  async finished(timeout = 20_000): Promise<Finished> {
+    if (this.#stdin) await this.#stdin.close().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      this.child.status,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          this.child.kill("SIGKILL");
+          reject(new Error(`framecat did not exit within ${timeout} ms:\n${this.stderr}`));
+        }, timeout);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    await Promise.all(this.#collecting);
+    return { code: status.code, stdout: this.stdout, stderr: this.stderr };
+  }
+}
+
+/** Waits until `condition()` holds, checking every few milliseconds. */
+export async function waitUntil(condition: () => boolean, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeout} ms`);
+    await delay(5);
+  }
+}
+
+/** How the shell runs framecat, for pipelines: `"deno" run --allow-net "main.ts"`. */
+export const FRAMECAT_SHELL = `"${Deno.execPath()}" run --allow-net "${MAIN}"`;
+
+/** Starts `framecat ARGS` in the background; `shell` runs a bash command line instead. */
+export function spawn(
+  args: string[],
+  options: { stdin?: boolean; shell?: string } = {},
+): Running {
+  const [command, commandArgs] = options.shell === undefined
+    ? [Deno.execPath(), ["run", "--allow-net", MAIN, ...args]]
+    : ["bash", ["-c", options.shell]];
+  const child = new Deno.Command(command, {
+    args: commandArgs,
+    stdin: options.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  return new Running(child, options.stdin ?? false);
+}
+
+/** A receiver on a loopback port the system chose, once it listens. */
+export interface StartedReceiver extends Running {
+  port: number;
+}
+
+/** Starts `framecat receive` on 127.0.0.1, port 0, and waits until it listens. */
+export async function startReceiver(args: string[] = []): Promise<StartedReceiver> {
+  const running = spawn(["receive", "--host", "127.0.0.1", "--port", "0", ...args]);
+  const match = await running.waitFor(/Listening on 127\.0\.0\.1:(\d+)/);
+  return Object.assign(running, { port: Number(match[1]) });
+}
+
+/** Connects to `port` on loopback, writes `data`, and reads until the peer closes. */
+export async function rawExchange(
+  port: number,
+  data: Uint8Array | string,
+  options: { keepOpen?: boolean } = {},
+): Promise<Uint8Array> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(typeof data === "string" ? encoder.encode(data) : data);
+    if (!options.keepOpen) await conn.closeWrite();
+    return new Uint8Array(await new Response(conn.readable).arrayBuffer());
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Reading to the end already closed it.
+    }
+  }
+}
+
+/** The stderr lines that report errors (as opposed to connection events). */
+export function errorLines(stderr: string): string[] {
+  return stderr.split("\n").filter((line) => / closed after .*: (?!receiver stopped)/.test(line));
+}

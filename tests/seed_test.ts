@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { delay, framecat, startReceiver } from "./helpers.ts";
+
+const SEED = new URL("./seed/", import.meta.url).pathname;
+
+function hasPython(): boolean {
+  try {
+    return new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const ignore = !hasPython();
+if (ignore) {
+  console.log("seed_test: python3 is not installed, so the seed interop tests are ignored");
+}
+
+const MESSAGES = ["Hello World!", "héllo wörld 🙂", { "ключ": ["значение", 1.5, null] }];
+
+Deno.test({
+  name: "framecat receive reads what the seed's sender.py sends",
+  ignore,
+  async fn() {
+    const receiver = await startReceiver(["--json", "--count", String(MESSAGES.length)]);
+    for (const message of MESSAGES) {
+      const sender = await new Deno.Command("python3", {
+        args: [SEED + "sender.py", "127.0.0.1", String(receiver.port), JSON.stringify(message)],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(sender.code, 0, new TextDecoder().decode(sender.stderr));
+      assert.equal(new TextDecoder().decode(sender.stdout), "Socket Created\nMessage Sent!\n");
+    }
+    const { code, stdout } = await receiver.finished();
+    assert.equal(code, 0);
+    const lines = stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(lines.map((l) => l.message), MESSAGES);
+    // The lengths of json.dumps's bytes: non-ASCII escaped as \uXXXX (12 bytes
+    // for the emoji's surrogate pair), ", " and ": " between items.
+    const expected = [14, 36, 93];
+    assert.deepEqual(lines.map((l) => l.bytes), expected);
+  },
+});
+
+Deno.test({
+  name: "the seed's receiver.py reads what framecat send sends, non-ASCII included",
+  ignore,
+  async fn() {
+    const child = new Deno.Command("python3", {
+      args: [SEED + "receiver.py", "127.0.0.1", "0"],
+      stdout: "piped",
+      stderr: "piped",
+      env: { PYTHONIOENCODING: "utf-8" },
+    }).spawn();
+    let output = "";
+    const reading = (async () => {
+      for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) output += text;
+    })();
+    try {
+      let port = "";
+      for (let i = 0; i < 500 && !port; i++) {
+        port = /listening on\s+(\d+)/.exec(output)?.[1] ?? "";
+        if (!port) await delay(10);
+      }
+      assert.ok(port, `the seed's receiver did not start: ${output}`);
+      // The seed reads one message per connection: one send each.
+      const sends = [["Hello World!"], ["--json", '{"naïve": "日本語 🙂"}'], [
+        "--json",
+        "[1, 2.5]",
+      ]];
+      for (const args of sends) {
+        const sent = await framecat(["send", "--port", port, ...args]);
+        assert.equal(sent.code, 0, sent.stderr);
+      }
+      for (let i = 0; i < 500 && output.split("Message from Sender").length < 4; i++) {
+        await delay(10);
+      }
+    } finally {
+      child.kill("SIGINT");
+      await child.status;
+      await reading;
+      await child.stderr.cancel();
+    }
+    const messages = output.split("\n").filter((l) => l.startsWith("Message from Sender"));
+    assert.deepEqual(messages, [
+      "Message from Sender ::  Hello World!",
+      "Message from Sender ::  {'naïve': '日本語 🙂'}",
+      "Message from Sender ::  [1, 2.5]",
+    ]);
+  },
+});
