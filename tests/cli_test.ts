@@ -34,7 +34,7 @@ Deno.test("framecat --help, send --help and receive --help print usage on stdout
     assert.match(stdout, /Usage/);
   }
   const { stdout } = await framecat(["--help"]);
-  assert.match(stdout, /framecat send    \[--host H\] \[--port P\] \[--json\] \[--stdin\]/);
+  assert.match(stdout, /framecat send {4}\[--host H\] \[--port P\] \[--json\] \[--stdin\]/);
   assert.match((await framecat(["receive", "--help"])).stdout, /--idle-timeout SECONDS/);
 });
 
@@ -68,7 +68,7 @@ Deno.test("framecat reports usage errors in one line with exit code 2", async ()
     assert.equal(stdout, "");
     assert.match(stderr, pattern);
     assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
-    assert.doesNotMatch(stderr, /    at /);
+    assert.doesNotMatch(stderr, / {4}at /);
   }
 });
 
@@ -244,7 +244,7 @@ Deno.test("framecat receive prints nothing for a bad frame, names peer and reaso
   await stopReceiver(receiver);
   const messages = receiver.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).message);
   assert.deepEqual(messages, [...cases.map(() => "valid before"), "after all that"]);
-  assert.doesNotMatch(receiver.stdout + receiver.stderr, /never printed|    at /);
+  assert.doesNotMatch(receiver.stdout + receiver.stderr, /never printed| {4}at /);
 });
 
 Deno.test("framecat receive closes a connection idle longer than --idle-timeout", async () => {
@@ -293,7 +293,7 @@ Deno.test("framecat receive ends quietly when stdout is closed early", async () 
   const { code, stdout, stderr } = await receiver.finished();
   assert.equal(code, 0);
   assert.equal(stdout, "Message from Sender :: one\n");
-  assert.doesNotMatch(stderr, /framecat:|error|    at /i);
+  assert.doesNotMatch(stderr, /framecat:|error| {4}at /i);
 });
 
 Deno.test("framecat receive serves many senders at once without interleaving lines", async () => {
@@ -360,6 +360,6 @@ Deno.test("framecat demo shows both sides of the seed's exchange", async () => {
   const { code, stdout, stderr } = await framecat(["demo"]);
   assert.equal(code, 0, stderr);
   assert.match(stdout, /receive \| Listening on 127\.0\.0\.1:\d+/);
-  assert.match(stdout, /send    \| Sent 1 message \(17 bytes\) to 127\.0\.0\.1:\d+/);
+  assert.match(stdout, /send {4}\| Sent 1 message \(17 bytes\) to 127\.0\.0\.1:\d+/);
   assert.match(stdout, /receive \| Message from Sender :: Hello World!/);
 });

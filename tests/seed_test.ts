@@ -22,7 +22,7 @@ const MESSAGES = ["Hello World!", "héllo wörld 🙂", { "ключ": ["знач
 Deno.test({
   name: "framecat receive reads what the seed's sender.py sends",
   ignore,
-  async fn() {
+  async fn(): Promise<void> {
     const receiver = await startReceiver(["--json", "--count", String(MESSAGES.length)]);
     for (const message of MESSAGES) {
       const sender = await new Deno.Command("python3", {
@@ -47,7 +47,7 @@ Deno.test({
 Deno.test({
   name: "the seed's receiver.py reads what framecat send sends, non-ASCII included",
   ignore,
-  async fn() {
+  async fn(): Promise<void> {
     const child = new Deno.Command("python3", {
       args: [SEED + "receiver.py", "127.0.0.1", "0"],
       stdout: "piped",

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { decodeFrames, MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
+import { frameLines, type FrameLinesOptions } from "../lib/lines.ts";
+
+const encoder = new TextEncoder();
+
+/** A reader that serves `data` in chunks of `size` bytes. */
+function chunked(data: Uint8Array, size: number): { read(p: Uint8Array): Promise<number | null> } {
+  let offset = 0;
+  return {
+    read(p: Uint8Array): Promise<number | null> {
+      if (offset >= data.length) return Promise.resolve(null);
+      const n = Math.min(size, p.length, data.length - offset);
+      p.set(data.subarray(offset, offset + n));
+      offset += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+async function send(
+  input: string | Uint8Array,
+  options: FrameLinesOptions & { chunk?: number } = {},
+): Promise<{ values: unknown[]; batches: number; error?: Error }> {
+  const data = typeof input === "string" ? encoder.encode(input) : input;
+  const parts: Uint8Array[] = [];
+  let messages = 0;
+  let error: Error | undefined;
+  try {
+    for await (const batch of frameLines(chunked(data, options.chunk ?? data.length), options)) {
+      parts.push(batch.data);
+      messages += batch.messages;
+    }
+  } catch (e) {
+    error = e as Error;
+  }
+  const values = [];
+  for await (const frame of decodeFrames(parts, { maxBytes: MAX_PAYLOAD_BYTES })) {
+    values.push(frame.value);
+  }
+  assert.equal(values.length, messages, "messages counted as framed");
+  return { values, batches: parts.length, error };
+}
+
+Deno.test("frameLines() sends each line as a string, CR LF or LF, last LF optional", async () => {
+  const { values, error } = await send("Hello World!\r\nsecond\n\nhéllo 🙂\nlast");
+  assert.equal(error, undefined);
+  assert.deepEqual(values, ["Hello World!", "second", "", "héllo 🙂", "last"]);
+  assert.deepEqual((await send("")).values, []);
+  assert.deepEqual((await send("\n")).values, [""]);
+});
+
+Deno.test("frameLines() with json sends each line as JSON text and skips blank lines", async () => {
+  const { values, error } = await send('{"a": 1}\n\n  \n"é"\r\n[1,\t2]\n', { json: true });
+  assert.equal(error, undefined);
+  assert.deepEqual(values, [{ a: 1 }, "é", [1, 2]]);
+});
+
+Deno.test("frameLines() gives the same frames however the input is split", async () => {
+  const input = encoder.encode('{"n":1}\n"ünïcödé 🙂"\n[true]\n' + '"' + "z".repeat(300) + '"\n');
+  const expected = [{ n: 1 }, "ünïcödé 🙂", [true], "z".repeat(300)];
+  for (let size = 1; size <= 40; size++) {
+    const { values, error } = await send(input, { json: true, chunk: size, bufferSize: 64 });
+    assert.equal(error, undefined, `chunks of ${size}`);
+    assert.deepEqual(values, expected, `chunks of ${size}`);
+  }
+});
+
+Deno.test("frameLines() streams: each read becomes a batch", async () => {
+  const { batches } = await send("a\nb\nc\nd\n", { chunk: 2 });
+  assert.equal(batches, 4);
+});
+
+Deno.test("frameLines() sends every line before a bad one, then names it", async () => {
+  const badJson = await send('1\n2\n{"x": nope}\n4\n', { json: true, chunk: 3 });
+  assert.deepEqual(badJson.values, [1, 2]);
+  assert.ok(badJson.error instanceof SyntaxError);
+  assert.match(badJson.error.message, /^Cannot send line 3: it is not valid JSON \(/);
+
+  const input = new Uint8Array([...encoder.encode("ok\nfine\n"), 0xc3, 0x28, 0x0a, 0x41]);
+  for (const chunk of [1, input.length]) {
+    const badUtf8 = await send(input, { chunk });
+    assert.deepEqual(badUtf8.values, ["ok", "fine"]);
+    assert.ok(badUtf8.error instanceof SyntaxError);
+    assert.equal(badUtf8.error.message, "Cannot send line 3: it is not valid UTF-8");
+  }
+});
+
+Deno.test("frameLines() refuses a line whose payload exceeds maxBytes", async () => {
+  const fits = await send('"12345678"\n', { json: true, maxBytes: 10 });
+  assert.deepEqual(fits.values, ["12345678"]);
+  // As a JSON string, nine characters are eleven bytes.
+  const over = await send("123456789\nok\n", { maxBytes: 10 });
+  assert.deepEqual(over.values, []);
+  assert.ok(over.error instanceof RangeError);
+  assert.equal(
+    over.error.message,
+    "Cannot send line 1: its payload of 11 bytes exceeds the limit of 10 bytes",
+  );
+  const endless = await send("ok\n" + "y".repeat(50), { maxBytes: 10, bufferSize: 8, chunk: 4 });
+  assert.deepEqual(endless.values, ["ok"]);
+  assert.match(endless.error?.message ?? "", /^Cannot send line 2: it is longer than the limit/);
+});
