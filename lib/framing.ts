@@ -40,6 +40,7 @@ const CR = 0x0d;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 const DEFAULT_BUFFER_SIZE = 256 * 1024;
+const INITIAL_BUFFER_SIZE = 4 * 1024;
 
 /** What went wrong with a frame; see {@linkcode FrameError}. */
 export type FrameErrorCode =
@@ -177,7 +178,12 @@ export interface FrameReaderOptions {
    * anything of that size is allocated. Defaults to {@linkcode DEFAULT_MAX_BYTES}.
    */
   maxBytes?: number;
-  /** Size of the reused read buffer in bytes. Defaults to 256 KiB. */
+  /**
+   * Largest size of the reused read buffer, in bytes. It starts at 4 KiB (a
+   * connection of one small message costs little) and doubles while reads
+   * fill it; a payload over half this size is read into a buffer of its own.
+   * Defaults to 256 KiB.
+   */
   bufferSize?: number;
 }
 
@@ -206,12 +212,16 @@ export class FrameReader {
   #iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array> | undefined;
   #maxBytes: number;
   #buf: Uint8Array;
+  #maxBufferSize: number;
+  /** Whether the last read filled all the room there was. */
+  #readFilled = false;
   #start = 0;
   #end = 0;
   /** Stream offset of `#buf[0]`. */
   #base = 0;
   #frames = 0;
   #inLargePayload = false;
+  #received = 0;
   /** Declared length of the incomplete frame at `#start`, or -1 while its prefix is incomplete. */
   #pendingLength = -1;
   /** Bytes of that frame's prefix and LF: its payload starts this far after `#start`. */
@@ -231,7 +241,8 @@ export class FrameReader {
       );
     }
     this.#maxBytes = maxBytes;
-    this.#buf = new Uint8Array(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
+    this.#maxBufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
+    this.#buf = new Uint8Array(Math.min(INITIAL_BUFFER_SIZE, this.#maxBufferSize));
     if (isByteReader(source)) {
       this.#source = source;
     } else {
@@ -246,6 +257,11 @@ export class FrameReader {
   /** Whether bytes of a frame that is not yet complete have arrived. */
   get partial(): boolean {
     return this.#inLargePayload || this.#end > this.#start;
+  }
+
+  /** How many bytes have been read from the source so far. */
+  get received(): number {
+    return this.#received;
   }
 
   /** How many frames have been returned so far. */
@@ -267,9 +283,7 @@ export class FrameReader {
       const frames = this.#decodeMarked();
       if (frames.length > 0) return frames;
       if (this.#error) throw this.#error;
-      if (
-        this.#pendingLength >= 0 && this.#pendingLength > this.#buf.length / 2
-      ) {
+      if (this.#pendingLength > this.#maxBufferSize / 2) {
         return [await this.#readLargeFrame()];
       }
       await this.#fill();
@@ -396,11 +410,16 @@ export class FrameReader {
         );
       }
       filled += n;
+      this.#received += n;
     }
     this.#inLargePayload = false;
     this.#base = payloadStart + length;
     this.#decoding = true;
     const text = this.#decodeText(payload, frameStart);
+    // The text holds the payload now: give its memory back at once rather
+    // than at the next garbage collection, so that a large message is held
+    // twice at most (as text and as value), never three times.
+    payload.buffer.transfer(0);
     if (text === undefined) throw this.#error;
     const value = this.#parse(text, frameStart);
     if (value === INVALID) throw this.#error;
@@ -411,19 +430,33 @@ export class FrameReader {
 
   /** Makes room in the buffer and reads more bytes into it. */
   async #fill(): Promise<void> {
-    if (this.#start > 0) {
-      this.#buf.copyWithin(0, this.#start, this.#end);
+    const held = this.#end - this.#start;
+    const needed = this.#pendingLength >= 0 ? this.#pendingPrefixLength + this.#pendingLength : 0;
+    let buf = this.#buf;
+    const grow = this.#readFilled || held === buf.length || needed > buf.length;
+    if (grow && buf.length < this.#maxBufferSize) {
+      // Reads fill the buffer, or a frame needs more room: grow it.
+      let size = buf.length * 2;
+      while (size < needed) size *= 2;
+      buf = new Uint8Array(Math.min(size, this.#maxBufferSize));
+    }
+    if (this.#start > 0 || buf !== this.#buf) {
+      buf.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = buf;
       this.#base += this.#start;
-      this.#end -= this.#start;
+      this.#end = held;
       this.#start = 0;
     }
-    const n = await this.#source.read(this.#buf.subarray(this.#end));
+    const space = buf.length - this.#end;
+    const n = await this.#source.read(buf.subarray(this.#end));
     if (n === null) {
       this.#done = true;
       if (this.#end > this.#start) this.#failTruncated();
       return;
     }
+    this.#readFilled = n === space;
     this.#end += n;
+    this.#received += n;
   }
 
   #failTruncated(): void {
