@@ -31,8 +31,10 @@ export interface ByteWriter {
 
 /** Options for {@linkcode LineWriter}. */
 export interface LineWriterOptions {
-  /** Pending text, in UTF-16 units, above which `ready()` waits. Defaults to 1 Mi. */
+  /** Queued text, in UTF-16 units, above which `ready()` waits. Defaults to 1 Mi. */
   highWaterMark?: number;
+  /** Size of the reused buffer text is encoded into, in bytes. Defaults to 1 MiB. */
+  bufferSize?: number;
   /** Called once, when a write fails. */
   onError?: (error: unknown) => void;
 }
@@ -77,7 +79,9 @@ export class LineWriter {
   #writer: ByteWriter;
   #highWaterMark: number;
   #onError: ((error: unknown) => void) | undefined;
-  #pending = "";
+  #buf: Uint8Array;
+  #parts: string[] = [];
+  #pending = 0;
   #draining: Promise<void> | null = null;
   #error: unknown = undefined;
   #failed = false;
@@ -86,6 +90,7 @@ export class LineWriter {
   constructor(writer: ByteWriter, options: LineWriterOptions = {}) {
     this.#writer = writer;
     this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.#buf = new Uint8Array(options.bufferSize ?? 1024 * 1024);
     this.#onError = options.onError;
   }
 
@@ -99,17 +104,22 @@ export class LineWriter {
     return this.#error;
   }
 
-  /** Queues text that ends with a line break (or several whole lines). */
+  /**
+   * Queues text. Text added in one go is written in one piece, after what
+   * was added before it; pass whole lines, or the pieces of whole lines one
+   * after another without yielding in between.
+   */
   add(text: string): void {
     if (this.#failed) return;
-    this.#pending += text;
+    this.#parts.push(text);
+    this.#pending += text.length;
     this.#draining ??= this.#drain();
   }
 
   /** Resolves once the queued text is below the high-water mark. */
   ready(): Promise<void> {
     if (this.#failed) return Promise.reject(this.#error);
-    if (this.#pending.length < this.#highWaterMark) return Promise.resolve();
+    if (this.#pending < this.#highWaterMark) return Promise.resolve();
     return this.flush();
   }
 
@@ -122,16 +132,32 @@ export class LineWriter {
   async #drain(): Promise<void> {
     // Let the caller finish adding what it has before the first write.
     await Promise.resolve();
+    const buf = this.#buf;
     try {
-      while (this.#pending.length > 0) {
-        const data = encoder.encode(this.#pending);
-        this.#pending = "";
-        await writeAll(this.#writer, data);
+      while (this.#parts.length > 0) {
+        const parts = this.#parts;
+        this.#parts = [];
+        this.#pending = 0;
+        let filled = 0;
+        for (let part of parts) {
+          // Encode into the reused buffer, writing it out whenever it is full:
+          // no copy of a large text is ever made.
+          while (true) {
+            const { read, written } = encoder.encodeInto(part, buf.subarray(filled));
+            filled += written;
+            if (read === part.length) break;
+            await writeAll(this.#writer, buf.subarray(0, filled));
+            filled = 0;
+            part = part.slice(read);
+          }
+        }
+        if (filled > 0) await writeAll(this.#writer, buf.subarray(0, filled));
       }
     } catch (error) {
       this.#failed = true;
       this.#error = error;
-      this.#pending = "";
+      this.#parts = [];
+      this.#pending = 0;
       this.#onError?.(error);
     } finally {
       this.#draining = null;

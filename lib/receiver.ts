@@ -49,7 +49,10 @@ export interface ReceiveOptions {
   count?: number;
   /** Refuse frames declaring more bytes than this. Defaults to 64 MiB. */
   maxBytes?: number;
-  /** Close a connection that sends nothing for this many milliseconds; 0 never does. */
+  /**
+   * Close a connection that sends nothing for this many milliseconds (give or
+   * take a quarter of it, at most a second); 0 never does. Defaults to 30 s.
+   */
   idleTimeout?: number;
   /** Aborting it shuts the receiver down, as {@linkcode Receiver.shutdown} does. */
   signal?: AbortSignal;
@@ -132,7 +135,9 @@ interface Connection {
   reader: FrameReader;
   /** Why we closed it, once we have. */
   closedFor?: string;
-  lastRead: number;
+  /** `reader.received` when the idle sweep last saw it change, and when that was. */
+  seenReceived: number;
+  seenAt: number;
 }
 
 class Server implements Receiver {
@@ -147,6 +152,7 @@ class Server implements Receiver {
   #connections = 0;
   #stopping = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #acceptRetryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(listener: Deno.TcpListener, output: ByteWriter, options: ReceiveOptions) {
@@ -155,6 +161,12 @@ class Server implements Receiver {
     this.#out = new LineWriter(output, { onError: () => this.#stop(0) });
     this.#options = options;
     this.#emit({ type: "listen", message: `Listening on ${formatAddress(this.addr)}` });
+    const idle = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
+    if (idle > 0) {
+      // One timer for every connection: a sweep a quarter of the timeout (at
+      // most a second) apart closes those that received nothing for as long.
+      this.#sweepTimer = setInterval(() => this.#sweepIdle(idle), Math.min(idle / 4, 1000));
+    }
     const accepting = this.#accept();
     this.finished = this.#finish(accepting);
     options.signal?.addEventListener("abort", () => this.shutdown(), { once: true });
@@ -170,6 +182,7 @@ class Server implements Receiver {
     await accepting;
     while (this.#tasks.size > 0) await Promise.all(this.#tasks);
     clearTimeout(this.#graceTimer);
+    clearInterval(this.#sweepTimer);
     await this.#out.flush();
     return { messages: this.#messages, connections: this.#connections };
   }
@@ -230,19 +243,13 @@ class Server implements Receiver {
     const options = this.#options;
     const connection: Connection = {
       conn,
-      lastRead: Date.now(),
-      reader: new FrameReader({
-        read: async (p) => {
-          const n = await conn.read(p);
-          connection.lastRead = Date.now();
-          return n;
-        },
-      }, { maxBytes: options.maxBytes }),
+      reader: new FrameReader(conn, { maxBytes: options.maxBytes }),
+      seenReceived: 0,
+      seenAt: Date.now(),
     };
     this.#open.add(connection);
     this.#connections++;
     this.#emit({ type: "open", peer, message: `Connection from ${peer}` });
-    const idleTimer = this.#watchIdle(connection);
     const prefix = options.json
       ? `{"peer":${JSON.stringify(peer)},"bytes":`
       : "Message from Sender :: ";
@@ -262,7 +269,6 @@ class Server implements Receiver {
     } catch (error) {
       failure = error;
     } finally {
-      clearTimeout(idleTimer.id);
       this.#open.delete(connection);
       if (connection.closedFor === undefined) {
         connection.closedFor = "";
@@ -276,35 +282,41 @@ class Server implements Receiver {
   #print(frames: Frame[], prefix: string): number {
     const count = this.#options.count ?? Infinity;
     const n = Math.min(frames.length, count - this.#messages);
+    const out = this.#out;
+    // Small lines are joined into one string; a large message is added as a
+    // piece of its own, so that it is never copied into a joined string.
     let lines = "";
-    if (this.#options.json) {
-      for (let i = 0; i < n; i++) {
-        const frame = frames[i];
-        lines += prefix + frame.bytes + ',"message":' + compactJson(frame) + "}\n";
+    for (let i = 0; i < n; i++) {
+      const frame = frames[i];
+      const head = this.#options.json ? prefix + frame.bytes + ',"message":' : prefix;
+      const body = this.#options.json ? compactJson(frame) : humanText(frame.value);
+      const tail = this.#options.json ? "}\n" : "\n";
+      if (body.length < LARGE_TEXT) {
+        lines += head + body + tail;
+      } else {
+        out.add(lines + head);
+        out.add(body);
+        lines = tail;
       }
-    } else {
-      for (let i = 0; i < n; i++) lines += prefix + humanText(frames[i].value) + "\n";
     }
-    if (n > 0) this.#out.add(lines);
+    if (lines !== "") out.add(lines);
     this.#messages += n;
     if (this.#messages >= count) this.#stop(0);
     return n;
   }
 
-  #watchIdle(connection: Connection): { id?: ReturnType<typeof setTimeout> } {
-    const timeout = this.#options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
-    const timer: { id?: ReturnType<typeof setTimeout> } = {};
-    if (timeout <= 0) return timer;
-    const check = () => {
-      const idle = Date.now() - connection.lastRead;
-      if (idle >= timeout) {
+  /** Closes the connections that have received nothing for `timeout` ms. */
+  #sweepIdle(timeout: number): void {
+    const now = Date.now();
+    for (const connection of this.#open) {
+      const received = connection.reader.received;
+      if (received !== connection.seenReceived) {
+        connection.seenReceived = received;
+        connection.seenAt = now;
+      } else if (now - connection.seenAt >= timeout) {
         this.#close(connection, `no data for ${timeout / 1000} s (idle timeout)`);
-      } else {
-        timer.id = setTimeout(check, timeout - idle);
       }
-    };
-    timer.id = setTimeout(check, timeout);
-    return timer;
+    }
   }
 
   #report(connection: Connection, peer: string, messages: number, failure: unknown): void {
@@ -342,6 +354,9 @@ class Server implements Receiver {
     this.#options.onEvent?.(event);
   }
 }
+
+/** Text longer than this (in UTF-16 units) is written as a piece of its own. */
+const LARGE_TEXT = 64 * 1024;
 
 /** The message as JSON on one line: as it arrived unless it spans lines. */
 function compactJson(frame: Frame): string {
