@@ -51,6 +51,7 @@ export interface FrameLinesOptions {
 }
 
 const LF = 0x0a;
+const QUOTE = 0x22;
 const encoder = new TextEncoder();
 
 /**
@@ -98,7 +99,10 @@ export async function* frameLines(
     const n = await source.read(buf.subarray(end));
     if (n === null) eof = true;
     else end += n;
-    let complete = buf.lastIndexOf(LF, end - 1) + 1;
+    // Only the bytes just read can hold a new LF: what came before is
+    // the start of a line already searched.
+    const newLf = buf.subarray(end - (n ?? 0), end).lastIndexOf(LF);
+    let complete = newLf < 0 ? 0 : end - (n ?? 0) + newLf + 1;
     if (eof) complete = end;
     if (complete === 0) {
       if (end > maxBytes + 1) {
@@ -123,56 +127,127 @@ interface EncodedLines extends FrameBatch {
   error?: Error;
 }
 
+/**
+ * Frames the lines in `bytes`. Each line is checked on one decode of all of
+ * them, and its frame is written by copying its own bytes behind the length
+ * prefix: only a string that JSON must escape is encoded anew.
+ */
 function encodeLines(
   bytes: Uint8Array,
   firstLine: number,
   json: boolean,
   maxBytes: number,
 ): EncodedLines {
-  let text = looseDecoder.decode(bytes);
+  const text = looseDecoder.decode(bytes);
   const ascii = isAsciiDecoding(text, bytes.length);
   if (!ascii && decodeUtf8(bytes) === undefined) {
     return encodeLinesUntilBadUtf8(bytes, firstLine, json, maxBytes);
   }
-  if (text.endsWith("\n")) text = text.slice(0, -1);
   const lines = text.split("\n");
-  let out = "";
-  let messages = 0;
-  for (let i = 0; i < lines.length; i++) {
+  if (text.endsWith("\n")) lines.pop();
+  // Pass 1: check each line and note where its payload comes from.
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const escaped: (string | null)[] = [];
+  let size = 0;
+  let start = 0;
+  let error: Error | undefined;
+  let i = 0;
+  for (; i < lines.length; i++) {
     let line = lines[i];
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-    let payload: string;
+    // In ASCII a line's bytes are as many as its characters.
+    let end = ascii ? start + line.length : bytes.indexOf(LF, start);
+    if (end < 0) end = bytes.length;
+    const next = end + 1;
+    if (line.endsWith("\r")) {
+      line = line.slice(0, -1);
+      end--;
+    }
+    let length = end - start;
+    let escape: string | null = null;
     if (json) {
-      if (line.trim() === "") continue;
+      if (line.trim() === "") {
+        start = next;
+        continue;
+      }
       try {
         JSON.parse(line);
-      } catch (error) {
-        return {
-          ...finish(out, messages, i + 1),
-          error: new SyntaxError(
-            `Cannot send line ${firstLine + i}: it is not valid JSON (${(error as Error).message})`,
-          ),
-        };
+      } catch (e) {
+        error = new SyntaxError(
+          `Cannot send line ${firstLine + i}: it is not valid JSON (${(e as Error).message})`,
+        );
+        break;
       }
-      payload = line;
     } else {
-      payload = JSON.stringify(line);
+      const quoted = JSON.stringify(line);
+      // Without escapes the JSON string is the line's own bytes in quotes.
+      if (quoted.length === line.length + 2) {
+        length += 2;
+      } else {
+        escape = quoted;
+        length = ascii ? quoted.length : utf8Length(quoted);
+      }
     }
-    const length = ascii ? payload.length : utf8Length(payload);
     if (length > maxBytes) {
-      return {
-        ...finish(out, messages, i + 1),
-        error: new RangeError(
-          `Cannot send line ${
-            firstLine + i
-          }: its payload of ${length} bytes exceeds the limit of ${maxBytes} bytes`,
-        ),
-      };
+      error = new RangeError(
+        `Cannot send line ${
+          firstLine + i
+        }: its payload of ${length} bytes exceeds the limit of ${maxBytes} bytes`,
+      );
+      break;
     }
-    out += length + "\n" + payload;
-    messages++;
+    starts.push(start);
+    ends.push(end);
+    escaped.push(escape);
+    size += decimalLength(length) + 1 + length;
+    start = next;
   }
-  return finish(out, messages, lines.length);
+  // Pass 2: write the frames.
+  const data = new Uint8Array(size);
+  let at = 0;
+  for (let k = 0; k < starts.length; k++) {
+    const escape = escaped[k];
+    const from = starts[k];
+    const to = ends[k];
+    if (escape !== null) {
+      const length = ascii ? escape.length : utf8Length(escape);
+      at = writeDecimal(data, at, length);
+      data[at++] = LF;
+      at += encoder.encodeInto(escape, data.subarray(at)).written;
+      continue;
+    }
+    at = writeDecimal(data, at, to - from + (json ? 0 : 2));
+    data[at++] = LF;
+    if (!json) data[at++] = QUOTE;
+    if (to - from < 64) {
+      for (let j = from; j < to; j++) data[at++] = bytes[j];
+    } else {
+      data.set(bytes.subarray(from, to), at);
+      at += to - from;
+    }
+    if (!json) data[at++] = QUOTE;
+  }
+  return { data, messages: starts.length, lines: error ? i + 1 : lines.length, error };
+}
+
+/** How many decimal digits `n` has. */
+function decimalLength(n: number): number {
+  let digits = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    digits++;
+  }
+  return digits;
+}
+
+/** Writes `n` in ASCII decimal at `at`; returns where it ends. */
+function writeDecimal(data: Uint8Array, at: number, n: number): number {
+  const end = at + decimalLength(n);
+  for (let i = end - 1; i >= at; i--) {
+    data[i] = 0x30 + n % 10;
+    n = Math.floor(n / 10);
+  }
+  return end;
 }
 
 /** Encodes the lines before the first one that is not UTF-8, and reports it. */
@@ -199,8 +274,4 @@ function encodeLinesUntilBadUtf8(
     }
     start = end + 1;
   }
-}
-
-function finish(out: string, messages: number, lines: number): EncodedLines {
-  return { data: encoder.encode(out), messages, lines };
 }
