@@ -41,6 +41,11 @@ const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 const DEFAULT_BUFFER_SIZE = 256 * 1024;
 const INITIAL_BUFFER_SIZE = 4 * 1024;
+/**
+ * Payloads read into a buffer of their own reuse one buffer up to this size;
+ * a larger payload's buffer is given back as soon as it is decoded.
+ */
+const REUSED_PAYLOAD_LIMIT = 32 * 1024 * 1024;
 
 /** What went wrong with a frame; see {@linkcode FrameError}. */
 export type FrameErrorCode =
@@ -221,6 +226,8 @@ export class FrameReader {
   #base = 0;
   #frames = 0;
   #inLargePayload = false;
+  /** The buffer reused for payloads too large for `#buf`, up to the limit. */
+  #payloadBuffer: Uint8Array<ArrayBuffer> | null = null;
   #received = 0;
   /** Declared length of the incomplete frame at `#start`, or -1 while its prefix is incomplete. */
   #pendingLength = -1;
@@ -394,7 +401,13 @@ export class FrameReader {
     const length = this.#pendingLength;
     const frameStart = this.#base + this.#start;
     const payloadStart = frameStart + this.#pendingPrefixLength;
-    const payload = new Uint8Array(length);
+    const reuse = length <= REUSED_PAYLOAD_LIMIT;
+    if (reuse && (this.#payloadBuffer?.length ?? 0) < length) {
+      this.#payloadBuffer = new Uint8Array(length);
+    }
+    const payload: Uint8Array<ArrayBuffer> = reuse
+      ? this.#payloadBuffer!.subarray(0, length)
+      : new Uint8Array(length);
     payload.set(this.#buf.subarray(this.#start + this.#pendingPrefixLength, this.#end));
     let filled = this.#end - this.#start - this.#pendingPrefixLength;
     this.#start = this.#end = 0;
@@ -416,10 +429,10 @@ export class FrameReader {
     this.#base = payloadStart + length;
     this.#decoding = true;
     const text = this.#decodeText(payload, frameStart);
-    // The text holds the payload now: give its memory back at once rather
-    // than at the next garbage collection, so that a large message is held
-    // twice at most (as text and as value), never three times.
-    payload.buffer.transfer(0);
+    // The text holds the payload now: give a very large buffer's memory back
+    // at once rather than at the next garbage collection, so that such a
+    // message is held twice at most (as text and as value), never three times.
+    if (!reuse) payload.buffer.transfer(0);
     if (text === undefined) throw this.#error;
     const value = this.#parse(text, frameStart);
     if (value === INVALID) throw this.#error;

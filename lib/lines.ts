@@ -31,7 +31,11 @@ import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts
 
 /** Encoded frames ready to write, and how many messages they hold. */
 export interface FrameBatch {
-  /** One or more complete frames. */
+  /**
+   * One or more complete frames. From {@linkcode frameLines} it is a view of
+   * a reused buffer, valid until the next batch is asked for: write it (or
+   * copy it) first.
+   */
   data: Uint8Array;
   /** How many frames `data` holds. */
   messages: number;
@@ -56,7 +60,9 @@ const encoder = new TextEncoder();
 
 /**
  * Reads lines from `source` and yields them as frames, in order. A CR before
- * the LF is dropped, and the last line needs no LF. Throws `SyntaxError` for a
+ * the LF is dropped, and the last line needs no LF. Each batch's `data` is
+ * written into one reused buffer: it is valid until the next batch is asked
+ * for. Throws `SyntaxError` for a
  * line that is not UTF-8 (or, with `json`, not JSON) and `RangeError` for one
  * over `maxBytes`, after yielding every line before it.
  *
@@ -86,6 +92,7 @@ export async function* frameLines(
   const json = options.json ?? false;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   let buf = new Uint8Array(options.bufferSize ?? 256 * 1024);
+  let out: Uint8Array = new Uint8Array(0);
   let end = 0;
   let lineNumber = 0;
   let eof = false;
@@ -112,7 +119,8 @@ export async function* frameLines(
       }
       continue;
     }
-    const batch = encodeLines(buf.subarray(0, complete), lineNumber + 1, json, maxBytes);
+    const batch = encodeLines(buf.subarray(0, complete), lineNumber + 1, json, maxBytes, out);
+    out = batch.buffer;
     lineNumber += batch.lines;
     buf.copyWithin(0, complete, end);
     end -= complete;
@@ -125,6 +133,8 @@ interface EncodedLines extends FrameBatch {
   /** Lines read, including the bad one if there is an error. */
   lines: number;
   error?: Error;
+  /** The output buffer, grown if it had to be, to reuse for the next batch. */
+  buffer: Uint8Array;
 }
 
 /**
@@ -137,11 +147,12 @@ function encodeLines(
   firstLine: number,
   json: boolean,
   maxBytes: number,
+  buffer: Uint8Array,
 ): EncodedLines {
   const text = looseDecoder.decode(bytes);
   const ascii = isAsciiDecoding(text, bytes.length);
   if (!ascii && decodeUtf8(bytes) === undefined) {
-    return encodeLinesUntilBadUtf8(bytes, firstLine, json, maxBytes);
+    return encodeLinesUntilBadUtf8(bytes, firstLine, json, maxBytes, buffer);
   }
   const lines = text.split("\n");
   if (text.endsWith("\n")) lines.pop();
@@ -203,7 +214,8 @@ function encodeLines(
     start = next;
   }
   // Pass 2: write the frames.
-  const data = new Uint8Array(size);
+  if (buffer.length < size) buffer = new Uint8Array(Math.max(size, buffer.length * 2));
+  const data = buffer.subarray(0, size);
   let at = 0;
   for (let k = 0; k < starts.length; k++) {
     const escape = escaped[k];
@@ -227,7 +239,7 @@ function encodeLines(
     }
     if (!json) data[at++] = QUOTE;
   }
-  return { data, messages: starts.length, lines: error ? i + 1 : lines.length, error };
+  return { data, messages: starts.length, lines: error ? i + 1 : lines.length, error, buffer };
 }
 
 /** How many decimal digits `n` has. */
@@ -256,6 +268,7 @@ function encodeLinesUntilBadUtf8(
   firstLine: number,
   json: boolean,
   maxBytes: number,
+  buffer: Uint8Array,
 ): EncodedLines {
   let start = 0;
   for (let i = 0;; i++) {
@@ -263,8 +276,8 @@ function encodeLinesUntilBadUtf8(
     if (end < 0) end = bytes.length;
     if (decodeUtf8(bytes.subarray(start, end)) === undefined) {
       const before = start === 0
-        ? { data: new Uint8Array(0), messages: 0, lines: 0 }
-        : encodeLines(bytes.subarray(0, start), firstLine, json, maxBytes);
+        ? { data: new Uint8Array(0), messages: 0, lines: 0, buffer }
+        : encodeLines(bytes.subarray(0, start), firstLine, json, maxBytes, buffer);
       return {
         ...before,
         lines: i + 1,

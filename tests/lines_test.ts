@@ -28,7 +28,7 @@ async function send(
   let error: Error | undefined;
   try {
     for await (const batch of frameLines(chunked(data, options.chunk ?? data.length), options)) {
-      parts.push(batch.data);
+      parts.push(batch.data.slice()); // valid until the next batch only
       messages += batch.messages;
     }
   } catch (e) {
