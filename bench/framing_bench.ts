@@ -1,0 +1,154 @@
+/**
+ * Microbenchmarks of the framing hot paths: `deno bench bench/`. Each group
+ * compares framecat's code with a baseline written the naive way (what a
+ * first port of the seed does: one decode, one parse and one allocation per
+ * message, the length prefix read byte by byte).
+ *
+ * @module
+ */
+
+import { decodeFrames, encodeFrame } from "../lib/framing.ts";
+import { frameLines } from "../lib/lines.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function chunks(data: Uint8Array, size: number): Uint8Array[] {
+  const out = [];
+  for (let i = 0; i < data.length; i += size) out.push(data.subarray(i, i + size));
+  return out;
+}
+
+/** The naive decoder: the seed's get_message in TypeScript, over chunks. */
+async function naiveDecode(source: Uint8Array[]): Promise<number> {
+  let pending: Uint8Array = new Uint8Array(0);
+  let count = 0;
+  for (const chunk of source) {
+    pending = concat([pending, chunk]);
+    while (true) {
+      const lf = pending.indexOf(0x0a);
+      if (lf < 0) break;
+      const length = Number(decoder.decode(pending.subarray(0, lf)));
+      if (pending.length < lf + 1 + length) break;
+      JSON.parse(decoder.decode(pending.subarray(lf + 1, lf + 1 + length)));
+      pending = pending.slice(lf + 1 + length);
+      count++;
+    }
+  }
+  return await Promise.resolve(count);
+}
+
+async function framecatDecode(source: Uint8Array[]): Promise<number> {
+  let count = 0;
+  for await (const _ of decodeFrames(source, { maxBytes: 16 * 1024 * 1024 })) count++;
+  return count;
+}
+
+const SMALL = Array.from({ length: 10_000 }, (_, i) => `message ${String(i).padStart(12, "0")}`);
+const smallStream = concat(SMALL.map((m) => encodeFrame(m)));
+const smallReads = chunks(smallStream, 64 * 1024);
+const smallSplitReads = chunks(smallStream, 7);
+const LARGE = "x".repeat(8 * 1024 * 1024 - 2);
+const largeStream = concat([encodeFrame(LARGE), encodeFrame(LARGE)]);
+const largeReads = chunks(largeStream, 256 * 1024);
+
+Deno.bench({
+  name: "naive: encode 10,000 small messages one by one",
+  group: "encode small",
+  baseline: true,
+  fn() {
+    for (const m of SMALL) {
+      const json = JSON.stringify(m);
+      const payload = encoder.encode(json);
+      concat([encoder.encode(`${payload.length}\n`), payload]);
+    }
+  },
+});
+
+Deno.bench({
+  name: "framecat: encodeFrame() 10,000 small messages",
+  group: "encode small",
+  fn() {
+    for (const m of SMALL) encodeFrame(m);
+  },
+});
+
+const smallLines = encoder.encode(SMALL.map((m) => JSON.stringify(m)).join("\n") + "\n");
+Deno.bench({
+  name: "framecat: frameLines() 10,000 NDJSON lines (send --stdin --json)",
+  group: "encode small",
+  async fn() {
+    let offset = 0;
+    const reader = {
+      read(p: Uint8Array): Promise<number | null> {
+        if (offset >= smallLines.length) return Promise.resolve(null);
+        const n = Math.min(p.length, smallLines.length - offset);
+        p.set(smallLines.subarray(offset, offset + n));
+        offset += n;
+        return Promise.resolve(n);
+      },
+    };
+    for await (const _ of frameLines(reader, { json: true })) { /* consumed */ }
+  },
+});
+
+Deno.bench({
+  name: "naive: decode 10,000 small frames, 64 KiB reads",
+  group: "decode small",
+  baseline: true,
+  async fn() {
+    if (await naiveDecode(smallReads) !== SMALL.length) throw new Error("lost frames");
+  },
+});
+
+Deno.bench({
+  name: "framecat: decodeFrames() 10,000 small frames, 64 KiB reads",
+  group: "decode small",
+  async fn() {
+    if (await framecatDecode(smallReads) !== SMALL.length) throw new Error("lost frames");
+  },
+});
+
+Deno.bench({
+  name: "naive: decode 10,000 small frames, 7-byte reads",
+  group: "decode split",
+  baseline: true,
+  async fn() {
+    if (await naiveDecode(smallSplitReads) !== SMALL.length) throw new Error("lost frames");
+  },
+});
+
+Deno.bench({
+  name: "framecat: decodeFrames() 10,000 small frames, 7-byte reads",
+  group: "decode split",
+  async fn() {
+    if (await framecatDecode(smallSplitReads) !== SMALL.length) throw new Error("lost frames");
+  },
+});
+
+Deno.bench({
+  name: "naive: decode 2 frames of 8 MiB, 256 KiB reads",
+  group: "decode large",
+  baseline: true,
+  async fn() {
+    if (await naiveDecode(largeReads) !== 2) throw new Error("lost frames");
+  },
+});
+
+Deno.bench({
+  name: "framecat: decodeFrames() 2 frames of 8 MiB, 256 KiB reads",
+  group: "decode large",
+  async fn() {
+    if (await framecatDecode(largeReads) !== 2) throw new Error("lost frames");
+  },
+});
