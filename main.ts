@@ -27,15 +27,30 @@ import {
 } from "./lib/framing.ts";
 import { frameLines } from "./lib/lines.ts";
 import { LineWriter, writeAll } from "./lib/line_writer.ts";
-import { DEFAULT_IDLE_TIMEOUT, receive } from "./lib/receiver.ts";
-import { batchFrames, DEFAULT_PORT, send, type SendResult } from "./lib/sender.ts";
+import { CidrSet } from "./lib/cidr.ts";
+import {
+  DEFAULT_FRAME_TIMEOUT,
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_CONNS,
+  receive,
+} from "./lib/receiver.ts";
+import {
+  batchFrames,
+  DEFAULT_ACK_TIMEOUT,
+  DEFAULT_PORT,
+  send,
+  type SendResult,
+} from "./lib/sender.ts";
 
 /** framecat's version, from `deno.json`. */
 export const VERSION: string = denoJson.version;
 
 const USAGE = `framecat receive [--host H] [--port P] [--json] [--count N] [--max-bytes N]
-                 [--idle-timeout SECONDS] [--quiet]
-framecat send    [--host H] [--port P] [--json] [--stdin] [--max-bytes N] [MESSAGE ...]
+                 [--idle-timeout SECONDS] [--frame-timeout SECONDS] [--max-conns N]
+                 [--allow CIDR ...] [--ack] [--tls-cert FILE --tls-key FILE] [--quiet]
+framecat send    [--host H] [--port P] [--json] [--stdin] [--max-bytes N]
+                 [--retry SECONDS] [--connect-timeout SECONDS] [--ack] [--ack-timeout SECONDS]
+                 [--tls [--ca FILE]] [MESSAGE ...]
 framecat demo
 framecat --help | framecat send --help | framecat receive --help | framecat --version`;
 
@@ -54,7 +69,8 @@ Commands:
             show both sides, and exit
 
 Exit codes: 0 success, 1 runtime failure (said on stderr), 2 usage error.
-framecat needs only network access (--allow-net).
+framecat needs network access (--allow-net), and read access (--allow-read)
+only to read TLS certificate files.
 `;
 
 const SEND_HELP =
@@ -71,6 +87,19 @@ Options:
   --stdin          read the messages from standard input, one a line (NDJSON with
                    --json; blank lines skipped), streamed as they come
   --max-bytes N    refuse a message whose JSON is over N bytes (default ${DEFAULT_MAX_BYTES})
+  --retry SECONDS  keep trying to connect this long, with backoff, until the
+                   receiver is up (default 0: one attempt)
+  --connect-timeout SECONDS
+                   give up on one connection attempt after this long
+  --ack            wait until the receiver (receive --ack) confirms every message;
+                   exit 1 naming the first one not confirmed in time
+  --ack-timeout SECONDS
+                   how long to wait for the next confirmation (default ${
+    DEFAULT_ACK_TIMEOUT / 1000
+  })
+  --tls            connect with TLS, verifying the receiver's certificate
+  --ca FILE        trust the certificate authority in FILE (PEM) for --tls;
+                   reading it needs --allow-read
   -h, --help       show this help
 
 Put a MESSAGE that starts with "-" after "--": framecat send --json -- -5
@@ -99,12 +128,26 @@ Options:
   --max-bytes N           refuse frames declaring over N bytes (default ${DEFAULT_MAX_BYTES})
   --idle-timeout SECONDS  close a connection silent this long, 0 never
                           (default ${DEFAULT_IDLE_TIMEOUT / 1000})
+  --frame-timeout SECONDS close a connection whose frame is not complete this
+                          long after its first byte, 0 never (default ${
+    DEFAULT_FRAME_TIMEOUT / 1000
+  })
+  --max-conns N           serve at most N connections at once; close the ones
+                          past it at once (default ${DEFAULT_MAX_CONNS})
+  --allow CIDR            serve only peers in this range (10.0.0.0/8, ::1, ...);
+                          repeat for more; others are closed before any byte is read
+  --ack                   acknowledge each message, once printed, with the frame
+                          {"ack":N} (N counts the connection's messages from 1)
+  --tls-cert FILE         listen with TLS: the certificate chain (PEM); with
+  --tls-key FILE          its private key (PEM); reading them needs --allow-read
   --quiet                 do not report connections opening and closing
   -h, --help              show this help
 
 A bad frame is never printed: its connection is closed and stderr names the
 peer and the reason. SIGINT or SIGTERM stops the receiver within 2 s, exit 0.
 Exit codes: 0 stopped, 1 cannot listen or cannot write output, 2 usage error.
+When stdout is closed (| head) it ends quietly; when writing fails otherwise
+(a full disk) it says so and exits 1.
 `;
 
 /** A mistake in the command line: reported with a pointer to the help, exit code 2. */
@@ -180,6 +223,12 @@ async function runSend(args: string[], say: (line: string) => void): Promise<num
     json: { type: "boolean" },
     stdin: { type: "boolean" },
     "max-bytes": { type: "string" },
+    retry: { type: "string" },
+    "connect-timeout": { type: "string" },
+    ack: { type: "boolean" },
+    "ack-timeout": { type: "string" },
+    tls: { type: "boolean" },
+    ca: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return await print(SEND_HELP);
@@ -190,6 +239,12 @@ async function runSend(args: string[], say: (line: string) => void): Promise<num
   if (values.stdin && positionals.length > 0) {
     throw new UsageError("give MESSAGE arguments or --stdin, not both", "send");
   }
+  if (values.ca !== undefined && !values.tls) {
+    throw new UsageError("--ca goes with --tls", "send");
+  }
+  const retry = parseSeconds(values.retry, "--retry", "send");
+  const connectTimeout = parseSeconds(values["connect-timeout"], "--connect-timeout", "send");
+  const ackTimeout = parseSeconds(values["ack-timeout"], "--ack-timeout", "send");
   let source;
   if (values.stdin) {
     source = frameLines(Deno.stdin, { json: values.json, maxBytes });
@@ -209,11 +264,24 @@ async function runSend(args: string[], say: (line: string) => void): Promise<num
     });
     source = [batchFrames(frames)];
   }
+  const tls = values.tls
+    ? { caCerts: values.ca === undefined ? undefined : [await readPem(values.ca, "--ca")] }
+    : undefined;
   let sent: SendResult | undefined;
   const tally = (s: SendResult) =>
-    `${s.messages} message${s.messages === 1 ? "" : "s"} (${s.bytes} bytes) to ${s.peer}`;
+    `${s.messages} message${s.messages === 1 ? "" : "s"} (${s.bytes} bytes) to ${s.peer}` +
+    (s.acknowledged === undefined ? "" : `, ${s.acknowledged} acknowledged`);
   try {
-    sent = await send(source, { hostname, port, onProgress: (s) => sent = s });
+    sent = await send(source, {
+      hostname,
+      port,
+      retry,
+      connectTimeout,
+      tls,
+      ack: values.ack,
+      ackTimeout,
+      onProgress: (s) => sent = s,
+    });
   } catch (error) {
     if (sent && (error instanceof SyntaxError || error instanceof RangeError)) {
       say(`Sent ${tally(sent)} before the error`);
@@ -232,6 +300,12 @@ async function runReceive(args: string[], say: (line: string) => void): Promise<
     count: { type: "string" },
     "max-bytes": { type: "string" },
     "idle-timeout": { type: "string" },
+    "frame-timeout": { type: "string" },
+    "max-conns": { type: "string" },
+    allow: { type: "string", multiple: true },
+    ack: { type: "boolean" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
     quiet: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -239,21 +313,34 @@ async function runReceive(args: string[], say: (line: string) => void): Promise<
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, "receive");
   }
-  const idle = values["idle-timeout"];
-  if (idle !== undefined && !/^\d+(\.\d+)?$/.test(idle)) {
-    throw new UsageError(
-      `--idle-timeout must be a number of seconds, got "${idle}"`,
-      "receive",
-    );
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together", "receive");
   }
-  const controller = new AbortController();
-  const receiver = receive(Deno.stdout, {
+  try {
+    new CidrSet(values.allow ?? []);
+  } catch (error) {
+    throw new UsageError(`--allow ${(error as Error).message}`, "receive");
+  }
+  const options = {
     hostname: values.host,
     port: parseWhole(values.port, "--port", "receive", 0, 65535),
     json: values.json,
     count: parseWhole(values.count, "--count", "receive", 1, Number.MAX_SAFE_INTEGER),
     maxBytes: parseWhole(values["max-bytes"], "--max-bytes", "receive", 1, MAX_PAYLOAD_BYTES),
-    idleTimeout: idle === undefined ? undefined : Number(idle) * 1000,
+    idleTimeout: parseSeconds(values["idle-timeout"], "--idle-timeout", "receive"),
+    frameTimeout: parseSeconds(values["frame-timeout"], "--frame-timeout", "receive"),
+    maxConns: parseWhole(values["max-conns"], "--max-conns", "receive", 1, 1_000_000),
+    allow: values.allow,
+    ack: values.ack,
+  };
+  const tls = values["tls-cert"] === undefined ? undefined : {
+    cert: await readPem(values["tls-cert"], "--tls-cert"),
+    key: await readPem(values["tls-key"]!, "--tls-key"),
+  };
+  const controller = new AbortController();
+  const receiver = receive(Deno.stdout, {
+    ...options,
+    tls,
     signal: controller.signal,
     onEvent: (event) => {
       if (values.quiet && (event.type === "open" || event.type === "close")) return;
@@ -271,6 +358,18 @@ async function runReceive(args: string[], say: (line: string) => void): Promise<
     throw new Error(`Cannot write to standard output: ${describeError(error)}`, { cause: error });
   } finally {
     signals();
+  }
+}
+
+/** Reads a PEM file named by `flag`, saying clearly why it cannot. */
+async function readPem(path: string, flag: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotCapable
+      ? "framecat needs read access for TLS files (run it with --allow-read)"
+      : describeError(error);
+    throw new Error(`Cannot read the ${flag} file ${path}: ${why}`, { cause: error });
   }
 }
 
@@ -328,6 +427,15 @@ function parse<T extends Options>(
     const hint = /Unknown option '-\d/.test(first) ? "; put negative numbers after --" : "";
     throw new UsageError(first.charAt(0).toLowerCase() + first.slice(1) + hint, command);
   }
+}
+
+/** Parses a number of seconds (`1`, `0.5`) into milliseconds. */
+function parseSeconds(text: string | undefined, flag: string, command: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(text)) {
+    throw new UsageError(`${flag} must be a number of seconds, got "${text}"`, command);
+  }
+  return Number(text) * 1000;
 }
 
 function parseWhole(

@@ -51,5 +51,8 @@ export function describeError(error: unknown): string {
   }
   const lookup = /^failed to lookup address information: (.*)$/.exec(error.message);
   if (lookup) return `host not found (${lookup[1]})`;
-  return error.message.split("\n")[0];
+  const line = error.message.split("\n")[0];
+  // "No space left on device (os error 28)": the words, without the number.
+  const os = /^(.*?) \(os error \d+\)/.exec(line);
+  return os ? os[1].charAt(0).toLowerCase() + os[1].slice(1) : line;
 }

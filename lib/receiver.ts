@@ -23,13 +23,20 @@
  */
 
 import { formatAddress, unbracket } from "./address.ts";
+import { CidrSet } from "./cidr.ts";
 import { describeError } from "./errors.ts";
 import { type Frame, FrameError, FrameReader } from "./framing.ts";
-import { type ByteWriter, LineWriter } from "./line_writer.ts";
+import { type ByteWriter, LineWriter, writeAll } from "./line_writer.ts";
 import { DEFAULT_PORT } from "./sender.ts";
 
 /** How long a connection may send nothing before it is closed, by default: 30 s. */
 export const DEFAULT_IDLE_TIMEOUT = 30_000;
+
+/** How long a frame may take to arrive once its first byte has, by default: 60 s. */
+export const DEFAULT_FRAME_TIMEOUT = 60_000;
+
+/** How many connections a receiver serves at once, by default. */
+export const DEFAULT_MAX_CONNS = 1024;
 
 /** How long frames in flight get to arrive once shutdown begins: 1.5 s. */
 export const SHUTDOWN_GRACE = 1_500;
@@ -54,6 +61,29 @@ export interface ReceiveOptions {
    * take a quarter of it, at most a second); 0 never does. Defaults to 30 s.
    */
   idleTimeout?: number;
+  /**
+   * Close a connection whose frame has not fully arrived this many
+   * milliseconds after its first byte (give or take a quarter of it, at most a
+   * second); 0 never does. Defaults to 60 s.
+   */
+  frameTimeout?: number;
+  /**
+   * Serve at most this many connections at once; a connection past it is
+   * closed at once, and those open keep being served. Defaults to 1024.
+   */
+  maxConns?: number;
+  /**
+   * Serve only peers in these address ranges (`10.0.0.0/8`, `::1`); others
+   * are closed at accept, before any byte is read. Defaults to everyone.
+   */
+  allow?: string[];
+  /**
+   * Acknowledge each message, once its line is written, with a frame on the
+   * same connection: `{"ack":N}`, N its number on the connection from 1.
+   */
+  ack?: boolean;
+  /** Listen with TLS, with this certificate chain and private key (PEM text). */
+  tls?: { cert: string; key: string };
   /** Aborting it shuts the receiver down, as {@linkcode Receiver.shutdown} does. */
   signal?: AbortSignal;
   /** Told of every event worth a line on a log: listening, connections, errors. */
@@ -118,9 +148,11 @@ export interface Receiver {
 export function receive(output: ByteWriter, options: ReceiveOptions = {}): Receiver {
   const hostname = unbracket(options.hostname ?? "0.0.0.0");
   const port = options.port ?? DEFAULT_PORT;
-  let listener: Deno.TcpListener;
+  let listener: Listener;
   try {
-    listener = Deno.listen({ hostname, port });
+    listener = options.tls
+      ? Deno.listenTls({ hostname, port, cert: options.tls.cert, key: options.tls.key })
+      : Deno.listen({ hostname, port });
   } catch (error) {
     throw new Error(
       `Cannot listen on ${formatAddress({ hostname, port })}: ${describeError(error)}`,
@@ -130,20 +162,27 @@ export function receive(output: ByteWriter, options: ReceiveOptions = {}): Recei
   return new Server(listener, output, options);
 }
 
+type Conn = Deno.TcpConn | Deno.TlsConn;
+type Listener = Deno.Listener<Conn, Deno.NetAddr>;
+
 interface Connection {
-  conn: Deno.TcpConn;
+  conn: Conn;
   reader: FrameReader;
   /** Why we closed it, once we have. */
   closedFor?: string;
-  /** `reader.received` when the idle sweep last saw it change, and when that was. */
+  /** `reader.received` when the sweep last saw it change, and when that was. */
   seenReceived: number;
   seenAt: number;
+  /** `reader.frames` when the sweep first saw the current frame partial, and when. */
+  partialFrame: number;
+  partialSince: number;
 }
 
 class Server implements Receiver {
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<ReceiveSummary>;
-  #listener: Deno.TcpListener;
+  #listener: Listener;
+  #allow: CidrSet | undefined;
   #out: LineWriter;
   #options: ReceiveOptions;
   #open = new Set<Connection>();
@@ -155,17 +194,21 @@ class Server implements Receiver {
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #acceptRetryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(listener: Deno.TcpListener, output: ByteWriter, options: ReceiveOptions) {
+  constructor(listener: Listener, output: ByteWriter, options: ReceiveOptions) {
     this.#listener = listener;
+    this.#allow = options.allow ? new CidrSet(options.allow) : undefined;
     this.addr = listener.addr;
     this.#out = new LineWriter(output, { onError: () => this.#stop(0) });
     this.#options = options;
     this.#emit({ type: "listen", message: `Listening on ${formatAddress(this.addr)}` });
     const idle = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
-    if (idle > 0) {
-      // One timer for every connection: a sweep a quarter of the timeout (at
-      // most a second) apart closes those that received nothing for as long.
-      this.#sweepTimer = setInterval(() => this.#sweepIdle(idle), Math.min(idle / 4, 1000));
+    const frame = options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT;
+    const timeouts = [idle, frame].filter((t) => t > 0);
+    if (timeouts.length > 0) {
+      // One timer for every connection: a sweep a quarter of the shortest
+      // timeout (at most a second) apart closes those past a timeout.
+      const every = Math.min(...timeouts.map((t) => t / 4), 1000);
+      this.#sweepTimer = setInterval(() => this.#sweep(idle, frame), every);
     }
     const accepting = this.#accept();
     this.finished = this.#finish(accepting);
@@ -188,8 +231,9 @@ class Server implements Receiver {
   }
 
   async #accept(): Promise<void> {
+    const maxConns = this.#options.maxConns ?? DEFAULT_MAX_CONNS;
     while (!this.#stopping) {
-      let conn: Deno.TcpConn;
+      let conn: Conn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -206,6 +250,17 @@ class Server implements Receiver {
       if (this.#stopping) {
         conn.close();
         break;
+      }
+      const refusal = this.#allow && !this.#allow.has(conn.remoteAddr.hostname)
+        ? "not in the allowed address ranges"
+        : this.#open.size >= maxConns
+        ? `already serving ${maxConns} connections (the most allowed)`
+        : undefined;
+      if (refusal) {
+        const peer = formatAddress(conn.remoteAddr);
+        conn.close();
+        this.#emit({ type: "error", peer, message: `Refused connection from ${peer}: ${refusal}` });
+        continue;
       }
       const task = this.#serve(conn);
       this.#tasks.add(task);
@@ -238,7 +293,7 @@ class Server implements Receiver {
     connection.conn.close();
   }
 
-  async #serve(conn: Deno.TcpConn): Promise<void> {
+  async #serve(conn: Conn): Promise<void> {
     const peer = formatAddress(conn.remoteAddr);
     const options = this.#options;
     const connection: Connection = {
@@ -246,7 +301,10 @@ class Server implements Receiver {
       reader: new FrameReader(conn, { maxBytes: options.maxBytes }),
       seenReceived: 0,
       seenAt: Date.now(),
+      partialFrame: -1,
+      partialSince: 0,
     };
+    if (options.ack && "setNoDelay" in conn) conn.setNoDelay(true);
     this.#open.add(connection);
     this.#connections++;
     this.#emit({ type: "open", peer, message: `Connection from ${peer}` });
@@ -259,7 +317,13 @@ class Server implements Receiver {
       while (true) {
         const frames = await connection.reader.readBatch();
         if (frames === null) break;
-        printed += this.#print(frames, prefix);
+        const added = this.#print(frames, prefix);
+        if (options.ack && added > 0) {
+          // Acknowledge only what has been written out.
+          await this.#out.flush();
+          await writeAll(conn, ackFrames(printed + 1, added));
+        }
+        printed += added;
         await this.#out.ready();
         if (this.#stopping && !connection.reader.partial) {
           this.#close(connection, "receiver stopped");
@@ -305,16 +369,33 @@ class Server implements Receiver {
     return n;
   }
 
-  /** Closes the connections that have received nothing for `timeout` ms. */
-  #sweepIdle(timeout: number): void {
+  /**
+   * Closes the connections that received nothing for `idle` ms, and those
+   * whose current frame began arriving `frame` ms ago or more.
+   */
+  #sweep(idle: number, frame: number): void {
     const now = Date.now();
     for (const connection of this.#open) {
-      const received = connection.reader.received;
-      if (received !== connection.seenReceived) {
-        connection.seenReceived = received;
+      const { reader } = connection;
+      if (reader.received !== connection.seenReceived) {
+        connection.seenReceived = reader.received;
         connection.seenAt = now;
-      } else if (now - connection.seenAt >= timeout) {
-        this.#close(connection, `no data for ${timeout / 1000} s (idle timeout)`);
+      } else if (idle > 0 && now - connection.seenAt >= idle) {
+        this.#close(connection, `no data for ${idle / 1000} s (idle timeout)`);
+        continue;
+      }
+      if (!reader.partial) {
+        connection.partialFrame = -1;
+      } else if (connection.partialFrame !== reader.frames) {
+        connection.partialFrame = reader.frames;
+        connection.partialSince = now;
+      } else if (frame > 0 && now - connection.partialSince >= frame) {
+        this.#close(
+          connection,
+          `frame ${reader.frames + 1} not complete ${
+            frame / 1000
+          } s after it began (frame timeout)`,
+        );
       }
     }
   }
@@ -353,6 +434,16 @@ class Server implements Receiver {
   #emit(event: ReceiverEvent): void {
     this.#options.onEvent?.(event);
   }
+}
+
+/** The acknowledgement frames for messages `first` to `first + count - 1`. */
+function ackFrames(first: number, count: number): Uint8Array {
+  let text = "";
+  for (let n = first; n < first + count; n++) {
+    const json = `{"ack":${n}}`;
+    text += `${json.length}\n${json}`;
+  }
+  return new TextEncoder().encode(text);
 }
 
 /** Text longer than this (in UTF-16 units) is written as a piece of its own. */

@@ -16,6 +16,7 @@
 
 import { formatAddress, unbracket } from "./address.ts";
 import { describeError } from "./errors.ts";
+import { FrameReader } from "./framing.ts";
 import type { FrameBatch } from "./lines.ts";
 import { writeAll } from "./line_writer.ts";
 
@@ -24,18 +25,40 @@ export type { FrameBatch } from "./lines.ts";
 /** The seed's port, on which a receiver listens unless told otherwise. */
 export const DEFAULT_PORT = 1234;
 
+/** How long `send --ack` waits for the next acknowledgement, by default: 10 s. */
+export const DEFAULT_ACK_TIMEOUT = 10_000;
+
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
   /** The receiver's name or address; IPv6 with or without brackets. Defaults to `127.0.0.1`. */
   hostname?: string;
   /** The receiver's port. Defaults to {@linkcode DEFAULT_PORT}. */
   port?: number;
+  /** Give up on one attempt after this many milliseconds. Defaults to the system's limit. */
+  connectTimeout?: number;
+  /**
+   * Keep trying for this many milliseconds, with backoff (0.1 s doubling to
+   * 2 s), until the receiver is up. Defaults to 0: one attempt.
+   */
+  retry?: number;
+  /**
+   * Connect with TLS, verifying the receiver's certificate against the
+   * system's roots, or against `caCerts` (PEM text) when given.
+   */
+  tls?: boolean | { caCerts?: string[] };
 }
 
 /** Options for {@linkcode send}. */
 export interface SendOptions extends ConnectOptions {
   /** Called after each batch is written, with the totals so far. */
   onProgress?: (sent: SendResult) => void;
+  /**
+   * Wait for the receiver to acknowledge every message (`receive --ack`),
+   * failing if an acknowledgement does not come within `ackTimeout`.
+   */
+  ack?: boolean;
+  /** Milliseconds to wait for the next acknowledgement. Defaults to 10 s. */
+  ackTimeout?: number;
 }
 
 /** What {@linkcode send} sent. */
@@ -46,7 +69,11 @@ export interface SendResult {
   bytes: number;
   /** The receiver, as `host:port`. */
   peer: string;
+  /** Messages the receiver acknowledged, with `ack`. */
+  acknowledged?: number;
 }
+
+type Conn = Deno.TcpConn | Deno.TlsConn;
 
 /**
  * Opens a TCP connection to a receiver, with Nagle's algorithm off so that a
@@ -65,19 +92,68 @@ export interface SendResult {
  * await assert.rejects(connect({ port: listener.addr.port }), /connection refused/);
  * ```
  */
-export async function connect(options: ConnectOptions = {}): Promise<Deno.TcpConn> {
+export async function connect(options: ConnectOptions = {}): Promise<Conn> {
   const hostname = unbracket(options.hostname ?? "127.0.0.1");
   const port = options.port ?? DEFAULT_PORT;
-  try {
-    const conn = await Deno.connect({ hostname, port });
-    conn.setNoDelay(true);
-    return conn;
-  } catch (error) {
-    throw new Error(
-      `Cannot connect to ${formatAddress({ hostname, port })}: ${describeError(error)}`,
-      { cause: error },
-    );
+  const deadline = Date.now() + (options.retry ?? 0);
+  let attempts = 0;
+  let wait = 100;
+  while (true) {
+    attempts++;
+    try {
+      return await attempt(hostname, port, options);
+    } catch (error) {
+      const left = deadline - Date.now();
+      if (left <= 0 || error instanceof TlsError) {
+        const tries = attempts > 1 ? ` (${attempts} attempts over ${options.retry! / 1000} s)` : "";
+        throw new Error(
+          `Cannot connect to ${formatAddress({ hostname, port })}: ${describeError(error)}${tries}`,
+          { cause: error },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, left)));
+      wait = Math.min(wait * 2, 2000);
+    }
   }
+}
+
+/** The receiver's certificate was refused, or the TLS handshake failed: not worth retrying. */
+class TlsError extends Error {}
+
+/** One connection attempt, within `connectTimeout`. */
+async function attempt(hostname: string, port: number, options: ConnectOptions): Promise<Conn> {
+  const tls = options.tls;
+  const connecting: Promise<Conn> = tls
+    ? Deno.connectTls({ hostname, port, caCerts: tls === true ? undefined : tls.caCerts })
+    : Deno.connect({ hostname, port });
+  const timeout = options.connectTimeout;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let conn: Conn;
+  try {
+    conn = timeout === undefined ? await connecting : await Promise.race([
+      connecting,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          // The attempt goes on in the runtime: close what it may still bring.
+          connecting.then((late) => late.close(), () => {});
+          reject(new Deno.errors.TimedOut(`no answer within ${timeout / 1000} s`));
+        }, timeout);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if ("handshake" in conn) {
+    try {
+      await conn.handshake();
+    } catch (error) {
+      conn.close();
+      throw new TlsError(`TLS handshake failed: ${describeError(error)}`, { cause: error });
+    }
+  } else {
+    conn.setNoDelay(true);
+  }
+  return conn;
 }
 
 /**
@@ -135,14 +211,14 @@ export async function send(
 ): Promise<SendResult> {
   const conn = await connect(options);
   const result: SendResult = { messages: 0, bytes: 0, peer: formatAddress(conn.remoteAddr) };
+  const acks = options.ack ? new Acknowledgements(conn, result) : undefined;
   try {
     for await (const batch of source) {
       try {
         await writeAll(conn, batch.data);
       } catch (error) {
-        const plural = result.messages === 1 ? "" : "s";
         throw new Error(
-          `Connection to ${result.peer} lost after ${result.messages} message${plural}: ${
+          `Connection to ${result.peer} lost after ${plural(result.messages, "message")}: ${
             describeError(error)
           }`,
           { cause: error },
@@ -152,8 +228,87 @@ export async function send(
       result.bytes += batch.data.length;
       options.onProgress?.(result);
     }
+    if (acks) {
+      await conn.closeWrite();
+      await acks.all(options.ackTimeout ?? DEFAULT_ACK_TIMEOUT);
+    }
   } finally {
     conn.close();
+    await acks?.stopped;
   }
   return result;
+}
+
+/** Reads `{"ack":N}` frames from the receiver while the sender writes. */
+class Acknowledgements {
+  readonly stopped: Promise<void>;
+  #result: SendResult;
+  #error: Error | undefined;
+  #ended = false;
+  #progress: (() => void) | undefined;
+
+  constructor(conn: Conn, result: SendResult) {
+    this.#result = result;
+    result.acknowledged = 0;
+    this.stopped = this.#read(conn);
+  }
+
+  async #read(conn: Conn): Promise<void> {
+    const reader = new FrameReader(conn, { maxBytes: 1024 });
+    try {
+      while (true) {
+        const frames = await reader.readBatch();
+        if (frames === null) break;
+        for (const { value } of frames) {
+          const next = this.#result.acknowledged! + 1;
+          const n = (value as { ack?: unknown })?.ack;
+          if (n !== next) {
+            throw new Error(
+              `expected the acknowledgement of message ${next}, got ${JSON.stringify(value)}`,
+            );
+          }
+          this.#result.acknowledged = next;
+        }
+        this.#progress?.();
+      }
+    } catch (error) {
+      this.#error = error instanceof Error ? error : new Error(String(error));
+    } finally {
+      this.#ended = true;
+      this.#progress?.();
+    }
+  }
+
+  /** Resolves once every message sent is acknowledged; rejects if one is not in time. */
+  async all(timeout: number): Promise<void> {
+    const result = this.#result;
+    while (result.acknowledged! < result.messages) {
+      const before = result.acknowledged!;
+      const next = before + 1;
+      if (this.#ended) {
+        const why = this.#error ? describeError(this.#error) : "the receiver closed the connection";
+        throw new Error(
+          `Message ${next} was not acknowledged: ${why} (${before} of ${result.messages} confirmed)`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = await new Promise<boolean>((resolve) => {
+        this.#progress = () => resolve(false);
+        timer = setTimeout(() => resolve(true), timeout);
+      });
+      clearTimeout(timer);
+      this.#progress = undefined;
+      if (timedOut && result.acknowledged === before) {
+        throw new Error(
+          `Message ${next} was not acknowledged within ${
+            timeout / 1000
+          } s (${before} of ${result.messages} confirmed; does the receiver run with --ack?)`,
+        );
+      }
+    }
+  }
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
