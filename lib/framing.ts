@@ -187,7 +187,7 @@ export interface FrameReaderOptions {
    * Largest size of the reused read buffer, in bytes. It starts at 4 KiB (a
    * connection of one small message costs little) and doubles while reads
    * fill it; a payload over half this size is read into a buffer of its own.
-   * Defaults to 256 KiB.
+   * Defaults to 256 KiB; at least 64 bytes.
    */
   bufferSize?: number;
 }
@@ -248,7 +248,8 @@ export class FrameReader {
       );
     }
     this.#maxBytes = maxBytes;
-    this.#maxBufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
+    // Room for a whole length prefix, at the least.
+    this.#maxBufferSize = Math.max(options.bufferSize ?? DEFAULT_BUFFER_SIZE, 64);
     this.#buf = new Uint8Array(Math.min(INITIAL_BUFFER_SIZE, this.#maxBufferSize));
     if (isByteReader(source)) {
       this.#source = source;
@@ -461,6 +462,9 @@ export class FrameReader {
       this.#start = 0;
     }
     const space = buf.length - this.#end;
+    // Cannot happen (a frame that fills the buffer is read on its own), but a
+    // read into no room would return 0 forever.
+    if (space === 0) throw new Error("FrameReader: no room to read into");
     const n = await this.#source.read(buf.subarray(this.#end));
     if (n === null) {
       this.#done = true;
