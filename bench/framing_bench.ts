@@ -66,7 +66,7 @@ Deno.bench({
   name: "naive: encode 10,000 small messages one by one",
   group: "encode small",
   baseline: true,
-  fn() {
+  fn(): void {
     for (const m of SMALL) {
       const json = JSON.stringify(m);
       const payload = encoder.encode(json);
@@ -78,7 +78,7 @@ Deno.bench({
 Deno.bench({
   name: "framecat: encodeFrame() 10,000 small messages",
   group: "encode small",
-  fn() {
+  fn(): void {
     for (const m of SMALL) encodeFrame(m);
   },
 });
@@ -87,7 +87,7 @@ const smallLines = encoder.encode(SMALL.map((m) => JSON.stringify(m)).join("\n")
 Deno.bench({
   name: "framecat: frameLines() 10,000 NDJSON lines (send --stdin --json)",
   group: "encode small",
-  async fn() {
+  async fn(): Promise<void> {
     let offset = 0;
     const reader = {
       read(p: Uint8Array): Promise<number | null> {
@@ -106,7 +106,7 @@ Deno.bench({
   name: "naive: decode 10,000 small frames, 64 KiB reads",
   group: "decode small",
   baseline: true,
-  async fn() {
+  async fn(): Promise<void> {
     if (await naiveDecode(smallReads) !== SMALL.length) throw new Error("lost frames");
   },
 });
@@ -114,7 +114,7 @@ Deno.bench({
 Deno.bench({
   name: "framecat: decodeFrames() 10,000 small frames, 64 KiB reads",
   group: "decode small",
-  async fn() {
+  async fn(): Promise<void> {
     if (await framecatDecode(smallReads) !== SMALL.length) throw new Error("lost frames");
   },
 });
@@ -123,7 +123,7 @@ Deno.bench({
   name: "naive: decode 10,000 small frames, 7-byte reads",
   group: "decode split",
   baseline: true,
-  async fn() {
+  async fn(): Promise<void> {
     if (await naiveDecode(smallSplitReads) !== SMALL.length) throw new Error("lost frames");
   },
 });
@@ -131,7 +131,7 @@ Deno.bench({
 Deno.bench({
   name: "framecat: decodeFrames() 10,000 small frames, 7-byte reads",
   group: "decode split",
-  async fn() {
+  async fn(): Promise<void> {
     if (await framecatDecode(smallSplitReads) !== SMALL.length) throw new Error("lost frames");
   },
 });
@@ -140,7 +140,7 @@ Deno.bench({
   name: "naive: decode 2 frames of 8 MiB, 256 KiB reads",
   group: "decode large",
   baseline: true,
-  async fn() {
+  async fn(): Promise<void> {
     if (await naiveDecode(largeReads) !== 2) throw new Error("lost frames");
   },
 });
@@ -148,7 +148,7 @@ Deno.bench({
 Deno.bench({
   name: "framecat: decodeFrames() 2 frames of 8 MiB, 256 KiB reads",
   group: "decode large",
-  async fn() {
+  async fn(): Promise<void> {
     if (await framecatDecode(largeReads) !== 2) throw new Error("lost frames");
   },
 });

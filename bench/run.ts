@@ -339,7 +339,11 @@ async function connections(dir: string): Promise<Scenario> {
 }
 
 /** Peak RSS (MiB) of a receiver while it takes one message, and its output size. */
-async function receiverPeak(receiver: string, sender: string, ready: RegExp | number) {
+async function receiverPeak(
+  receiver: string,
+  sender: string,
+  ready: RegExp | number,
+): Promise<{ wrapped: Background; out: string }> {
   const out = `${Deno.makeTempFileSync()}`;
   const wrapped = new Background(`exec ${PEAK_RSS} "${out}" ${receiver}`);
   if (typeof ready === "number") await waitListening(ready);

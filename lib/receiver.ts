@@ -324,6 +324,7 @@ class Server implements Receiver {
           await writeAll(conn, ackFrames(printed + 1, added));
         }
         printed += added;
+        if (this.#messages >= (options.count ?? Infinity)) this.#stop(0);
         await this.#out.ready();
         if (this.#stopping && !connection.reader.partial) {
           this.#close(connection, "receiver stopped");
@@ -365,7 +366,6 @@ class Server implements Receiver {
     }
     if (lines !== "") out.add(lines);
     this.#messages += n;
-    if (this.#messages >= count) this.#stop(0);
     return n;
   }
 

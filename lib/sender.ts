@@ -136,7 +136,7 @@ async function attempt(hostname: string, port: number, options: ConnectOptions):
         timer = setTimeout(() => {
           // The attempt goes on in the runtime: close what it may still bring.
           connecting.then((late) => late.close(), () => {});
-          reject(new Deno.errors.TimedOut(`no answer within ${timeout / 1000} s`));
+          reject(new Error(`no answer within ${timeout / 1000} s`));
         }, timeout);
       }),
     ]);
@@ -287,8 +287,9 @@ class Acknowledgements {
       const next = before + 1;
       if (this.#ended) {
         const why = this.#error ? describeError(this.#error) : "the receiver closed the connection";
+        const hint = before === 0 ? "; does the receiver run with --ack?" : "";
         throw new Error(
-          `Message ${next} was not acknowledged: ${why} (${before} of ${result.messages} confirmed)`,
+          `Message ${next} was not acknowledged: ${why} (${before} of ${result.messages} confirmed${hint})`,
         );
       }
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -26,8 +26,12 @@ export interface Finished {
 }
 
 /** Runs `framecat ARGS` to the end, with `stdin` as its standard input. */
-export async function framecat(args: string[], stdin?: string | Uint8Array): Promise<Finished> {
-  const running = spawn(args, { stdin: stdin !== undefined });
+export async function framecat(
+  args: string[],
+  stdin?: string | Uint8Array,
+  options: SpawnOptions = {},
+): Promise<Finished> {
+  const running = spawn(args, { ...options, stdin: stdin !== undefined });
   if (stdin !== undefined) await running.write(stdin, { close: true });
   return await running.finished();
 }
@@ -105,13 +109,21 @@ export async function waitUntil(condition: () => boolean, timeout = 10_000): Pro
 /** How the shell runs framecat, for pipelines: `"deno" run --allow-net "main.ts"`. */
 export const FRAMECAT_SHELL = `"${Deno.execPath()}" run --allow-net "${MAIN}"`;
 
-/** Starts `framecat ARGS` in the background; `shell` runs a bash command line instead. */
-export function spawn(
-  args: string[],
-  options: { stdin?: boolean; shell?: string } = {},
-): Running {
+/** Options for {@linkcode spawn}. */
+export interface SpawnOptions {
+  /** Pipe standard input (see `Running.write`). */
+  stdin?: boolean;
+  /** Run this bash command line instead of framecat itself. */
+  shell?: string;
+  /** Permissions besides --allow-net, such as `--allow-read` for TLS files. */
+  permissions?: string[];
+}
+
+/** Starts `framecat ARGS` in the background, with --allow-net only unless told. */
+export function spawn(args: string[], options: SpawnOptions = {}): Running {
+  const permissions = ["--allow-net", ...(options.permissions ?? [])];
   const [command, commandArgs] = options.shell === undefined
-    ? [Deno.execPath(), ["run", "--allow-net", MAIN, ...args]]
+    ? [Deno.execPath(), ["run", ...permissions, MAIN, ...args]]
     : ["bash", ["-c", options.shell]];
   const child = new Deno.Command(command, {
     args: commandArgs,
@@ -129,8 +141,11 @@ export interface StartedReceiver extends Running {
 }
 
 /** Starts `framecat receive` on 127.0.0.1, port 0, and waits until it listens. */
-export async function startReceiver(args: string[] = []): Promise<StartedReceiver> {
-  const running = spawn(["receive", "--host", "127.0.0.1", "--port", "0", ...args]);
+export async function startReceiver(
+  args: string[] = [],
+  options: SpawnOptions = {},
+): Promise<StartedReceiver> {
+  const running = spawn(["receive", "--host", "127.0.0.1", "--port", "0", ...args], options);
   const match = await running.waitFor(/Listening on 127\.0\.0\.1:(\d+)/);
   return Object.assign(running, { port: Number(match[1]) });
 }
