@@ -1,6 +1,8 @@
 /**
  * Builds framecat's standalone executables into `dist/`, one per target, with
- * only `--allow-net` baked in: `deno task compile` (all targets) or
+ * `--allow-net` and `--allow-read` baked in (a binary cannot be given more
+ * permissions when it runs, and reading is needed for the TLS certificate
+ * files named on its command line): `deno task compile` (all targets) or
  * `deno task compile --host` (this machine's only). `deno compile` downloads
  * the runtime it embeds (denort) unless `DENORT_BIN` names one.
  *
@@ -54,7 +56,7 @@ export async function compile(
   const output = `${outDir}/framecat-${target}${target.includes("windows") ? ".exe" : ""}`;
   const main = new URL("../main.ts", import.meta.url).pathname;
   const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["compile", "--allow-net", "--target", target, "--output", output, main],
+    args: ["compile", "--allow-net", "--allow-read", "--target", target, "--output", output, main],
     stdout: "null",
     stderr: "piped",
     env: { NO_COLOR: "1" },
