@@ -28,6 +28,7 @@ import {
 import { frameLines } from "./lib/lines.ts";
 import { LineWriter, writeAll } from "./lib/line_writer.ts";
 import { CidrSet } from "./lib/cidr.ts";
+import { dissectCapture } from "./lib/dissect_report.ts";
 import {
   DEFAULT_FRAME_TIMEOUT,
   DEFAULT_IDLE_TIMEOUT,
@@ -51,6 +52,7 @@ const USAGE = `framecat receive [--host H] [--port P] [--json] [--count N] [--ma
 framecat send    [--host H] [--port P] [--json] [--stdin] [--max-bytes N]
                  [--retry SECONDS] [--connect-timeout SECONDS] [--ack] [--ack-timeout SECONDS]
                  [--tls [--ca FILE]] [MESSAGE ...]
+framecat dissect [--json] [--port P] FILE|-
 framecat demo
 framecat --help | framecat send --help | framecat receive --help | framecat --version`;
 
@@ -65,12 +67,14 @@ digits, a LF, then the JSON text. Example: 14\\n"Hello World!"
 Commands:
   receive   listen for senders and print every message they send, one a line
   send      connect to a receiver and send messages over one connection
+  dissect   explain a capture (pcap, pcapng) of framecat traffic: every
+            packet's layers and bytes, then the messages of each connection
   demo      start a receiver on a free loopback port, send it "Hello World!",
             show both sides, and exit
 
 Exit codes: 0 success, 1 runtime failure (said on stderr), 2 usage error.
 framecat needs network access (--allow-net), and read access (--allow-read)
-only to read TLS certificate files.
+only to read TLS certificate files and captures named by dissect FILE.
 `;
 
 const SEND_HELP =
@@ -150,6 +154,31 @@ When stdout is closed (| head) it ends quietly; when writing fails otherwise
 (a full disk) it says so and exits 1.
 `;
 
+const DISSECT_HELP = `Usage: framecat dissect [--json] [--port P] FILE|-
+
+Explains a packet capture made by tcpdump, tshark or Wireshark (pcap or
+pcapng; Ethernet, BSD loopback, raw IP and Linux cooked captures): for each
+packet its layers with their byte ranges (inclusive) and decoded fields, and
+a hex dump labelled by layer; then each TCP connection's byte stream,
+reassembled, decoded as framecat frames: every message with the packets that
+carried it, and the reason a frame is bad, as the receiver would say it.
+
+Options:
+  --json      one JSON object a line: {"type":"packet",...} for each packet,
+              {"type":"message","stream":"a:p > b:p","packets":[..],"bytes":N,
+              "message":VALUE} for each message, {"type":"problem",...}
+  --port P    the framecat port: its streams are always decoded (default ${DEFAULT_PORT});
+              other streams are shown when they hold valid frames
+  -h, --help  show this help
+
+FILE - reads the capture from standard input, which needs no permission;
+reading a FILE needs --allow-read. Example, on Linux:
+  tcpdump -i lo -w hello.pcap port 1234 & framecat demo; kill %1
+  framecat dissect hello.pcap
+Exit codes: 0 done, 1 the file is broken (what could be read is shown first),
+2 usage error.
+`;
+
 /** A mistake in the command line: reported with a pointer to the help, exit code 2. */
 class UsageError extends Error {
   constructor(message: string, readonly command?: string) {
@@ -199,6 +228,8 @@ async function run(args: string[], say: (line: string) => void): Promise<number>
       return await runSend(rest, say);
     case "receive":
       return await runReceive(rest, say);
+    case "dissect":
+      return await runDissect(rest, say);
     case "demo":
       parse(rest, "demo", {});
       return await runDemo();
@@ -210,9 +241,9 @@ async function run(args: string[], say: (line: string) => void): Promise<number>
     case "--version":
       return await print(`framecat ${VERSION}\n`);
     case undefined:
-      throw new UsageError("missing command: send, receive or demo");
+      throw new UsageError("missing command: send, receive, dissect or demo");
     default:
-      throw new UsageError(`unknown command "${command}": use send, receive or demo`);
+      throw new UsageError(`unknown command "${command}": use send, receive, dissect or demo`);
   }
 }
 
@@ -359,6 +390,44 @@ async function runReceive(args: string[], say: (line: string) => void): Promise<
   } finally {
     signals();
   }
+}
+
+async function runDissect(args: string[], say: (line: string) => void): Promise<number> {
+  const { values, positionals } = parse(args, "dissect", {
+    json: { type: "boolean" },
+    port: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) return await print(DISSECT_HELP);
+  if (positionals.length !== 1) {
+    throw new UsageError("give one capture FILE, or - for standard input", "dissect");
+  }
+  const [path] = positionals;
+  let file: Uint8Array;
+  try {
+    file = path === "-"
+      ? new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer())
+      : await Deno.readFile(path);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotCapable
+      ? "reading a file needs --allow-read (or give it on standard input: dissect - < FILE)"
+      : describeError(error);
+    throw new Error(`Cannot read ${path}: ${why}`, { cause: error });
+  }
+  const report = await dissectCapture(file, {
+    json: values.json,
+    port: parseWhole(values.port, "--port", "dissect", 1, 65535),
+    color: !values.json && Deno.stdout.isTerminal() && !Deno.noColor,
+  });
+  const out = new LineWriter(Deno.stdout);
+  for (const line of report.lines) out.add(line + "\n");
+  try {
+    await out.flush();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
+  for (const problem of report.problems) say(`framecat: ${problem}`);
+  return report.broken ? 1 : 0;
 }
 
 /** Reads a PEM file named by `flag`, saying clearly why it cannot. */
