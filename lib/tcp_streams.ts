@@ -145,37 +145,56 @@ interface Piece {
   start: number;
   end: number;
   packet: number;
+  segment: Segment;
 }
 
-/** Puts segments in sequence order; the first copy of a byte counts. */
+/**
+ * Lays the segments out by sequence number. A byte comes from the first
+ * packet, in capture order, that carried it: retransmitted and overlapping
+ * bytes are taken once. The stream ends at the first byte never captured.
+ */
 function reassemble(segments: Segment[]): { bytes: Uint8Array; pieces: Piece[]; gap?: string } {
-  const sorted = [...segments].sort((a, b) => a.offset - b.offset || a.packet - b.packet);
   const pieces: Piece[] = [];
+  // Disjoint, sorted [start, end) runs of stream bytes already taken.
+  const covered: [number, number][] = [];
+  for (const segment of segments) {
+    let from = segment.offset;
+    const to = segment.offset + segment.data.length;
+    for (const [start, end] of covered) {
+      if (end <= from) continue;
+      if (start >= to) break;
+      if (start > from) pieces.push({ start: from, end: start, packet: segment.packet, segment });
+      from = Math.max(from, end);
+      if (from >= to) break;
+    }
+    if (from < to) pieces.push({ start: from, end: to, packet: segment.packet, segment });
+    covered.push([segment.offset, to]);
+    covered.sort((x, y) => x[0] - y[0]);
+    for (let i = covered.length - 1; i > 0; i--) {
+      if (covered[i][0] <= covered[i - 1][1]) {
+        covered[i - 1][1] = Math.max(covered[i - 1][1], covered[i][1]);
+        covered.splice(i, 1);
+      }
+    }
+  }
+  pieces.sort((x, y) => x.start - y.start);
+  const used: Piece[] = [];
   let next = 0;
   let gap: string | undefined;
-  for (const segment of sorted) {
-    const end = segment.offset + segment.data.length;
-    if (end <= next) continue; // a retransmission of bytes already in the stream
-    if (segment.offset > next) {
-      gap = `gap: stream bytes ${next} to ${segment.offset - 1} were not captured ` +
-        `(packet ${segment.packet} starts after them); nothing after the gap is decoded`;
+  for (const piece of pieces) {
+    if (piece.start > next) {
+      gap = `gap: stream bytes ${next} to ${piece.start - 1} were not captured ` +
+        `(packet ${piece.packet} carries bytes after them); nothing after the gap is decoded`;
       break;
     }
-    pieces.push({ start: next, end, packet: segment.packet });
-    next = end;
+    used.push(piece);
+    next = piece.end;
   }
   const bytes = new Uint8Array(next);
-  for (const piece of pieces) {
-    const segment = sorted.find((s) =>
-      s.packet === piece.packet && s.offset <= piece.start &&
-      s.offset + s.data.length >= piece.end
-    )!;
-    bytes.set(
-      segment.data.subarray(piece.start - segment.offset, piece.end - segment.offset),
-      piece.start,
-    );
+  for (const { start, end, segment } of used) {
+    bytes.set(segment.data.subarray(start - segment.offset, end - segment.offset), start);
   }
-  return { bytes, pieces, gap };
+  return { bytes, pieces: used, gap };
 }
 
 async function decodeStream(
