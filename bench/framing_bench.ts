@@ -9,25 +9,10 @@
 
 import { decodeFrames, encodeFrame } from "../lib/framing.ts";
 import { frameLines } from "../lib/lines.ts";
+import { chunks, concat } from "../tests/bytes.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-function chunks(data: Uint8Array, size: number): Uint8Array[] {
-  const out = [];
-  for (let i = 0; i < data.length; i += size) out.push(data.subarray(i, i + size));
-  return out;
-}
 
 /** The naive decoder: the seed's get_message in TypeScript, over chunks. */
 async function naiveDecode(source: Uint8Array[]): Promise<number> {

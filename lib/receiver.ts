@@ -443,8 +443,10 @@ function ackFrames(first: number, count: number): Uint8Array {
     const json = `{"ack":${n}}`;
     text += `${json.length}\n${json}`;
   }
-  return new TextEncoder().encode(text);
+  return encoder.encode(text);
 }
+
+const encoder = new TextEncoder();
 
 /** Text longer than this (in UTF-16 units) is written as a piece of its own. */
 const LARGE_TEXT = 64 * 1024;

@@ -11,25 +11,10 @@ import {
   MAX_PAYLOAD_BYTES,
 } from "../lib/framing.ts";
 
+import { chunks, concat } from "./bytes.ts";
+
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text);
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/** Splits `data` into chunks of `size` bytes. */
-function chunks(data: Uint8Array, size: number): Uint8Array[] {
-  const out = [];
-  for (let i = 0; i < data.length; i += size) out.push(data.subarray(i, i + size));
-  return out;
-}
 
 async function decodeAll(
   parts: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
