@@ -131,7 +131,7 @@ export interface Receiver {
 
 /**
  * Listens for senders and prints each message they send to `output` as one
- * line. Connections are served concurrently, and lines never interleave; one
+ * line. Throws `SyntaxError` for an `allow` range it cannot read. Connections are served concurrently, and lines never interleave; one
  * connection's messages keep their order. A bad frame is never printed: its
  * connection is closed and an `error` event names the peer and the reason.
  * Throws at once, with the reason in words, if it cannot listen.
@@ -148,6 +148,8 @@ export interface Receiver {
 export function receive(output: ByteWriter, options: ReceiveOptions = {}): Receiver {
   const hostname = unbracket(options.hostname ?? "0.0.0.0");
   const port = options.port ?? DEFAULT_PORT;
+  // Parsed first, so that a bad range leaves no listener open.
+  const allow = options.allow ? new CidrSet(options.allow) : undefined;
   let listener: Listener;
   try {
     listener = options.tls
@@ -159,7 +161,7 @@ export function receive(output: ByteWriter, options: ReceiveOptions = {}): Recei
       { cause: error },
     );
   }
-  return new Server(listener, output, options);
+  return new Server(listener, output, options, allow);
 }
 
 type Conn = Deno.TcpConn | Deno.TlsConn;
@@ -194,9 +196,14 @@ class Server implements Receiver {
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #acceptRetryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(listener: Listener, output: ByteWriter, options: ReceiveOptions) {
+  constructor(
+    listener: Listener,
+    output: ByteWriter,
+    options: ReceiveOptions,
+    allow: CidrSet | undefined,
+  ) {
     this.#listener = listener;
-    this.#allow = options.allow ? new CidrSet(options.allow) : undefined;
+    this.#allow = allow;
     this.addr = listener.addr;
     this.#out = new LineWriter(output, { onError: () => this.#stop(0) });
     this.#options = options;
