@@ -30,7 +30,19 @@ export interface Layer {
   start: number;
   /** Last byte of the layer in the packet (inclusive). */
   end: number;
+  /** The inclusive byte range of each field, as the seed's table gives them. */
+  fieldRanges?: Record<string, [number, number]>;
   [field: string]: unknown;
+}
+
+/** Ranges of fields at offsets from `base`: `{ name: [from, to] }` becomes packet offsets. */
+function ranges(
+  base: number,
+  fields: Record<string, [number, number]>,
+): Record<string, [number, number]> {
+  return Object.fromEntries(
+    Object.entries(fields).map(([name, [from, to]]) => [name, [base + from, base + to]]),
+  );
 }
 
 /** What the TCP layer says, for following its connection. */
@@ -105,6 +117,12 @@ export function dissectPacket(data: Uint8Array, linkType: number): DissectedPack
         src: mac(data, 6),
         etherType,
         ...(vlans.length > 0 ? { vlans } : {}),
+        fieldRanges: ranges(0, {
+          dst: [0, 5],
+          src: [6, 11],
+          ...(vlans.length > 0 ? { vlans: [12, at - 3] as [number, number] } : {}),
+          etherType: [at - 2, at - 1],
+        }),
       });
       break;
     }
@@ -113,7 +131,13 @@ export function dissectPacket(data: Uint8Array, linkType: number): DissectedPack
       // The family is in the capturing machine's byte order.
       let family = view.getUint32(0, true);
       if (family > 0xffff) family = view.getUint32(0, false);
-      packet.layers.push({ layer: "loopback", start: 0, end: 3, family });
+      packet.layers.push({
+        layer: "loopback",
+        start: 0,
+        end: 3,
+        family,
+        fieldRanges: { family: [0, 3] },
+      });
       ipVersion = family === 2 ? 4 : [10, 24, 28, 30].includes(family) ? 6 : undefined;
       at = 4;
       break;
@@ -214,6 +238,22 @@ function dissectIpv4(
       : "incorrect",
     src: data.subarray(start + 12, start + 16).join("."),
     dst: data.subarray(start + 16, start + 20).join("."),
+    fieldRanges: ranges(start, {
+      version: [0, 0],
+      headerLength: [0, 0],
+      dscp: [1, 1],
+      ecn: [1, 1],
+      totalLength: [2, 3],
+      identification: [4, 5],
+      flags: [6, 6],
+      fragmentOffset: [6, 7],
+      ttl: [8, 8],
+      protocol: [9, 9],
+      checksum: [10, 11],
+      src: [12, 15],
+      dst: [16, 19],
+      ...(headerLength > 20 ? { options: [20, headerLength - 1] as [number, number] } : {}),
+    }),
   };
   if (headerLength > 20) layer.options = hex(data.subarray(start + 20, start + headerLength));
   packet.layers.push(layer);
@@ -267,6 +307,16 @@ function dissectIpv6(
     hopLimit: data[start + 7],
     src: ipv6(data.subarray(start + 8, start + 24)),
     dst: ipv6(data.subarray(start + 24, start + 40)),
+    fieldRanges: ranges(start, {
+      version: [0, 0],
+      trafficClass: [0, 1],
+      flowLabel: [1, 3],
+      payloadLength: [4, 5],
+      nextHeader: [6, 6],
+      hopLimit: [7, 7],
+      src: [8, 23],
+      dst: [24, 39],
+    }),
   };
   if (extensionHeaders.length > 0) layer.extensionHeaders = extensionHeaders;
   packet.layers.push(layer);
@@ -322,6 +372,18 @@ function nextProtocol(
     checksum: view.getUint16(start + 16),
     urgentPointer: view.getUint16(start + 18),
     payloadLength: end - start - headerLength,
+    fieldRanges: ranges(start, {
+      srcPort: [0, 1],
+      dstPort: [2, 3],
+      seq: [4, 7],
+      ack: [8, 11],
+      headerLength: [12, 12],
+      flags: [12, 13],
+      window: [14, 15],
+      checksum: [16, 17],
+      urgentPointer: [18, 19],
+      ...(headerLength > 20 ? { options: [20, headerLength - 1] as [number, number] } : {}),
+    }),
   };
   if (options.length > 0) layer.options = options;
   packet.layers.push(layer);

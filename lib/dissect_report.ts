@@ -158,8 +158,12 @@ function summary(
 
 function describeLayer(layer: Layer): string {
   const fields = Object.entries(layer)
-    .filter(([key]) => !["layer", "start", "end"].includes(key))
-    .map(([key, value]) => `${key} ${typeof value === "object" ? JSON.stringify(value) : value}`);
+    .filter(([key]) => !["layer", "start", "end", "fieldRanges"].includes(key))
+    .map(([key, value]) => {
+      const range = layer.fieldRanges?.[key];
+      const bytes = range ? ` [${range[0] === range[1] ? range[0] : range.join("-")}]` : "";
+      return `${key} ${typeof value === "object" ? JSON.stringify(value) : value}${bytes}`;
+    });
   const range = `${layer.start}-${layer.end}`;
   return `  ${layer.layer.padEnd(8)} ${range.padEnd(9)} ${fields.join(", ")}`.trimEnd();
 }

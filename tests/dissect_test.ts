@@ -110,6 +110,25 @@ Deno.test("dissectCapture() explains the fixture's packets and finds both sender
     ]);
     assert.equal(data.length, 83);
     assert.deepEqual(data.layers[2].flags, ["PSH", "ACK"]);
+    // The seed's table, exact: MAC addresses, version and header length in
+    // byte 14, total length 16-17, addresses, ports.
+    assert.deepEqual(data.layers[0].fieldRanges, {
+      dst: [0, 5],
+      src: [6, 11],
+      etherType: [12, 13],
+    });
+    const ip = data.layers[1].fieldRanges;
+    assert.deepEqual([ip.version, ip.headerLength, ip.totalLength], [[14, 14], [14, 14], [16, 17]]);
+    assert.deepEqual([ip.identification, ip.protocol, ip.src, ip.dst], [
+      [18, 19],
+      [23, 23],
+      [26, 29],
+      [30, 33],
+    ]);
+    assert.deepEqual([data.layers[2].fieldRanges.srcPort, data.layers[2].fieldRanges.dstPort], [
+      [34, 35],
+      [36, 37],
+    ]);
     assert.equal(data.layers[2].payloadLength, 17);
     const messages = messagesOf(report.lines);
     assert.deepEqual(messages.map((m) => m.message), ["Hello World!", "héllo"]);
