@@ -237,7 +237,6 @@ export class FrameReader {
   #marks: number[] = [];
   #error: FrameError | null = null;
   #done = false;
-  #decoding = false;
 
   /** Reads from `source`: a `Deno.Conn`-like reader or an iterable of byte chunks. */
   constructor(source: ByteSource, options: FrameReaderOptions = {}) {
@@ -324,6 +323,7 @@ export class FrameReader {
             "INVALID_PREFIX",
             this.#base + pos,
             describeBadPrefix(buf.subarray(pos, end), i - pos),
+            this.#frames + marks.length / 3,
           );
           break;
         }
@@ -338,6 +338,7 @@ export class FrameReader {
             `length prefix ${
               quoteBytes(buf.subarray(pos, i))
             } has more than ${MAX_PREFIX_DIGITS} digits`,
+            this.#frames + marks.length / 3,
           );
         }
         break;
@@ -347,6 +348,7 @@ export class FrameReader {
           "INVALID_PREFIX",
           this.#base + pos,
           "length prefix is empty (the frame starts with LF)",
+          this.#frames + marks.length / 3,
         );
         break;
       }
@@ -355,6 +357,7 @@ export class FrameReader {
           "TOO_LARGE",
           this.#base + pos,
           `declared length ${length} exceeds the limit of ${this.#maxBytes} bytes`,
+          this.#frames + marks.length / 3,
         );
         break;
       }
@@ -380,7 +383,6 @@ export class FrameReader {
     const last = marks[marks.length - 2];
     const region = looseDecoder.decode(buf.subarray(first, last));
     const ascii = isAsciiDecoding(region, last - first);
-    this.#decoding = true;
     for (let k = 0; k < marks.length; k += 3) {
       const start = marks[k];
       const end = marks[k + 1];
@@ -393,7 +395,6 @@ export class FrameReader {
       frames.push({ value, text, bytes: end - start });
       this.#frames++;
     }
-    this.#decoding = false;
     return frames;
   }
 
@@ -428,7 +429,6 @@ export class FrameReader {
     }
     this.#inLargePayload = false;
     this.#base = payloadStart + length;
-    this.#decoding = true;
     const text = this.#decodeText(payload, frameStart);
     // The text holds the payload now: give a very large buffer's memory back
     // at once rather than at the next garbage collection, so that such a
@@ -437,7 +437,6 @@ export class FrameReader {
     if (text === undefined) throw this.#error;
     const value = this.#parse(text, frameStart);
     if (value === INVALID) throw this.#error;
-    this.#decoding = false;
     this.#frames++;
     return { value, text, bytes: length };
   }
@@ -511,14 +510,23 @@ export class FrameReader {
       const why = text.length === 0
         ? "payload is empty, which is not JSON"
         : `payload is not valid JSON (${(error as Error).message})`;
-      this.#fail("INVALID_JSON", frameStart, why, error);
+      this.#fail("INVALID_JSON", frameStart, why, this.#frames, error);
       return INVALID;
     }
   }
 
-  #fail(code: FrameErrorCode, offset: number, why: string, cause?: unknown): FrameError {
-    // While scanning, the marked frames come before the bad one.
-    const number = this.#frames + (this.#decoding ? 0 : this.#marks.length / 3) + 1;
+  /**
+   * Records the error of the frame after `before` frames: those returned, or
+   * while scanning, those returned and those marked before the bad one.
+   */
+  #fail(
+    code: FrameErrorCode,
+    offset: number,
+    why: string,
+    before: number = this.#frames,
+    cause?: unknown,
+  ): FrameError {
+    const number = before + 1;
     this.#error = new FrameError(
       code,
       `Cannot read frame ${number} (stream byte ${offset}): ${why}`,
