@@ -139,6 +139,39 @@ export function parseWhole(
 }
 
 /**
+ * Parses a size in bytes: digits, optionally followed by K, M or G (powers
+ * of 1024); `undefined` stays `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { parseBytes } from "./args.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const memory = { flag: "--max-memory", command: "receive", min: 1, max: 2 ** 40 };
+ * assert.equal(parseBytes("512M", memory), 512 * 1024 * 1024);
+ * assert.equal(parseBytes("1000", memory), 1000);
+ * ```
+ */
+export function parseBytes(
+  text: string | undefined,
+  options: ParseWholeOptions,
+): number | undefined {
+  if (text === undefined) return undefined;
+  const { flag, command, min, max } = options;
+  const match = /^(\d+)([KMG]i?B?)?$/i.exec(text);
+  const unit = match?.[2]?.[0].toUpperCase();
+  const value = match ? Number(match[1]) * (unit ? 1024 ** (" KMG".indexOf(unit)) : 1) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new UsageError(
+      `${flag} must be a number of bytes from ${min} to ${max} (K, M or G may follow), ` +
+        `got "${text}"`,
+      command,
+    );
+  }
+  return value;
+}
+
+/**
  * Writes `text` to stdout whole (help, version); resolves to exit code 0.
  *
  * @example

@@ -17,6 +17,7 @@ import {
 import { DEFAULT_PORT } from "../lib/sender.ts";
 import {
   type CommandContext,
+  parseBytes,
   parseFlags,
   parseSeconds,
   parseWhole,
@@ -49,8 +50,11 @@ Options:
                           long after its first byte, 0 never (default ${
     DEFAULT_FRAME_TIMEOUT / 1000
   })
-  --max-conns N           serve at most N connections at once; close the ones
-                          past it at once (default ${DEFAULT_MAX_CONNS})
+  --max-conns N           serve at most N connections at once; at the limit new
+                          ones wait in the system's queue (default ${DEFAULT_MAX_CONNS})
+  --max-memory BYTES      memory for frames in flight and output not yet
+                          written, across connections; when it is used up,
+                          connections wait (default 512M, at least --max-bytes)
   --allow CIDR            serve only peers in this range (10.0.0.0/8, ::1, ...);
                           repeat for more; others are closed before any byte is read
   --ack                   acknowledge each message, once printed, with the frame
@@ -61,7 +65,8 @@ Options:
   -h, --help              show this help
 
 A bad frame is never printed: its connection is closed and stderr names the
-peer and the reason. SIGINT or SIGTERM stops the receiver within 2 s, exit 0.
+peer and the reason. SIGINT or SIGTERM: it stops accepting,
+reads what senders already sent (up to 2 s), prints it, and exits 0.
 Exit codes: 0 stopped, 1 cannot listen or cannot write output, 2 usage error.
 When stdout is closed (| head) it ends quietly; when writing fails otherwise
 (a full disk) it says so and exits 1.
@@ -91,6 +96,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
       "idle-timeout": { type: "string" },
       "frame-timeout": { type: "string" },
       "max-conns": { type: "string" },
+      "max-memory": { type: "string" },
       allow: { type: "string", multiple: true },
       ack: { type: "boolean" },
       "tls-cert": { type: "string" },
@@ -140,6 +146,12 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
       command: "receive",
       min: 1,
       max: 1_000_000,
+    }),
+    maxMemory: parseBytes(values["max-memory"], {
+      flag: "--max-memory",
+      command: "receive",
+      min: 1,
+      max: 2 ** 50,
     }),
     allow: values.allow,
     ack: values.ack,

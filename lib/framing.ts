@@ -591,6 +591,71 @@ function iteratorReader(iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Arra
   };
 }
 
+/** What is wrong with a length prefix; see {@linkcode prefixProblem}. */
+export interface PrefixProblem {
+  /** `INVALID_PREFIX` or `TOO_LARGE`. */
+  code: FrameErrorCode;
+  /** Why, in words, with the prefix's bytes quoted and escaped. */
+  reason: string;
+}
+
+/** Options for {@linkcode prefixProblem}. */
+export interface PrefixProblemOptions {
+  /** The largest length allowed. Defaults to {@linkcode DEFAULT_MAX_BYTES}. */
+  maxBytes?: number;
+}
+
+/**
+ * Says what is wrong with the length prefix that `bytes` start with, as a
+ * receiver reports it; `undefined` for a good prefix or the start of one.
+ *
+ * @example
+ * ```ts
+ * import { prefixProblem } from "./framing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode("1e3\n");
+ * assert.equal(prefixProblem(bytes)?.reason, 'length prefix "1e3" is not decimal digits');
+ * assert.equal(prefixProblem(new TextEncoder().encode("12")), undefined);
+ * ```
+ */
+export function prefixProblem(
+  bytes: Uint8Array,
+  options: PrefixProblemOptions = {},
+): PrefixProblem | undefined {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  let length = 0;
+  const stop = Math.min(bytes.length, MAX_PREFIX_DIGITS + 1);
+  let i = 0;
+  for (; i < stop; i++) {
+    const b = bytes[i];
+    if (b === LF) break;
+    if (b < DIGIT_0 || b > DIGIT_9) {
+      return { code: "INVALID_PREFIX", reason: describeBadPrefix(bytes, i) };
+    }
+    length = length * 10 + b - DIGIT_0;
+  }
+  if (i === stop) {
+    if (i <= MAX_PREFIX_DIGITS) return undefined;
+    return {
+      code: "INVALID_PREFIX",
+      reason: `length prefix ${
+        quoteBytes(bytes.subarray(0, i))
+      } has more than ${MAX_PREFIX_DIGITS} digits`,
+    };
+  }
+  if (i === 0) {
+    return { code: "INVALID_PREFIX", reason: "length prefix is empty (the frame starts with LF)" };
+  }
+  if (length > maxBytes) {
+    return {
+      code: "TOO_LARGE",
+      reason: `declared length ${length} exceeds the limit of ${maxBytes} bytes`,
+    };
+  }
+  return undefined;
+}
+
 /** Explains a prefix whose byte at `bad` is neither a digit nor LF. */
 function describeBadPrefix(bytes: Uint8Array, bad: number): string {
   let end = bytes.indexOf(LF);

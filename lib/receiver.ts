@@ -25,8 +25,12 @@
 import { formatAddress, unbracket } from "./address.ts";
 import { CidrSet } from "./cidr.ts";
 import { describeError } from "./errors.ts";
-import { type Frame, FrameError, FrameReader } from "./framing.ts";
-import { type ByteWriter, LineWriter, writeAll } from "./line_writer.ts";
+import { DEFAULT_MAX_BYTES, FrameError, type FrameErrorCode, prefixProblem } from "./framing.ts";
+import { JsonChecker } from "./json_check.ts";
+import { type ByteWriter, writeAll } from "./line_writer.ts";
+import { MemoryBudget } from "./memory_budget.ts";
+import { OutputQueue } from "./output_queue.ts";
+import { SafeJsonText, StringDisplay } from "./safe_text.ts";
 import { DEFAULT_PORT } from "./sender.ts";
 
 /** How long a connection may send nothing before it is closed, by default: 30 s. */
@@ -38,8 +42,21 @@ export const DEFAULT_FRAME_TIMEOUT = 60_000;
 /** How many connections a receiver serves at once, by default. */
 export const DEFAULT_MAX_CONNS = 1024;
 
-/** How long frames in flight get to arrive once shutdown begins: 1.5 s. */
-export const SHUTDOWN_GRACE = 1_500;
+/**
+ * How long a receiver that is told to stop keeps reading its open
+ * connections, at most: 2 s. A connection that ends or goes quiet for
+ * {@linkcode SHUTDOWN_QUIET} is closed sooner.
+ */
+export const SHUTDOWN_GRACE = 2_000;
+
+/** How long a connection may be quiet during shutdown before it is closed: 0.25 s. */
+export const SHUTDOWN_QUIET = 250;
+
+/**
+ * The memory a receiver may hold for frames in flight and output not yet
+ * written, by default: 512 MiB (or `maxBytes` if larger).
+ */
+export const DEFAULT_MAX_MEMORY = 512 * 1024 * 1024;
 
 /** Options for {@linkcode receive}. */
 export interface ReceiveOptions {
@@ -68,10 +85,20 @@ export interface ReceiveOptions {
    */
   frameTimeout?: number;
   /**
-   * Serve at most this many connections at once; a connection past it is
-   * closed at once, and those open keep being served. Defaults to 1024.
+   * Serve at most this many connections at once. At the limit the receiver
+   * stops accepting (new connections wait in the system's queue) and goes on
+   * when one ends; a `limit` event says so. Defaults to 1024.
    */
   maxConns?: number;
+  /**
+   * The most bytes held for frames in flight and output not yet written,
+   * across all connections. A large frame's whole declared length is
+   * reserved before its payload is read (its buffer then grows as bytes
+   * arrive); when the budget is used up, connections are not read (TCP
+   * back-pressure reaches the senders) until output frees it. Defaults to
+   * {@linkcode DEFAULT_MAX_MEMORY}, and is at least `maxBytes`.
+   */
+  maxMemory?: number;
   /**
    * Serve only peers in these address ranges (`10.0.0.0/8`, `::1`); others
    * are closed at accept, before any byte is read. Defaults to everyone.
@@ -86,14 +113,34 @@ export interface ReceiveOptions {
   tls?: { cert: string; key: string };
   /** Aborting it shuts the receiver down, as {@linkcode Receiver.shutdown} does. */
   signal?: AbortSignal;
+  /**
+   * Called with each message, in the order they are printed, once it is
+   * checked: for programs that want values rather than lines.
+   */
+  onMessage?: (message: ReceivedMessage) => void;
   /** Told of every event worth a line on a log: listening, connections, errors. */
   onEvent?: (event: ReceiverEvent) => void;
 }
 
+/** One message, as {@linkcode ReceiveOptions.onMessage} is given it. */
+export interface ReceivedMessage {
+  /** The sender, as `host:port`. */
+  peer: string;
+  /** The payload's length in bytes. */
+  bytes: number;
+  /** The payload: its JSON text, exactly as it arrived. */
+  text: string;
+  /** The payload parsed. */
+  value: unknown;
+}
+
 /** Something that happened to a receiver, with a line that says it. */
 export interface ReceiverEvent {
-  /** `listen` once, `open` per connection, then `close` or `error` when it ends. */
-  type: "listen" | "open" | "close" | "error";
+  /**
+   * `listen` once, `open` per connection, then `close` or `error` when it
+   * ends; `limit` when the receiver stops accepting at `maxConns`.
+   */
+  type: "listen" | "open" | "close" | "error" | "limit";
   /** The line for people. */
   message: string;
   /** The sender, as `host:port`, for connection events. */
@@ -122,9 +169,10 @@ export interface Receiver {
    */
   readonly finished: Promise<ReceiveSummary>;
   /**
-   * Stops accepting, gives frames already arriving up to
-   * {@linkcode SHUTDOWN_GRACE} to finish, closes every connection; resolves
-   * as `finished` does.
+   * Stops accepting and keeps reading the open connections until each ends,
+   * goes quiet for {@linkcode SHUTDOWN_QUIET}, or {@linkcode SHUTDOWN_GRACE}
+   * has passed; prints every complete frame that arrived; resolves as
+   * `finished` does.
    */
   shutdown(): Promise<ReceiveSummary>;
 }
@@ -167,17 +215,58 @@ export function receive(output: ByteWriter, options: ReceiveOptions = {}): Recei
 type Conn = Deno.TcpConn | Deno.TlsConn;
 type Listener = Deno.Listener<Conn, Deno.NetAddr>;
 
+const LF = 0x0a;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const HUMAN_HEAD = encoder.encode("Message from Sender :: ");
+const JSON_MIDDLE = encoder.encode(',"message":');
+
+/** The read buffer starts this small, and doubles while reads fill it, up to `MAX_BUFFER`. */
+const FIRST_BUFFER = 4 * 1024;
+const MAX_BUFFER = 64 * 1024;
+/** A large payload is read in pieces of at most this size, allocated as its bytes arrive. */
+const CHUNK = 1024 * 1024;
+/** A line up to this long is built whole in the output's current block. */
+const SMALL_LINE = 16 * 1024;
+/** Output queued past this stops connections reading frames that fit in their buffer. */
+const OUTPUT_HIGH_WATER = 16 * 1024 * 1024;
+
+/** How `#print` takes a payload. */
+interface PrintHow {
+  /** The checker that checked it, with what it noted. */
+  checker: JsonChecker;
+  /** Whether its pieces are the receiver's to queue as they are (else copied). */
+  owned: boolean;
+}
+
 interface Connection {
   conn: Conn;
-  reader: FrameReader;
+  peer: string;
+  /** `{"peer":"host:port","bytes":`, for `--json`. */
+  jsonHead: Uint8Array;
+  buf: Uint8Array;
+  start: number;
+  end: number;
+  /** Stream offset of `buf[0]`. */
+  base: number;
+  /** Bytes read, and frames printed. */
+  received: number;
+  frames: number;
+  /** A large frame being read: its declared length and payload bytes so far; -1 if none. */
+  largeLength: number;
+  largeGot: number;
+  /** Whether it waits on the receiver (memory, output) rather than on its peer. */
+  held: boolean;
   /** Why we closed it, once we have. */
   closedFor?: string;
-  /** `reader.received` when the sweep last saw it change, and when that was. */
+  /** `received` when the sweep last saw it change, and when that was. */
   seenReceived: number;
   seenAt: number;
-  /** `reader.frames` when the sweep first saw the current frame partial, and when. */
+  /** `frames` when the sweep first saw the current frame partial, and when. */
   partialFrame: number;
   partialSince: number;
+  /** For a large frame read across awaits. */
+  checker?: JsonChecker;
 }
 
 class Server implements Receiver {
@@ -185,16 +274,27 @@ class Server implements Receiver {
   readonly finished: Promise<ReceiveSummary>;
   #listener: Listener;
   #allow: CidrSet | undefined;
-  #out: LineWriter;
+  #out: OutputQueue;
+  #budget: MemoryBudget;
   #options: ReceiveOptions;
+  #maxBytes: number;
+  #count: number;
+  #json: boolean;
   #open = new Set<Connection>();
   #tasks = new Set<Promise<void>>();
   #messages = 0;
   #connections = 0;
   #stopping = false;
+  #stopReason = "receiver stopped";
+  #stoppedAt = 0;
+  #slotFree: (() => void) | undefined;
+  #limitSaidAt = -Infinity;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #acceptRetryTimer: ReturnType<typeof setTimeout> | undefined;
+  #checker = new JsonChecker();
+  #safeJson: SafeJsonText;
+  #display: StringDisplay;
 
   constructor(
     listener: Listener,
@@ -205,18 +305,25 @@ class Server implements Receiver {
     this.#listener = listener;
     this.#allow = allow;
     this.addr = listener.addr;
-    this.#out = new LineWriter(output, { onError: () => this.#stop(0) });
     this.#options = options;
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.#count = options.count ?? Infinity;
+    this.#json = options.json ?? false;
+    this.#budget = new MemoryBudget(
+      Math.max(options.maxMemory ?? DEFAULT_MAX_MEMORY, this.#maxBytes),
+    );
+    this.#out = new OutputQueue(output, { budget: this.#budget, onError: () => this.#stop(0) });
+    const copy = (bytes: Uint8Array) => this.#out.copy(bytes);
+    this.#safeJson = new SafeJsonText(copy);
+    this.#display = new StringDisplay(copy);
     this.#emit({ type: "listen", message: `Listening on ${formatAddress(this.addr)}` });
     const idle = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
     const frame = options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT;
     const timeouts = [idle, frame].filter((t) => t > 0);
-    if (timeouts.length > 0) {
-      // One timer for every connection: a sweep a quarter of the shortest
-      // timeout (at most a second) apart closes those past a timeout.
-      const every = Math.min(...timeouts.map((t) => t / 4), 1000);
-      this.#sweepTimer = setInterval(() => this.#sweep(idle, frame), every);
-    }
+    // One timer for every connection: a sweep a quarter of the shortest
+    // timeout (at most a second) apart closes those past a timeout.
+    const every = Math.min(...timeouts.map((t) => t / 4), 1000);
+    this.#sweepTimer = setInterval(() => this.#sweep(idle, frame), every);
     const accepting = this.#accept();
     this.finished = this.#finish(accepting);
     options.signal?.addEventListener("abort", () => this.shutdown(), { once: true });
@@ -240,6 +347,21 @@ class Server implements Receiver {
   async #accept(): Promise<void> {
     const maxConns = this.#options.maxConns ?? DEFAULT_MAX_CONNS;
     while (!this.#stopping) {
+      if (this.#open.size >= maxConns) {
+        // Back-pressure: new connections wait in the system's queue until
+        // one of those open ends; none is accepted only to be closed.
+        const now = Date.now();
+        if (now - this.#limitSaidAt >= 10_000) {
+          this.#limitSaidAt = now;
+          this.#emit({
+            type: "limit",
+            message: `Serving ${maxConns} connections (--max-conns): ` +
+              "new ones wait until one ends",
+          });
+        }
+        await new Promise<void>((resolve) => this.#slotFree = resolve);
+        continue;
+      }
       let conn: Conn;
       try {
         conn = await this.#listener.accept();
@@ -254,19 +376,14 @@ class Server implements Receiver {
         await new Promise((resolve) => this.#acceptRetryTimer = setTimeout(resolve, 100));
         continue;
       }
-      if (this.#stopping) {
-        conn.close();
-        break;
-      }
-      const refusal = this.#allow && !this.#allow.has(conn.remoteAddr.hostname)
-        ? "not in the allowed address ranges"
-        : this.#open.size >= maxConns
-        ? `already serving ${maxConns} connections (the most allowed)`
-        : undefined;
-      if (refusal) {
+      if (this.#allow && !this.#allow.has(conn.remoteAddr.hostname)) {
         const peer = formatAddress(conn.remoteAddr);
         conn.close();
-        this.#emit({ type: "error", peer, message: `Refused connection from ${peer}: ${refusal}` });
+        this.#emit({
+          type: "error",
+          peer,
+          message: `Refused connection from ${peer}: not in the allowed address ranges`,
+        });
         continue;
       }
       const task = this.#serve(conn);
@@ -275,149 +392,438 @@ class Server implements Receiver {
     }
   }
 
-  /** Stops accepting and closes connections; those mid-frame get `grace` ms. */
-  #stop(grace: number): void {
-    if (this.#stopping) {
-      if (grace === 0) this.#closeAll();
-      return;
+  /**
+   * Stops accepting. With `grace` 0 closes every connection at once;
+   * otherwise connections are read on until each ends, goes quiet, or
+   * `grace` ms have passed.
+   */
+  #stop(grace: number, except?: Connection): void {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#stoppedAt = Date.now();
+      clearTimeout(this.#acceptRetryTimer);
+      this.#listener.close();
+      this.#slotFree?.();
+      if (grace > 0) {
+        this.#graceTimer = setTimeout(() => this.#closeAll(), grace);
+        // Check for quiet connections more often than timeouts need.
+        clearInterval(this.#sweepTimer);
+        this.#sweepTimer = setInterval(() => this.#sweepStopping(), SHUTDOWN_QUIET / 5);
+      }
     }
-    this.#stopping = true;
-    clearTimeout(this.#acceptRetryTimer);
-    this.#listener.close();
-    for (const connection of this.#open) {
-      if (grace === 0 || !connection.reader.partial) this.#close(connection, "receiver stopped");
-    }
-    if (this.#open.size > 0) this.#graceTimer = setTimeout(() => this.#closeAll(), grace);
+    if (grace === 0) this.#closeAll(except);
   }
 
-  #closeAll(): void {
-    for (const connection of this.#open) this.#close(connection, "receiver stopped");
+  #closeAll(except?: Connection): void {
+    for (const c of this.#open) if (c !== except) this.#close(c, this.#stopReason);
   }
 
   #close(connection: Connection, why: string): void {
     if (connection.closedFor !== undefined) return;
     connection.closedFor = why;
-    connection.conn.close();
+    try {
+      connection.conn.close();
+    } catch {
+      // Already closed.
+    }
   }
 
   async #serve(conn: Conn): Promise<void> {
     const peer = formatAddress(conn.remoteAddr);
     const options = this.#options;
-    const connection: Connection = {
+    const now = Date.now();
+    const c: Connection = {
       conn,
-      reader: new FrameReader(conn, { maxBytes: options.maxBytes }),
+      peer,
+      jsonHead: encoder.encode(`{"peer":${JSON.stringify(peer)},"bytes":`),
+      buf: new Uint8Array(FIRST_BUFFER),
+      start: 0,
+      end: 0,
+      base: 0,
+      received: 0,
+      frames: 0,
+      largeLength: -1,
+      largeGot: 0,
+      held: false,
       seenReceived: 0,
-      seenAt: Date.now(),
+      seenAt: now,
       partialFrame: -1,
       partialSince: 0,
     };
     if (options.ack && "setNoDelay" in conn) conn.setNoDelay(true);
-    this.#open.add(connection);
+    this.#open.add(c);
     this.#connections++;
     this.#emit({ type: "open", peer, message: `Connection from ${peer}` });
-    const prefix = options.json
-      ? `{"peer":${JSON.stringify(peer)},"bytes":`
-      : "Message from Sender :: ";
-    let printed = 0;
     let failure: unknown;
     try {
       while (true) {
-        const frames = await connection.reader.readBatch();
-        if (frames === null) break;
-        const added = this.#print(frames, prefix);
+        const before = c.frames;
+        const large = this.#takeFrames(c);
+        const added = c.frames - before;
         if (options.ack && added > 0) {
           // Acknowledge only what has been written out.
           await this.#out.flush();
-          await writeAll(conn, ackFrames(printed + 1, added));
+          await writeAll(conn, ackFrames(before + 1, added));
         }
-        printed += added;
-        if (this.#messages >= (options.count ?? Infinity)) this.#stop(0);
-        await this.#out.ready();
-        if (this.#stopping && !connection.reader.partial) {
-          this.#close(connection, "receiver stopped");
-          break;
+        if (this.#messages >= this.#count) this.#close(c, this.#stopReason);
+        if (c.closedFor !== undefined) break;
+        if (large >= 0) {
+          const printed = await this.#readLarge(c, large);
+          if (options.ack && printed) {
+            await this.#out.flush();
+            await writeAll(conn, ackFrames(c.frames, 1));
+          }
+          continue;
         }
+        if (this.#out.pending > OUTPUT_HIGH_WATER || this.#budget.used >= this.#budget.limit) {
+          c.held = true;
+          await this.#out.below(OUTPUT_HIGH_WATER);
+          await this.#budget.below();
+          c.held = false;
+          if (c.closedFor !== undefined) break;
+        }
+        if (!(await this.#fill(c))) break;
       }
     } catch (error) {
-      failure = error;
+      if (c.closedFor === undefined) failure = error;
     } finally {
-      this.#open.delete(connection);
-      if (connection.closedFor === undefined) {
-        connection.closedFor = "";
-        conn.close();
+      this.#open.delete(c);
+      this.#slotFree?.();
+      this.#slotFree = undefined;
+      const partial = this.#describePartial(c);
+      if (c.closedFor === undefined) {
+        c.closedFor = "";
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
       }
+      this.#report(c, failure, partial);
     }
-    this.#report(connection, peer, printed, failure);
   }
 
-  /** Adds the lines for `frames`, up to `count`; returns how many it added. */
-  #print(frames: Frame[], prefix: string): number {
-    const count = this.#options.count ?? Infinity;
-    const n = Math.min(frames.length, count - this.#messages);
-    const out = this.#out;
-    // Small lines are joined into one string; a large message is added as a
-    // piece of its own, so that it is never copied into a joined string.
-    let lines = "";
-    for (let i = 0; i < n; i++) {
-      const frame = frames[i];
-      const head = this.#options.json ? prefix + frame.bytes + ',"message":' : prefix;
-      const body = this.#options.json ? compactJson(frame) : humanText(frame.value);
-      const tail = this.#options.json ? "}\n" : "\n";
-      if (body.length < LARGE_TEXT) {
-        lines += head + body + tail;
-      } else {
-        out.add(lines + head);
-        out.add(body);
-        lines = tail;
+  /** Reads more bytes into the buffer; false at a clean end of the stream. */
+  async #fill(c: Connection): Promise<boolean> {
+    let buf = c.buf;
+    const held = c.end - c.start;
+    if (buf.length - c.end < 1024 && c.start > 0 || c.end === buf.length) {
+      // Little room left: move the partial frame to the front, growing the
+      // buffer if it is over half full.
+      if (held * 2 > buf.length && buf.length < MAX_BUFFER) {
+        buf = new Uint8Array(buf.length * 2);
       }
+      buf.set(c.buf.subarray(c.start, c.end));
+      c.base += c.start;
+      c.buf = buf;
+      c.start = 0;
+      c.end = held;
     }
-    if (lines !== "") out.add(lines);
-    this.#messages += n;
-    return n;
+    const n = await c.conn.read(buf.subarray(c.end));
+    if (n === null) {
+      if (c.end > c.start) throw this.#truncated(c);
+      return false;
+    }
+    c.end += n;
+    c.received += n;
+    if (c.end === buf.length && c.start === 0 && buf.length < MAX_BUFFER) {
+      // Reads fill the buffer: a faster sender; grow it for the next read.
+      const grown = new Uint8Array(buf.length * 2);
+      grown.set(buf.subarray(0, c.end));
+      c.buf = grown;
+    }
+    return true;
+  }
+
+  /**
+   * Prints every complete frame in the buffer. Returns the declared length
+   * of a frame too large for the buffer whose prefix has arrived (to be read
+   * by `#readLarge`), or -1.
+   */
+  #takeFrames(c: Connection): number {
+    const buf = c.buf;
+    const end = c.end;
+    let pos = c.start;
+    try {
+      while (pos < end && c.closedFor === undefined) {
+        let length = 0;
+        let i = pos;
+        const stop = Math.min(end, pos + 11);
+        for (; i < stop; i++) {
+          const b = buf[i];
+          if (b === LF) break;
+          if (b < 0x30 || b > 0x39) break;
+          length = length * 10 + b - 0x30;
+        }
+        if (i === stop || buf[i] !== LF || i === pos || length > this.#maxBytes) {
+          const problem = prefixProblem(buf.subarray(pos, end), { maxBytes: this.#maxBytes });
+          if (problem) throw this.#frameError(c, problem.code, c.base + pos, problem.reason);
+          return -1; // the prefix is not complete yet
+        }
+        const payloadStart = i + 1;
+        const payloadEnd = payloadStart + length;
+        if (payloadEnd > end) {
+          return payloadEnd - pos > MAX_BUFFER ? length : -1;
+        }
+        if (this.#messages >= this.#count) return -1;
+        const error = this.#checker.check(buf, payloadStart, payloadEnd);
+        if (error !== undefined) throw this.#payloadError(c, c.base + pos, length, error);
+        this.#print(c, [buf.subarray(payloadStart, payloadEnd)], length, {
+          checker: this.#checker,
+          owned: false,
+        });
+        pos = payloadEnd;
+      }
+      return -1;
+    } finally {
+      c.start = pos;
+      if (pos === end) c.start = c.end = 0, c.base += end;
+    }
+  }
+
+  /**
+   * Reads a payload too large for the buffer: its declared length is
+   * reserved in the memory budget first, then it is read in pieces allocated
+   * as its bytes arrive, and checked as they do.
+   */
+  async #readLarge(c: Connection, length: number): Promise<boolean> {
+    const frameStart = c.base + c.start;
+    const prefixLength = c.buf.indexOf(LF, c.start) + 1 - c.start;
+    c.largeLength = length;
+    c.largeGot = 0;
+    c.held = true;
+    await this.#budget.reserve(length);
+    c.held = false;
+    let reserved = length;
+    const pieces: Uint8Array[] = [];
+    try {
+      const checker = c.checker ??= new JsonChecker();
+      checker.reset();
+      let piece = new Uint8Array(Math.min(length, CHUNK));
+      let filled = c.end - c.start - prefixLength;
+      piece.set(c.buf.subarray(c.start + prefixLength, c.end));
+      checker.push(piece, 0, filled);
+      c.base = frameStart + prefixLength;
+      c.start = c.end = 0;
+      let got = filled;
+      c.largeGot = got;
+      while (got < length) {
+        if (filled === piece.length) {
+          pieces.push(piece);
+          piece = new Uint8Array(Math.min(length - got, CHUNK));
+          filled = 0;
+        }
+        const n = await c.conn.read(piece.subarray(filled));
+        if (n === null) throw this.#truncated(c);
+        checker.push(piece, filled, filled + n);
+        filled += n;
+        got += n;
+        c.received += n;
+        c.largeGot = got;
+      }
+      pieces.push(piece);
+      c.base += length;
+      c.largeLength = -1;
+      const error = checker.end();
+      if (error !== undefined) throw this.#payloadError(c, frameStart, length, error);
+      if (this.#messages >= this.#count) return false;
+      reserved -= this.#print(c, pieces, length, { checker, owned: true });
+      return true;
+    } finally {
+      if (reserved > 0) this.#budget.release(reserved);
+    }
+  }
+
+  /**
+   * Queues the line of one checked payload, given in pieces, and counts it.
+   * Pieces the caller hands `owned` are queued as they are, without a copy:
+   * returns how many bytes of them the queue now holds (it gives them back
+   * to the budget once written).
+   */
+  #print(c: Connection, pieces: Uint8Array[], length: number, how: PrintHow): number {
+    const { checker, owned } = how;
+    const out = this.#out;
+    const display = !this.#json && checker.topString;
+    const plain = display
+      ? !checker.escapes && !checker.unsafe
+      : !checker.lineBreaks && !checker.unsafe;
+    // The head: `{"peer":...,"bytes":N,"message":` or `Message from Sender :: `.
+    const digits = String(length);
+    const head = this.#json
+      ? c.jsonHead.length + digits.length + JSON_MIDDLE.length
+      : HUMAN_HEAD.length;
+    const whole = !owned && plain && head + length + 2 <= SMALL_LINE;
+    const block = out.reserve(whole ? head + length + 2 : head);
+    let o = out.offset();
+    if (this.#json) {
+      block.set(c.jsonHead, o);
+      o += c.jsonHead.length;
+      for (let k = 0; k < digits.length; k++) block[o++] = digits.charCodeAt(k);
+      block.set(JSON_MIDDLE, o);
+      o += JSON_MIDDLE.length;
+    } else {
+      block.set(HUMAN_HEAD, o);
+      o += HUMAN_HEAD.length;
+    }
+    let handedOver = 0;
+    if (whole) {
+      // The common case: the whole line is copied into one block.
+      let p = pieces[0];
+      if (display) p = p.subarray(p.indexOf(0x22) + 1, p.lastIndexOf(0x22));
+      if (p.length < 64) { for (let k = 0; k < p.length; k++) block[o + k] = p[k]; }
+      else block.set(p, o);
+      o += p.length;
+      if (this.#json) block[o++] = 0x7d;
+      block[o++] = LF;
+      out.commit(o - out.offset());
+    } else {
+      out.commit(o - out.offset());
+      if (plain) {
+        // Nothing to rewrite: the payload's bytes (a string's between its quotes).
+        const last = pieces.length - 1;
+        for (let k = 0; k <= last; k++) {
+          let p = pieces[k];
+          if (display && k === last) p = p.subarray(0, p.lastIndexOf(0x22));
+          if (display && k === 0) p = p.subarray(p.indexOf(0x22) + 1);
+          if (owned) {
+            out.add(p, pieces[k].length);
+            handedOver += pieces[k].length;
+          } else {
+            out.copy(p);
+          }
+        }
+      } else {
+        const rewrite = display ? this.#display : this.#safeJson;
+        rewrite.reset();
+        for (const p of pieces) rewrite.push(p);
+      }
+      const tail = out.reserve(2);
+      let t = out.offset();
+      if (this.#json) tail[t++] = 0x7d;
+      tail[t++] = LF;
+      out.commit(t - out.offset());
+    }
+    c.frames++;
+    this.#messages++;
+    if (this.#options.onMessage) this.#deliver(c, pieces, length);
+    if (this.#messages >= this.#count) {
+      const plural = this.#count === 1 ? "" : "s";
+      this.#stopReason = `the receiver reached its count (${this.#count} message${plural})`;
+      // This connection is closed once its acknowledgement is written.
+      this.#stop(0, c);
+    }
+    return handedOver;
+  }
+
+  #deliver(c: Connection, pieces: Uint8Array[], length: number): void {
+    let bytes = pieces[0];
+    if (pieces.length > 1) {
+      bytes = new Uint8Array(length);
+      let o = 0;
+      for (const p of pieces) bytes.set(p, o), o += p.length;
+    }
+    const text = decoder.decode(bytes);
+    this.#options.onMessage!({ peer: c.peer, bytes: length, text, value: JSON.parse(text) });
+  }
+
+  #frameError(c: Connection, code: FrameErrorCode, offset: number, why: string): FrameError {
+    return new FrameError(
+      code,
+      `Cannot read frame ${c.frames + 1} (stream byte ${offset}): ${why}`,
+      { offset },
+    );
+  }
+
+  #payloadError(c: Connection, offset: number, length: number, why: string): FrameError {
+    const size = length === 1 ? "1 byte" : `${length} bytes`;
+    const utf8 = why.startsWith("invalid UTF-8");
+    return this.#frameError(
+      c,
+      utf8 ? "INVALID_UTF8" : "INVALID_JSON",
+      offset,
+      utf8 ? `payload of ${size} is not valid UTF-8: ${why}` : `payload is not valid JSON: ${why}`,
+    );
+  }
+
+  #truncated(c: Connection): FrameError {
+    const partial = this.#describePartial(c)!;
+    return this.#frameError(c, "TRUNCATED", c.base + c.start, `stream ended ${partial}`);
+  }
+
+  /** Where the frame being read stands, or `undefined` between frames. */
+  #describePartial(c: Connection): string | undefined {
+    if (c.largeLength >= 0) return `after ${c.largeGot} of ${c.largeLength} payload bytes`;
+    if (c.end === c.start) return undefined;
+    const lf = c.buf.subarray(c.start, c.end).indexOf(LF);
+    if (lf < 0) {
+      const shown = JSON.stringify(decoder.decode(c.buf.subarray(c.start, c.end)));
+      return `inside the length prefix ${shown}`;
+    }
+    const length = Number(decoder.decode(c.buf.subarray(c.start, c.start + lf)));
+    const got = c.end - c.start - lf - 1;
+    // Whole frames left unprinted (past `count`) are not partial.
+    return got >= length ? undefined : `after ${got} of ${length} payload bytes`;
   }
 
   /**
    * Closes the connections that received nothing for `idle` ms, and those
-   * whose current frame began arriving `frame` ms ago or more.
+   * whose current frame began arriving `frame` ms ago or more. A connection
+   * waiting on the receiver itself (memory, output) is not timed.
    */
   #sweep(idle: number, frame: number): void {
     const now = Date.now();
-    for (const connection of this.#open) {
-      const { reader } = connection;
-      if (reader.received !== connection.seenReceived) {
-        connection.seenReceived = reader.received;
-        connection.seenAt = now;
-      } else if (idle > 0 && now - connection.seenAt >= idle) {
-        this.#close(connection, `no data for ${idle / 1000} s (idle timeout)`);
+    for (const c of this.#open) {
+      const partial = c.largeLength >= 0 || c.end > c.start;
+      if (c.received !== c.seenReceived || c.held) {
+        c.seenReceived = c.received;
+        c.seenAt = now;
+        if (c.held) c.partialSince = now;
+      } else if (idle > 0 && now - c.seenAt >= idle) {
+        this.#close(c, `no data for ${idle / 1000} s (idle timeout)`);
         continue;
       }
-      if (!reader.partial) {
-        connection.partialFrame = -1;
-      } else if (connection.partialFrame !== reader.frames) {
-        connection.partialFrame = reader.frames;
-        connection.partialSince = now;
-      } else if (frame > 0 && now - connection.partialSince >= frame) {
+      if (!partial) {
+        c.partialFrame = -1;
+      } else if (c.partialFrame !== c.frames) {
+        c.partialFrame = c.frames;
+        c.partialSince = now;
+      } else if (frame > 0 && now - c.partialSince >= frame) {
         this.#close(
-          connection,
-          `frame ${reader.frames + 1} not complete ${
-            frame / 1000
-          } s after it began (frame timeout)`,
+          c,
+          `frame ${c.frames + 1} not complete ${frame / 1000} s after it began (frame timeout)`,
         );
       }
     }
   }
 
-  #report(connection: Connection, peer: string, messages: number, failure: unknown): void {
-    const plural = messages === 1 ? "" : "s";
-    const tally = `after ${messages} message${plural}`;
+  /** During shutdown: closes the connections that have gone quiet. */
+  #sweepStopping(): void {
+    const now = Date.now();
+    for (const c of this.#open) {
+      if (c.received !== c.seenReceived || c.held) {
+        c.seenReceived = c.received;
+        c.seenAt = now;
+      } else if (now - Math.max(c.seenAt, this.#stoppedAt) >= SHUTDOWN_QUIET) {
+        this.#close(c, this.#stopReason);
+      }
+    }
+  }
+
+  #report(c: Connection, failure: unknown, partial: string | undefined): void {
     if (this.#out.failed) return;
-    if (connection.closedFor) {
+    const { peer, frames: messages } = c;
+    const tally = `after ${messages} message${messages === 1 ? "" : "s"}`;
+    if (c.closedFor) {
+      const dropped = partial === undefined
+        ? ""
+        : `; frame ${messages + 1} was dropped incomplete, ${partial}`;
+      const stopped = c.closedFor === this.#stopReason && dropped === "";
       this.#emit({
-        type: connection.closedFor === "receiver stopped" ? "close" : "error",
+        type: stopped ? "close" : "error",
         peer,
         messages,
-        message: `Connection from ${peer} closed ${tally}: ${connection.closedFor}`,
-        error: connection.closedFor,
+        message: `Connection from ${peer} closed ${tally}: ${c.closedFor}${dropped}`,
+        error: c.closedFor,
       });
     } else if (failure !== undefined) {
       const why = failure instanceof FrameError ? failure.message : describeError(failure);
@@ -451,22 +857,4 @@ function ackFrames(first: number, count: number): Uint8Array {
     text += `${json.length}\n${json}`;
   }
   return encoder.encode(text);
-}
-
-const encoder = new TextEncoder();
-
-/** Text longer than this (in UTF-16 units) is written as a piece of its own. */
-const LARGE_TEXT = 64 * 1024;
-
-/** The message as JSON on one line: as it arrived unless it spans lines. */
-function compactJson(frame: Frame): string {
-  const text = frame.text;
-  if (text.includes("\n") || text.includes("\r")) return JSON.stringify(frame.value);
-  return text;
-}
-
-/** The seed's way: strings raw, other values as compact JSON, always one line. */
-function humanText(value: unknown): string {
-  if (typeof value === "string" && !value.includes("\n") && !value.includes("\r")) return value;
-  return JSON.stringify(value);
 }

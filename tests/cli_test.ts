@@ -133,7 +133,7 @@ Deno.test("framecat send delivers the seed's Hello World! to framecat receive", 
   assert.match(stderr, /^Listening on 127\.0\.0\.1:\d+\nConnection from 127\.0\.0\.1:\d+\n/);
 });
 
-Deno.test("framecat receive prints strings raw and other values as compact JSON", async () => {
+Deno.test("framecat receive prints strings raw and other values as their own text", async () => {
   const receiver = await startReceiver(["--count", "6"]);
   const port = String(receiver.port);
   assert.equal((await framecat(["send", "--port", port, "plain text", "héllo 🙂"])).code, 0);
@@ -146,10 +146,10 @@ Deno.test("framecat receive prints strings raw and other values as compact JSON"
     [
       "Message from Sender :: plain text",
       "Message from Sender :: héllo 🙂",
-      'Message from Sender :: {"a":[1,2]}',
+      'Message from Sender :: { "a" : [1, 2] }',
       "Message from Sender :: null",
       "Message from Sender :: 3.5",
-      'Message from Sender :: "two\\nlines"',
+      "Message from Sender :: two\\nlines",
       "",
     ].join("\n"),
   );

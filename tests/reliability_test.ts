@@ -110,17 +110,22 @@ Deno.test("framecat receive closes a sender trickling a frame after --frame-time
   assert.equal(await stop(receiver), 0);
 });
 
-Deno.test("framecat receive --max-conns closes connections past the limit and serves the others", async () => {
+Deno.test("framecat receive --max-conns makes new connections wait, never refuses them", async () => {
   const receiver = await startReceiver(["--max-conns", "3"]);
   const open = await Promise.all([1, 2, 3].map(() => connect(receiver.port)));
   await receiver.waitFor(/(Connection from .*\n[^]*){3}/);
+  // The fourth waits in the system's queue: its frame is read once one ends.
   const extra = await connect(receiver.port);
-  assert.ok(await closedWithin(extra, 2000) < 2000);
-  extra.close();
-  await receiver.waitFor(/Refused connection from 127\.0\.0\.1:\d+: already serving 3 connections/);
+  await extra.write(encodeFrame("waited its turn"));
+  await receiver.waitFor(/Serving 3 connections \(--max-conns\): new ones wait until one ends/);
   await open[1].write(encodeFrame("from an open connection"));
   await receiver.waitFor(/from an open connection/, "stdout");
-  for (const conn of open) conn.close();
+  assert.doesNotMatch(receiver.stdout, /waited its turn/);
+  open[0].close();
+  await receiver.waitFor(/waited its turn/, "stdout");
+  extra.close();
+  for (const conn of open.slice(1)) conn.close();
+  assert.doesNotMatch(receiver.stderr, /Refused/);
   assert.equal(await stop(receiver), 0);
 });
 

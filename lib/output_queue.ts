@@ -1,0 +1,212 @@
+/**
+ * Batched output of bytes: small pieces are copied into reused blocks, large
+ * ones queued as they are, and everything written in order with as few
+ * writes as the pieces allow. Memory held is counted in a
+ * {@linkcode MemoryBudget} until written.
+ *
+ * @example
+ * ```ts
+ * import { OutputQueue } from "./output_queue.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const writes: string[] = [];
+ * const queue = new OutputQueue({
+ *   write: (p: Uint8Array) => Promise.resolve(writes.push(new TextDecoder().decode(p)) && p.length),
+ * });
+ * queue.copy(new TextEncoder().encode("one\n"));
+ * queue.copy(new TextEncoder().encode("two\n"));
+ * await queue.flush();
+ * assert.deepEqual(writes, ["one\ntwo\n"]);
+ * ```
+ *
+ * @module
+ */
+
+import type { ByteWriter } from "./line_writer.ts";
+import type { MemoryBudget } from "./memory_budget.ts";
+
+/** Options for {@linkcode OutputQueue}. */
+export interface OutputQueueOptions {
+  /** Counts queued bytes until they are written. */
+  budget?: MemoryBudget;
+  /** Called once, when a write fails; nothing is written after. */
+  onError?: (error: unknown) => void;
+}
+
+const BLOCK_SIZE = 64 * 1024;
+/** Blocks kept for reuse once written. */
+const POOL_SIZE = 8;
+
+interface Piece {
+  bytes: Uint8Array;
+  /** A block to reuse once written. */
+  block?: Uint8Array;
+  /** Bytes to give back to the budget once written. */
+  charge: number;
+}
+
+/**
+ * Writes bytes in order. `copy` and `reserve` fill the current block; `add`
+ * queues a view as it is, to be written without a copy. Everything added in
+ * one turn of the event loop goes out together.
+ *
+ * @example
+ * ```ts
+ * import { OutputQueue } from "./output_queue.ts";
+ *
+ * const queue = new OutputQueue(Deno.stdout);
+ * queue.add(new TextEncoder().encode(""));
+ * await queue.flush();
+ * ```
+ */
+export class OutputQueue {
+  #writer: ByteWriter;
+  #budget: MemoryBudget | undefined;
+  #onError: ((error: unknown) => void) | undefined;
+  #pieces: Piece[] = [];
+  #block: Uint8Array = new Uint8Array(BLOCK_SIZE);
+  #filled = 0;
+  #pool: Uint8Array[] = [];
+  #pending = 0;
+  #draining: Promise<void> | null = null;
+  #error: unknown;
+  #failed = false;
+  #waiters: { bytes: number; resolve: () => void }[] = [];
+
+  /** Writes to `writer`. */
+  constructor(writer: ByteWriter, options: OutputQueueOptions = {}) {
+    this.#writer = writer;
+    this.#budget = options.budget;
+    this.#onError = options.onError;
+  }
+
+  /** Whether a write has failed; see `error`. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** The error of the failed write. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /** Bytes queued and not yet written. */
+  get pending(): number {
+    return this.#pending + this.#filled;
+  }
+
+  /**
+   * Room for `n` bytes (at most 64 KiB) in the current block: returns the
+   * block, to be written from `offset()`, then `commit(n)`.
+   */
+  reserve(n: number): Uint8Array {
+    if (this.#filled + n > this.#block.length) this.#seal();
+    return this.#block;
+  }
+
+  /** Where the bytes reserved start in the block `reserve` returned. */
+  offset(): number {
+    return this.#filled;
+  }
+
+  /** Counts `n` bytes written into the reserved room as queued. */
+  commit(n: number): void {
+    if (this.#failed) return;
+    this.#filled += n;
+    this.#draining ??= this.#drain();
+  }
+
+  /** Queues a copy of `bytes`. */
+  copy(bytes: Uint8Array): void {
+    if (bytes.length > BLOCK_SIZE / 4) {
+      this.add(bytes.slice(), bytes.length);
+      return;
+    }
+    const block = this.reserve(bytes.length);
+    block.set(bytes, this.#filled);
+    this.commit(bytes.length);
+  }
+
+  /**
+   * Queues `bytes` as they are: they must not change until written.
+   * `charge` bytes, counted in the budget by the caller, are given back to
+   * it once they are written.
+   */
+  add(bytes: Uint8Array, charge = 0): void {
+    if (this.#failed) {
+      this.#budget?.release(charge);
+      return;
+    }
+    if (this.#filled > 0) this.#seal();
+    this.#pieces.push({ bytes, charge });
+    this.#pending += bytes.length;
+    this.#draining ??= this.#drain();
+  }
+
+  /** Resolves once at most `bytes` are queued. */
+  below(bytes: number): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#error);
+    if (this.pending <= bytes) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ bytes, resolve }));
+  }
+
+  /** Resolves once everything queued so far is written; rejects if a write failed. */
+  async flush(): Promise<void> {
+    while (this.#draining) await this.#draining;
+    if (this.#failed) throw this.#error;
+  }
+
+  /** Queues the filled part of the current block and starts a fresh one. */
+  #seal(): void {
+    if (this.#filled === 0) return;
+    const block = this.#block;
+    this.#budget?.charge(this.#filled);
+    this.#pieces.push({ bytes: block.subarray(0, this.#filled), block, charge: this.#filled });
+    this.#pending += this.#filled;
+    this.#block = this.#pool.pop() ?? new Uint8Array(BLOCK_SIZE);
+    this.#filled = 0;
+  }
+
+  async #drain(): Promise<void> {
+    // Let the caller finish adding what it has before the first write.
+    await Promise.resolve();
+    try {
+      while (true) {
+        if (this.#pieces.length === 0) this.#seal();
+        const piece = this.#pieces.shift();
+        if (piece === undefined) break;
+        const { bytes } = piece;
+        let written = 0;
+        while (written < bytes.length) {
+          written += await this.#writer.write(written === 0 ? bytes : bytes.subarray(written));
+        }
+        this.#pending -= bytes.length;
+        if (piece.charge > 0) this.#budget?.release(piece.charge);
+        if (piece.block && this.#pool.length < POOL_SIZE) this.#pool.push(piece.block);
+        this.#wake();
+      }
+    } catch (error) {
+      this.#failed = true;
+      this.#error = error;
+      for (const piece of this.#pieces) if (piece.charge > 0) this.#budget?.release(piece.charge);
+      this.#pieces = [];
+      this.#pending = 0;
+      this.#filled = 0;
+      for (const waiter of this.#waiters) waiter.resolve();
+      this.#waiters = [];
+      this.#onError?.(error);
+    } finally {
+      this.#draining = null;
+    }
+  }
+
+  #wake(): void {
+    if (this.#waiters.length === 0) return;
+    const pending = this.pending;
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (pending > waiter.bytes) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+}
