@@ -43,6 +43,8 @@ interface Piece {
   block?: Uint8Array;
   /** Bytes to give back to the budget once written. */
   charge: number;
+  /** Called once the bytes are written (or dropped after a failure). */
+  done?: () => void;
 }
 
 /**
@@ -130,15 +132,16 @@ export class OutputQueue {
   /**
    * Queues `bytes` as they are: they must not change until written.
    * `charge` bytes, counted in the budget by the caller, are given back to
-   * it once they are written.
+   * it once they are written; then `done` is called.
    */
-  add(bytes: Uint8Array, charge = 0): void {
+  add(bytes: Uint8Array, charge = 0, done?: () => void): void {
     if (this.#failed) {
       this.#budget?.release(charge);
+      done?.();
       return;
     }
     if (this.#filled > 0) this.#seal();
-    this.#pieces.push({ bytes, charge });
+    this.#pieces.push({ bytes, charge, done });
     this.#pending += bytes.length;
     this.#draining ??= this.#drain();
   }
@@ -183,12 +186,16 @@ export class OutputQueue {
         this.#pending -= bytes.length;
         if (piece.charge > 0) this.#budget?.release(piece.charge);
         if (piece.block && this.#pool.length < POOL_SIZE) this.#pool.push(piece.block);
+        piece.done?.();
         this.#wake();
       }
     } catch (error) {
       this.#failed = true;
       this.#error = error;
-      for (const piece of this.#pieces) if (piece.charge > 0) this.#budget?.release(piece.charge);
+      for (const piece of this.#pieces) {
+        if (piece.charge > 0) this.#budget?.release(piece.charge);
+        piece.done?.();
+      }
       this.#pieces = [];
       this.#pending = 0;
       this.#filled = 0;
