@@ -33,6 +33,7 @@ export const MAX_PREFIX_DIGITS = 10;
  */
 export const MAX_PAYLOAD_BYTES = 0x1fffffe8;
 
+import { JsonChecker } from "./json_check.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder } from "./utf8.ts";
 
 const LF = 0x0a;
@@ -507,9 +508,11 @@ export class FrameReader {
     try {
       return JSON.parse(text);
     } catch (error) {
-      const why = text.length === 0
-        ? "payload is empty, which is not JSON"
-        : `payload is not valid JSON (${(error as Error).message})`;
+      // The engine's message quotes the payload raw; the checker's names the
+      // byte, escaped.
+      const why = `payload is not valid JSON: ${
+        new JsonChecker().check(encoder.encode(text)) ?? (error as Error).message
+      }`;
       this.#fail("INVALID_JSON", frameStart, why, this.#frames, error);
       return INVALID;
     }

@@ -257,6 +257,8 @@ interface Connection {
   /** A large frame being read: its declared length and payload bytes so far; -1 if none. */
   largeLength: number;
   largeGot: number;
+  /** Stream offset of that frame. */
+  largeStart: number;
   /** Whether it waits on the receiver (memory, output) rather than on its peer. */
   held: boolean;
   /** Why we closed it, once we have. */
@@ -450,6 +452,7 @@ class Server implements Receiver {
       frames: 0,
       largeLength: -1,
       largeGot: 0,
+      largeStart: 0,
       held: false,
       seenReceived: 0,
       seenAt: now,
@@ -599,6 +602,7 @@ class Server implements Receiver {
     const prefixLength = c.buf.indexOf(LF, c.start) + 1 - c.start;
     c.largeLength = length;
     c.largeGot = 0;
+    c.largeStart = frameStart;
     c.held = true;
     await this.#budget.reserve(length);
     c.held = false;
@@ -800,7 +804,8 @@ class Server implements Receiver {
 
   #truncated(c: Connection): FrameError {
     const partial = this.#describePartial(c)!;
-    return this.#frameError(c, "TRUNCATED", c.base + c.start, `stream ended ${partial}`);
+    const offset = c.largeLength >= 0 ? c.largeStart : c.base + c.start;
+    return this.#frameError(c, "TRUNCATED", offset, `stream ended ${partial}`);
   }
 
   /** Where the frame being read stands, or `undefined` between frames. */

@@ -1,0 +1,272 @@
+/**
+ * The receiver under load and attack, spawned as a user runs it: floods of
+ * connections, piles of large frames, senders that fill memory and stop,
+ * signals with frames still in the socket buffers, payloads built to be slow
+ * or to take over a terminal. Each run is bounded and uses loopback only.
+ */
+
+import assert from "node:assert/strict";
+import { encodeFrame } from "../lib/framing.ts";
+import { delay, MAIN } from "./helpers.ts";
+
+const encoder = new TextEncoder();
+const MiB = 1024 * 1024;
+
+/** A receiver whose stdout is counted (and optionally kept), not stored whole. */
+class Receiver {
+  readonly child: Deno.ChildProcess;
+  port = 0;
+  lines = 0;
+  stdout = "";
+  stderr = "";
+  #peak = 0;
+  #reading: Promise<void>[];
+
+  constructor(args: string[], keep: boolean) {
+    const child = this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", MAIN, "receive", "--host", "127.0.0.1", "--port", "0", ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.#reading = [
+      (async () => {
+        for await (const chunk of child.stdout) {
+          for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) this.lines++;
+          if (keep) this.stdout += new TextDecoder().decode(chunk, { stream: true });
+        }
+      })(),
+      (async () => {
+        for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+          this.stderr += text;
+        }
+      })(),
+    ];
+  }
+
+  static async start(args: string[] = [], keep = false): Promise<Receiver> {
+    const receiver = new Receiver(args, keep);
+    const match = await receiver.waitFor(() => /Listening on [^:]+:(\d+)/.exec(receiver.stderr));
+    receiver.port = Number(match[1]);
+    return receiver;
+  }
+
+  async waitFor<T>(probe: () => T | null | false, timeout = 30_000): Promise<T> {
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      const found = probe();
+      if (found) return found;
+      await delay(10);
+    }
+    throw new Error(`not seen within ${timeout} ms; stderr:\n${this.stderr.slice(-2000)}`);
+  }
+
+  /** Peak resident memory so far, in bytes (Linux), read while it runs. */
+  peakRss(): number {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${this.child.pid}/status`);
+      const peak = /VmHWM:\s+(\d+) kB/.exec(status); // none once it is a zombie
+      if (peak) this.#peak = Number(peak[1]) * 1024;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      // It has exited: the last reading stands.
+    }
+    return this.#peak;
+  }
+
+  /** Reads the peak every 20 ms until the process exits. */
+  watchRss(): void {
+    const timer = setInterval(() => this.peakRss(), 20);
+    this.child.status.finally(() => clearInterval(timer));
+  }
+
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
+    this.child.kill(signal);
+    return await this.finished();
+  }
+
+  async finished(): Promise<number> {
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 30_000);
+    const { code } = await this.child.status;
+    clearTimeout(timer);
+    await Promise.all(this.#reading);
+    return code;
+  }
+}
+
+const linux = Deno.build.os === "linux";
+
+function connect(port: number): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
+}
+
+/** Sends one frame on a connection of its own and closes it, as the seed's sender does. */
+async function sendOne(port: number, frame: Uint8Array): Promise<void> {
+  const conn = await connect(port);
+  try {
+    await writeAll(conn, frame);
+  } finally {
+    conn.close();
+  }
+}
+
+async function flood(port: number, connections: number, clients: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next < connections) {
+      const n = next++;
+      await sendOne(port, encodeFrame(`message ${n}`));
+    }
+  }));
+}
+
+for (const maxConns of [undefined, 64]) {
+  const flags = maxConns === undefined ? [] : ["--max-conns", String(maxConns)];
+  const named = maxConns === undefined ? "default flags" : `--max-conns ${maxConns}`;
+  Deno.test(`receive prints every message of a 5,000-connection flood with ${named}`, async () => {
+    const receiver = await Receiver.start(["--quiet", "--count", "5000", ...flags], true);
+    await flood(receiver.port, 5000, 32);
+    assert.equal(await receiver.finished(), 0);
+    assert.equal(receiver.lines, 5000);
+    const seen = new Set(receiver.stdout.trimEnd().split("\n"));
+    assert.equal(seen.size, 5000);
+    assert.doesNotMatch(receiver.stderr, /Refused|closed after 0/);
+  });
+}
+
+Deno.test({
+  name: "receive prints 40 concurrent 60 MiB messages within its memory bound",
+  ignore: !linux,
+  async fn() {
+    const receiver = await Receiver.start(["--quiet", "--json", "--count", "40"]);
+    receiver.watchRss();
+    const payload = encoder.encode(JSON.stringify("x".repeat(60 * MiB - 2)));
+    const frame = new Uint8Array(payload.length + 9);
+    frame.set(encoder.encode(`${payload.length}\n`));
+    frame.set(payload, 9);
+    await Promise.all(Array.from({ length: 40 }, () => sendOne(receiver.port, frame)));
+    assert.equal(await receiver.finished(), 0);
+    assert.equal(receiver.lines, 40);
+    const rss = receiver.peakRss();
+    assert.ok(rss < 1.5 * 1024 * MiB, `peak RSS ${Math.round(rss / MiB)} MiB`);
+  },
+});
+
+Deno.test({
+  name: "receive survives senders that each hold 60 MiB minus one byte, then serves at once",
+  ignore: !linux,
+  async fn() {
+    const receiver = await Receiver.start(["--json"], true);
+    receiver.watchRss();
+    const payload = new Uint8Array(60 * MiB - 1).fill(0x20);
+    const attackers = await Promise.all(Array.from({ length: 150 }, () => connect(receiver.port)));
+    // Each declares 60 MiB and sends all but the last byte; most block, as
+    // the receiver stops reading them.
+    const writing = attackers.map(async (conn) => {
+      await writeAll(conn, encoder.encode(`${60 * MiB}\n`));
+      await writeAll(conn, payload);
+    }).map((w) => w.catch(() => {}));
+    await delay(3000);
+    const rss = receiver.peakRss();
+    assert.ok(rss < 1.5 * 1024 * MiB, `peak RSS ${Math.round(rss / MiB)} MiB`);
+    for (const conn of attackers) conn.close();
+    await Promise.all(writing);
+    const started = Date.now();
+    await sendOne(receiver.port, encodeFrame("served"));
+    await receiver.waitFor(() => receiver.stdout.includes('"served"'), 5000);
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.equal(await receiver.stop(), 0);
+    assert.ok(receiver.peakRss() < 1.5 * 1024 * MiB);
+  },
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`receive prints every frame that arrived before ${signal}, then exits 0`, async () => {
+    const receiver = await Receiver.start(["--quiet"], true);
+    const conns = await Promise.all(Array.from({ length: 10 }, () => connect(receiver.port)));
+    await Promise.all(conns.map(async (conn, c) => {
+      const frames = Array.from({ length: 1000 }, (_, i) => encodeFrame(`${c}:${i}`));
+      const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+      let o = 0;
+      for (const f of frames) all.set(f, o), o += f.length;
+      // Half a frame more, never finished: dropped, and said so.
+      await writeAll(
+        conn,
+        c === 0 ? new Uint8Array([...all, ...encoder.encode('20\n"half')]) : all,
+      );
+    }));
+    const started = Date.now();
+    assert.equal(await receiver.stop(signal), 0);
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    for (const conn of conns) conn.close();
+    assert.equal(receiver.lines, 10_000);
+    assert.match(receiver.stderr, /frame 1001 was dropped incomplete, after 5 of 20 payload bytes/);
+  });
+}
+
+Deno.test("receive prints a payload's own text: big numbers, 1e400, -0 and line breaks", async () => {
+  const receiver = await Receiver.start(["--quiet", "--count", "2"], true);
+  const text = '{"n":\n12345678901234567890,\r\n "e": 1e400, "z": -0, "k": [ 1.50 ]}';
+  await sendOne(receiver.port, encoder.encode(`${encoder.encode(text).length}\n${text}`));
+  await receiver.waitFor(() => receiver.lines === 1);
+  const json = await Receiver.start(["--quiet", "--json", "--count", "1"], true);
+  await sendOne(json.port, encoder.encode(`${encoder.encode(text).length}\n${text}`));
+  await sendOne(receiver.port, encodeFrame("done"));
+  assert.equal(await receiver.finished(), 0);
+  assert.equal(await json.finished(), 0);
+  const own = '{"n": 12345678901234567890,   "e": 1e400, "z": -0, "k": [ 1.50 ]}';
+  assert.equal(receiver.stdout, `Message from Sender :: ${own}\nMessage from Sender :: done\n`);
+  const line = json.stdout.trimEnd();
+  assert.ok(line.endsWith(`"message":${own}}`), line);
+  assert.equal(JSON.parse(line).bytes, encoder.encode(text).length);
+});
+
+Deno.test("receive prints a 30,000,000-deep payload in seconds in both modes", async () => {
+  const depth = 30_000_000;
+  const payload = new Uint8Array(depth * 2).fill(0x5b);
+  payload.fill(0x5d, depth);
+  const frame = new Uint8Array([...encoder.encode(`${payload.length}\n`)]);
+  for (const flags of [[], ["--json"]]) {
+    const receiver = await Receiver.start(["--quiet", "--count", "1", ...flags]);
+    const started = Date.now();
+    const conn = await connect(receiver.port);
+    await writeAll(conn, frame);
+    await writeAll(conn, payload);
+    conn.close();
+    assert.equal(await receiver.finished(), 0);
+    assert.equal(receiver.lines, 1);
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+  }
+});
+
+Deno.test("receive shows what a terminal would act on escaped, on stdout and stderr", async () => {
+  const receiver = await Receiver.start(["--count", "2"], true);
+  // OSC 52 (write the clipboard), BEL, a forged line, DEL, C1 NEL, U+2028,
+  // U+202E (right-to-left override).
+  const hostile = "\u001b]52;c;aGk=\u0007\nMessage from Sender :: forged\u007f\u0085\u2028\u202e!";
+  await sendOne(receiver.port, encodeFrame(hostile));
+  const raw = encoder.encode('{"a":\n\u001b[2J}'); // invalid JSON: a raw ESC
+  await sendOne(receiver.port, new Uint8Array([...encoder.encode(`${raw.length}\n`), ...raw]));
+  await receiver.waitFor(() => /not valid JSON/.exec(receiver.stderr));
+  const json = await Receiver.start(["--json", "--count", "1"], true);
+  await sendOne(json.port, encodeFrame(hostile));
+  await sendOne(receiver.port, encodeFrame("end"));
+  assert.equal(await receiver.finished(), 0);
+  assert.equal(await json.finished(), 0);
+  const shown =
+    "\\u001b]52;c;aGk=\\u0007\\nMessage from Sender :: forged\\u007f\\u0085\\u2028\\u202e!";
+  assert.equal(receiver.stdout, `Message from Sender :: ${shown}\nMessage from Sender :: end\n`);
+  const line = json.stdout.trimEnd();
+  assert.equal(JSON.parse(line).message, hostile);
+  for (const out of [receiver.stdout, json.stdout, receiver.stderr]) {
+    // Nothing a terminal acts on but the line ends.
+    assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e]/);
+  }
+  const error = receiver.stderr.split("\n").find((l) => l.includes("not valid JSON"))!;
+  assert.match(error, /control character 0x1b inside a string|unexpected byte 0x1b/);
+});
