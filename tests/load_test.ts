@@ -142,7 +142,7 @@ for (const maxConns of [undefined, 64]) {
 Deno.test({
   name: "receive prints 40 concurrent 60 MiB messages within its memory bound",
   ignore: !linux,
-  async fn() {
+  async fn(): Promise<void> {
     const receiver = await Receiver.start(["--quiet", "--json", "--count", "40"]);
     receiver.watchRss();
     const payload = encoder.encode(JSON.stringify("x".repeat(60 * MiB - 2)));
@@ -160,7 +160,7 @@ Deno.test({
 Deno.test({
   name: "receive survives senders that each hold 60 MiB minus one byte, then serves at once",
   ignore: !linux,
-  async fn() {
+  async fn(): Promise<void> {
     const receiver = await Receiver.start(["--json"], true);
     receiver.watchRss();
     const payload = new Uint8Array(60 * MiB - 1).fill(0x20);
@@ -265,6 +265,7 @@ Deno.test("receive shows what a terminal would act on escaped, on stdout and std
   assert.equal(JSON.parse(line).message, hostile);
   for (const out of [receiver.stdout, json.stdout, receiver.stderr]) {
     // Nothing a terminal acts on but the line ends.
+    // deno-lint-ignore no-control-regex
     assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e]/);
   }
   const error = receiver.stderr.split("\n").find((l) => l.includes("not valid JSON"))!;
