@@ -31,6 +31,7 @@ import { type ByteWriter, writeAll } from "./line_writer.ts";
 import { MemoryBudget } from "./memory_budget.ts";
 import { OutputQueue } from "./output_queue.ts";
 import { SafeJsonText, StringDisplay } from "./safe_text.ts";
+import { type TlsContext, tlsContext, TlsServerConn } from "./tls_server.ts";
 import { DEFAULT_PORT } from "./sender.ts";
 
 /** How long a connection may send nothing before it is closed, by default: 30 s. */
@@ -198,22 +199,28 @@ export function receive(output: ByteWriter, options: ReceiveOptions = {}): Recei
   const port = options.port ?? DEFAULT_PORT;
   // Parsed first, so that a bad range leaves no listener open.
   const allow = options.allow ? new CidrSet(options.allow) : undefined;
-  let listener: Listener;
+  // TLS is served over TCP connections that stay ours, so that one whose
+  // handshake never finishes can really be closed (see tls_server.ts).
+  const tls = options.tls ? tlsContext(options.tls) : undefined;
+  let listener: Deno.TcpListener;
   try {
-    listener = options.tls
-      ? Deno.listenTls({ hostname, port, cert: options.tls.cert, key: options.tls.key })
-      : Deno.listen({ hostname, port });
+    listener = Deno.listen({ hostname, port });
   } catch (error) {
     throw new Error(
       `Cannot listen on ${formatAddress({ hostname, port })}: ${describeError(error)}`,
       { cause: error },
     );
   }
-  return new Server(listener, output, options, allow);
+  return new Server(listener, output, options, { allow, tls });
 }
 
-type Conn = Deno.TcpConn | Deno.TlsConn;
-type Listener = Deno.Listener<Conn, Deno.NetAddr>;
+type Conn = Deno.TcpConn | TlsServerConn;
+
+/** What `receive` prepared for the server. */
+interface Prepared {
+  allow: CidrSet | undefined;
+  tls: TlsContext | undefined;
+}
 
 const LF = 0x0a;
 const encoder = new TextEncoder();
@@ -276,8 +283,9 @@ interface Connection {
 class Server implements Receiver {
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<ReceiveSummary>;
-  #listener: Listener;
+  #listener: Deno.TcpListener;
   #allow: CidrSet | undefined;
+  #tls: TlsContext | undefined;
   #out: OutputQueue;
   #budget: MemoryBudget;
   #options: ReceiveOptions;
@@ -305,13 +313,14 @@ class Server implements Receiver {
   #display: StringDisplay;
 
   constructor(
-    listener: Listener,
+    listener: Deno.TcpListener,
     output: ByteWriter,
     options: ReceiveOptions,
-    allow: CidrSet | undefined,
+    prepared: Prepared,
   ) {
     this.#listener = listener;
-    this.#allow = allow;
+    this.#allow = prepared.allow;
+    this.#tls = prepared.tls;
     this.addr = listener.addr;
     this.#options = options;
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -370,7 +379,7 @@ class Server implements Receiver {
         await new Promise<void>((resolve) => this.#slotFree = resolve);
         continue;
       }
-      let conn: Conn;
+      let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -394,7 +403,7 @@ class Server implements Receiver {
         });
         continue;
       }
-      const task = this.#serve(conn);
+      const task = this.#serve(this.#tls ? new TlsServerConn(conn, this.#tls) : conn);
       this.#tasks.add(task);
       task.finally(() => this.#tasks.delete(task));
     }

@@ -22,9 +22,10 @@ class Receiver {
   #peak = 0;
   #reading: Promise<void>[];
 
-  constructor(args: string[], keep: boolean) {
+  constructor(args: string[], keep: boolean, permissions: string[] = []) {
     const child = this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", MAIN, "receive", "--host", "127.0.0.1", "--port", "0", ...args],
+      args: ["run", "--allow-net", ...permissions, MAIN, "receive", "--host", "127.0.0.1"]
+        .concat(["--port", "0", ...args]),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -45,8 +46,12 @@ class Receiver {
     ];
   }
 
-  static async start(args: string[] = [], keep = false): Promise<Receiver> {
-    const receiver = new Receiver(args, keep);
+  static async start(
+    args: string[] = [],
+    keep = false,
+    permissions: string[] = [],
+  ): Promise<Receiver> {
+    const receiver = new Receiver(args, keep, permissions);
     const match = await receiver.waitFor(() => /Listening on [^:]+:(\d+)/.exec(receiver.stderr));
     receiver.port = Number(match[1]);
     return receiver;
@@ -271,3 +276,64 @@ Deno.test("receive shows what a terminal would act on escaped, on stdout and std
   const error = receiver.stderr.split("\n").find((l) => l.includes("not valid JSON"))!;
   assert.match(error, /control character 0x1b inside a string|unexpected byte 0x1b/);
 });
+
+/** Why a test cannot run here: the program it needs is missing. */
+function missing(program: string): string | false {
+  try {
+    new Deno.Command(program, { args: ["version"], stdout: "null", stderr: "null" }).outputSync();
+    return false;
+  } catch {
+    return `${program} is not installed`;
+  }
+}
+
+const noOpenssl = missing("openssl");
+if (noOpenssl) console.error(`ignored: the TLS stall test needs openssl (${noOpenssl})`);
+
+Deno.test({
+  name: "receive --tls-cert really closes connections whose handshake never finishes",
+  ignore: !linux || noOpenssl !== false,
+  async fn(): Promise<void> {
+    const dir = await Deno.makeTempDir({ prefix: "framecat-tls-stall-" });
+    try {
+      const made = await new Deno.Command("openssl", {
+        args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+          .concat(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+          .concat(["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`]),
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.ok(made.success);
+      const tls = ["--tls-cert", `${dir}/cert.pem`, "--tls-key", `${dir}/key.pem`];
+      const reading = await startWithRead(["--idle-timeout", "1", ...tls]);
+      const fds = () => [...Deno.readDirSync(`/proc/${reading.child.pid}/fd`)].length;
+      const before = fds();
+      const stalled = await Promise.all(Array.from({ length: 20 }, () => connect(reading.port)));
+      await reading.waitFor(() => fds() >= before + 20 || null);
+      // Each is closed after the idle timeout: the peer sees the end.
+      const started = Date.now();
+      for (const conn of stalled) {
+        // Bounded: a socket left open would never answer.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const ended = await Promise.race([
+          conn.read(new Uint8Array(16)),
+          new Promise<string>((resolve) => timer = setTimeout(() => resolve("open"), 5000)),
+        ]);
+        clearTimeout(timer);
+        conn.close();
+        assert.equal(ended, null, "the receiver left a stalled TLS connection open");
+      }
+      assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+      await reading.waitFor(() => fds() <= before + 1 || null, 5000);
+      assert.equal((reading.stderr.match(/idle timeout/g) ?? []).length, 20);
+      assert.equal(await reading.stop(), 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** A receiver run with --allow-read, for its TLS files. */
+async function startWithRead(args: string[]): Promise<Receiver> {
+  return await Receiver.start(args, false, ["--allow-read"]);
+}

@@ -1,0 +1,197 @@
+/**
+ * The server side of TLS over an accepted TCP connection, that can always be
+ * closed. (In Deno 2.9.6 closing a `Deno.TlsConn` accepted by
+ * `Deno.listenTls` whose handshake has not finished leaves its socket open;
+ * here the TCP connection stays ours, and closing closes it.)
+ *
+ * @example
+ * ```ts ignore
+ * import { TlsServerConn, tlsContext } from "./tls_server.ts";
+ *
+ * const context = tlsContext({ cert: "...", key: "..." });
+ * const listener = Deno.listen({ port: 8443 });
+ * const conn = new TlsServerConn(await listener.accept(), context);
+ * const buf = new Uint8Array(1024);
+ * console.log(await conn.read(buf));
+ * conn.close();
+ * ```
+ *
+ * @module
+ */
+
+import { Duplex } from "node:stream";
+import tls from "node:tls";
+
+/** Options for {@linkcode tlsContext}: PEM text. */
+export interface TlsContextOptions {
+  /** The certificate chain. */
+  cert: string;
+  /** Its private key. */
+  key: string;
+}
+
+/** Certificate and key, checked once, for every {@linkcode TlsServerConn}. */
+export type TlsContext = tls.SecureContext;
+
+/**
+ * Reads a certificate chain and its key; throws `SyntaxError`, saying which,
+ * when they cannot be used.
+ *
+ * @example
+ * ```ts
+ * import { tlsContext } from "./tls_server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => tlsContext({ cert: "not a certificate", key: "" }), SyntaxError);
+ * ```
+ */
+export function tlsContext(options: TlsContextOptions): TlsContext {
+  try {
+    return tls.createSecureContext({ cert: options.cert, key: options.key });
+  } catch (error) {
+    throw new SyntaxError(
+      `Cannot use the TLS certificate and key: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Read from the TCP connection at most this much at a time. */
+const READ_SIZE = 64 * 1024;
+/** Decrypted bytes held unread past this pause reading from the peer. */
+const HIGH_WATER = 256 * 1024;
+
+/**
+ * A TLS connection accepted by a server, read and written like a
+ * `Deno.Conn`. The handshake happens as the first bytes are read.
+ *
+ * @example
+ * ```ts ignore
+ * import { TlsServerConn, tlsContext } from "./tls_server.ts";
+ *
+ * const listener = Deno.listen({ port: 8443 });
+ * const conn = new TlsServerConn(await listener.accept(), tlsContext({ cert: "", key: "" }));
+ * await conn.write(new TextEncoder().encode("hello"));
+ * conn.close();
+ * ```
+ */
+export class TlsServerConn {
+  /** The peer's address. */
+  readonly remoteAddr: Deno.NetAddr;
+  #tcp: Deno.TcpConn;
+  #socket: tls.TLSSocket;
+  #chunks: Uint8Array[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+  #closed = false;
+
+  /** Serves TLS on `tcp` with `context`. */
+  constructor(tcp: Deno.TcpConn, context: TlsContext) {
+    this.#tcp = tcp;
+    this.remoteAddr = tcp.remoteAddr;
+    const buf = new Uint8Array(READ_SIZE);
+    const transport = new Duplex({
+      read() {
+        tcp.read(buf).then(
+          (n) => this.push(n === null ? null : buf.slice(0, n)),
+          (error) => this.destroy(error),
+        );
+      },
+      write(chunk: Uint8Array, _encoding, done) {
+        writeAll(tcp, chunk).then(() => done(), done);
+      },
+      final(done) {
+        tcp.closeWrite().then(() => done(), () => done());
+      },
+      destroy(error, done) {
+        try {
+          tcp.close();
+        } catch {
+          // Closed already.
+        }
+        done(error);
+      },
+    });
+    const socket = this.#socket = new tls.TLSSocket(transport, {
+      isServer: true,
+      secureContext: context,
+    });
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#queued += chunk.length;
+      if (this.#queued > HIGH_WATER) socket.pause();
+      this.#wakeReader();
+    });
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#wakeReader();
+    });
+    socket.on("error", (error: Error) => {
+      this.#error ??= new Error(`TLS failed: ${error.message}`, { cause: error });
+      this.#wakeReader();
+    });
+    socket.on("close", () => {
+      this.#ended = true;
+      this.#wakeReader();
+    });
+  }
+
+  /** Turns Nagle's algorithm off (or on) for the TCP connection. */
+  setNoDelay(noDelay = true): void {
+    this.#tcp.setNoDelay(noDelay);
+  }
+
+  /** Reads decrypted bytes into `p`; `null` at the end of the stream. */
+  async read(p: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error) throw this.#error;
+      if (this.#closed) throw new Deno.errors.BadResource("the connection is closed");
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    const chunk = this.#chunks[0];
+    const n = Math.min(p.length, chunk.length);
+    p.set(chunk.subarray(0, n));
+    if (n === chunk.length) this.#chunks.shift();
+    else this.#chunks[0] = chunk.subarray(n);
+    this.#queued -= n;
+    if (this.#queued <= HIGH_WATER / 2 && this.#socket.isPaused()) this.#socket.resume();
+    return n;
+  }
+
+  /** Encrypts and writes all of `p`. */
+  write(p: Uint8Array): Promise<number> {
+    if (this.#error) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      this.#socket.write(p.slice(), (error?: Error | null) => {
+        if (error) reject(error);
+        else resolve(p.length);
+      });
+    });
+  }
+
+  /** Closes the connection, and its socket, at once, handshake finished or not. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+    try {
+      this.#tcp.close();
+    } catch {
+      // Closed already.
+    }
+    this.#wakeReader();
+  }
+
+  #wakeReader(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
+}
