@@ -670,6 +670,8 @@ function describeBadPrefix(bytes: Uint8Array, bad: number): string {
   const first = bytes[0];
   const hint = first === 0x7b || first === 0x5b || first === 0x22
     ? " (the peer seems to send JSON without a length prefix)"
+    : first === 0x16 && bytes[1] === 0x03
+    ? " (the peer seems to speak TLS: the receiver needs a certificate for it)"
     : "";
   return `length prefix ${shown} is not decimal digits${hint}`;
 }

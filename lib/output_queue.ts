@@ -71,6 +71,8 @@ export class OutputQueue {
   #pool: Uint8Array[] = [];
   #pending = 0;
   #draining: Promise<void> | null = null;
+  /** Whether an asynchronous write is under way. */
+  #writing = false;
   #error: unknown;
   #failed = false;
   #waiters: { bytes: number; resolve: () => void }[] = [];
@@ -153,6 +155,33 @@ export class OutputQueue {
     return new Promise((resolve) => this.#waiters.push({ bytes, resolve }));
   }
 
+  /**
+   * Writes everything queued now, synchronously where the writer can
+   * (`writeSync`, as `Deno.stdout` has) and nothing is being written:
+   * the shortest wait, for a reply that must follow the output. Resolves
+   * once all of it is written.
+   */
+  flushNow(): Promise<void> {
+    const writer = this.#writer as ByteWriter & { writeSync?: (p: Uint8Array) => number };
+    if (this.#writing || this.#failed || !writer.writeSync) return this.flush();
+    this.#seal();
+    try {
+      for (const piece of this.#pieces) {
+        const { bytes } = piece;
+        for (let n = 0; n < bytes.length;) n += writer.writeSync(bytes.subarray(n));
+        this.#pending -= bytes.length;
+        if (piece.charge > 0) this.#budget?.release(piece.charge);
+        if (piece.block && this.#pool.length < POOL_SIZE) this.#pool.push(piece.block);
+        piece.done?.();
+      }
+      this.#pieces = [];
+    } catch (error) {
+      this.#fail(error);
+      return Promise.reject(error);
+    }
+    return Promise.resolve();
+  }
+
   /** Resolves once everything queued so far is written; rejects if a write failed. */
   async flush(): Promise<void> {
     while (this.#draining) await this.#draining;
@@ -180,9 +209,11 @@ export class OutputQueue {
         if (piece === undefined) break;
         const { bytes } = piece;
         let written = 0;
+        this.#writing = true;
         while (written < bytes.length) {
           written += await this.#writer.write(written === 0 ? bytes : bytes.subarray(written));
         }
+        this.#writing = false;
         this.#pending -= bytes.length;
         if (piece.charge > 0) this.#budget?.release(piece.charge);
         if (piece.block && this.#pool.length < POOL_SIZE) this.#pool.push(piece.block);
@@ -190,21 +221,27 @@ export class OutputQueue {
         this.#wake();
       }
     } catch (error) {
-      this.#failed = true;
-      this.#error = error;
-      for (const piece of this.#pieces) {
-        if (piece.charge > 0) this.#budget?.release(piece.charge);
-        piece.done?.();
-      }
-      this.#pieces = [];
-      this.#pending = 0;
-      this.#filled = 0;
-      for (const waiter of this.#waiters) waiter.resolve();
-      this.#waiters = [];
-      this.#onError?.(error);
+      this.#fail(error);
     } finally {
+      this.#writing = false;
       this.#draining = null;
     }
+  }
+
+  /** A write failed: drop everything queued, and say so once. */
+  #fail(error: unknown): void {
+    this.#failed = true;
+    this.#error = error;
+    for (const piece of this.#pieces) {
+      if (piece.charge > 0) this.#budget?.release(piece.charge);
+      piece.done?.();
+    }
+    this.#pieces = [];
+    this.#pending = 0;
+    this.#filled = 0;
+    for (const waiter of this.#waiters) waiter.resolve();
+    this.#waiters = [];
+    this.#onError?.(error);
   }
 
   #wake(): void {

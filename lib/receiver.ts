@@ -480,7 +480,7 @@ class Server implements Receiver {
         const added = c.frames - before;
         if (options.ack && added > 0) {
           // Acknowledge only what has been written out.
-          await this.#out.flush();
+          await this.#out.flushNow();
           await writeAll(conn, ackFrames(before + 1, added));
         }
         if (this.#messages >= this.#count) this.#close(c, this.#stopReason);
@@ -488,7 +488,7 @@ class Server implements Receiver {
         if (large >= 0) {
           const printed = await this.#readLarge(c, large);
           if (options.ack && printed) {
-            await this.#out.flush();
+            await this.#out.flushNow();
             await writeAll(conn, ackFrames(c.frames, 1));
           }
           continue;
