@@ -228,9 +228,15 @@ const decoder = new TextDecoder();
 const HUMAN_HEAD = encoder.encode("Message from Sender :: ");
 const JSON_MIDDLE = encoder.encode(',"message":');
 
-/** The read buffer starts this small, and doubles while reads fill it, up to `MAX_BUFFER`. */
+/**
+ * The read buffer starts this small, and doubles while reads fill it, up to
+ * `MAX_BUFFER`, or `CROWDED_BUFFER` while over `CROWD` connections are open:
+ * memory for buffers stays near 16 MiB however many connections there are.
+ */
 const FIRST_BUFFER = 4 * 1024;
 const MAX_BUFFER = 64 * 1024;
+const CROWDED_BUFFER = 16 * 1024;
+const CROWD = 256;
 /** A large payload is read in pieces of at most this size, allocated as its bytes arrive. */
 const CHUNK = 1024 * 1024;
 /** A line up to this long is built whole in the output's current block. */
@@ -521,6 +527,11 @@ class Server implements Receiver {
     }
   }
 
+  /** How large a connection's read buffer may grow now. */
+  #maxBuffer(): number {
+    return this.#open.size > CROWD ? CROWDED_BUFFER : MAX_BUFFER;
+  }
+
   /** Reads more bytes into the buffer; false at a clean end of the stream. */
   async #fill(c: Connection): Promise<boolean> {
     let buf = c.buf;
@@ -528,7 +539,7 @@ class Server implements Receiver {
     if (buf.length - c.end < 1024 && c.start > 0 || c.end === buf.length) {
       // Little room left: move the partial frame to the front, growing the
       // buffer if it is over half full.
-      if (held * 2 > buf.length && buf.length < MAX_BUFFER) {
+      if (held * 2 > buf.length && buf.length < this.#maxBuffer()) {
         buf = new Uint8Array(buf.length * 2);
       }
       buf.set(c.buf.subarray(c.start, c.end));
@@ -544,7 +555,7 @@ class Server implements Receiver {
     }
     c.end += n;
     c.received += n;
-    if (c.end === buf.length && c.start === 0 && buf.length < MAX_BUFFER) {
+    if (c.end === buf.length && c.start === 0 && buf.length < this.#maxBuffer()) {
       // Reads fill the buffer: a faster sender; grow it for the next read.
       const grown = new Uint8Array(buf.length * 2);
       grown.set(buf.subarray(0, c.end));
@@ -581,7 +592,7 @@ class Server implements Receiver {
         const payloadStart = i + 1;
         const payloadEnd = payloadStart + length;
         if (payloadEnd > end) {
-          return payloadEnd - pos > MAX_BUFFER ? length : -1;
+          return payloadEnd - pos > Math.max(this.#maxBuffer(), buf.length) ? length : -1;
         }
         if (this.#messages >= this.#count) return -1;
         const error = this.#checker.check(buf, payloadStart, payloadEnd);
