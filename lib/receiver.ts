@@ -180,12 +180,14 @@ export interface Receiver {
 
 /**
  * Listens for senders and prints each message they send to `output` as one
- * line. Throws `SyntaxError` for an `allow` range it cannot read. Connections are served concurrently, and lines never interleave; one
- * connection's messages keep their order. A bad frame is never printed: its
- * connection is closed and an `error` event names the peer and the reason.
- * Throws at once, with the reason in words, if it cannot listen.
+ * line (`null`: no lines, for a program that takes `onMessage`). Connections
+ * are served concurrently, and lines never interleave; one connection's
+ * messages keep their order. A bad frame is never printed: its connection is
+ * closed and an `error` event names the peer and the reason. Throws at once,
+ * with the reason in words, if it cannot listen, and `SyntaxError` for an
+ * `allow` range or a TLS certificate it cannot read.
  *
- * @example
+ * @example Lines on stdout
  * ```ts
  * import { receive } from "./receiver.ts";
  *
@@ -193,8 +195,28 @@ export interface Receiver {
  * console.error(`listening on port ${receiver.addr.port}`);
  * await receiver.shutdown();
  * ```
+ *
+ * @example Messages as values
+ * ```ts
+ * import { receive } from "./receiver.ts";
+ * import { batchFrames, send } from "./sender.ts";
+ * import { encodeFrame } from "./framing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const values: unknown[] = [];
+ * const receiver = receive(null, {
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   count: 2,
+ *   onMessage: (message) => values.push(message.value),
+ * });
+ * const frames = [encodeFrame({ n: 1 }), encodeFrame([2])];
+ * await send([batchFrames(frames)], { port: receiver.addr.port });
+ * await receiver.finished;
+ * assert.deepEqual(values, [{ n: 1 }, [2]]);
+ * ```
  */
-export function receive(output: ByteWriter, options: ReceiveOptions = {}): Receiver {
+export function receive(output: ByteWriter | null, options: ReceiveOptions = {}): Receiver {
   const hostname = unbracket(options.hostname ?? "0.0.0.0");
   const port = options.port ?? DEFAULT_PORT;
   // Parsed first, so that a bad range leaves no listener open.
@@ -223,6 +245,8 @@ interface Prepared {
 }
 
 const LF = 0x0a;
+/** Where the lines go when a program wants only `onMessage`. */
+const DISCARD: ByteWriter = { write: (p) => Promise.resolve(p.length) };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const HUMAN_HEAD = encoder.encode("Message from Sender :: ");
@@ -320,7 +344,7 @@ class Server implements Receiver {
 
   constructor(
     listener: Deno.TcpListener,
-    output: ByteWriter,
+    output: ByteWriter | null,
     options: ReceiveOptions,
     prepared: Prepared,
   ) {
@@ -335,7 +359,10 @@ class Server implements Receiver {
     this.#budget = new MemoryBudget(
       Math.max(options.maxMemory ?? DEFAULT_MAX_MEMORY, this.#maxBytes),
     );
-    this.#out = new OutputQueue(output, { budget: this.#budget, onError: () => this.#stop(0) });
+    this.#out = new OutputQueue(output ?? DISCARD, {
+      budget: this.#budget,
+      onError: () => this.#stop(0),
+    });
     const copy = (bytes: Uint8Array) => this.#out.copy(bytes);
     this.#safeJson = new SafeJsonText(copy);
     this.#display = new StringDisplay(copy);
