@@ -623,7 +623,14 @@ class Server implements Receiver {
         }
         if (this.#messages >= this.#count) return -1;
         const error = this.#checker.check(buf, payloadStart, payloadEnd);
-        if (error !== undefined) throw this.#payloadError(c, c.base + pos, length, error);
+        if (error !== undefined) {
+          throw this.#payloadError(
+            c,
+            c.base + pos,
+            [buf.subarray(payloadStart, payloadEnd)],
+            error,
+          );
+        }
         if (!this.#printLine(c, buf, payloadStart, payloadEnd)) {
           this.#print(c, [buf.subarray(payloadStart, payloadEnd)], length, {
             checker: this.#checker,
@@ -684,7 +691,7 @@ class Server implements Receiver {
       c.base += length;
       c.largeLength = -1;
       const error = checker.end();
-      if (error !== undefined) throw this.#payloadError(c, frameStart, length, error);
+      if (error !== undefined) throw this.#payloadError(c, frameStart, pieces, error);
       if (this.#messages >= this.#count) return false;
       reserved -= this.#print(c, pieces, length, { checker, owned: true });
       return true;
@@ -838,9 +845,24 @@ class Server implements Receiver {
     );
   }
 
-  #payloadError(c: Connection, offset: number, length: number, why: string): FrameError {
+  /**
+   * The error for a payload the checker refused: not UTF-8 if any of its
+   * bytes are not (as a decoder would find first), else not JSON.
+   */
+  #payloadError(c: Connection, offset: number, pieces: Uint8Array[], why: string): FrameError {
+    const length = pieces.reduce((n, p) => n + p.length, 0);
     const size = length === 1 ? "1 byte" : `${length} bytes`;
-    const utf8 = why.startsWith("invalid UTF-8");
+    let utf8 = why.startsWith("invalid UTF-8");
+    if (!utf8) {
+      try {
+        const strict = new TextDecoder("utf-8", { fatal: true });
+        for (const p of pieces) strict.decode(p, { stream: true });
+        strict.decode();
+      } catch {
+        utf8 = true;
+        why = "a byte sequence is not UTF-8";
+      }
+    }
     return this.#frameError(
       c,
       utf8 ? "INVALID_UTF8" : "INVALID_JSON",

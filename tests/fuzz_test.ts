@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeFrames, encodeFrame, FrameError, type FrameErrorCode } from "../lib/framing.ts";
+import { receive } from "../lib/receiver.ts";
 
 // Seeded, so that a failure can be replayed: FUZZ_SEED=<seed> deno task test
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 2 ** 31);
@@ -161,4 +162,55 @@ Deno.test(`decodeFrames() agrees with the reference decoder on ${CASES} random s
     assert.ok(seen.has(outcome), `FUZZ_SEED=${SEED}: no case ended in ${outcome}`);
   }
   assert.ok(decoded > CASES, `FUZZ_SEED=${SEED}: only ${decoded} valid frames decoded`);
+});
+
+Deno.test(`receive() prints exactly what the reference decodes, on ${CASES / 5} random connections`, async () => {
+  const next = random(SEED + 1);
+  const printed = new Map<string, unknown[]>();
+  const ended = new Map<string, { code?: FrameErrorCode; resolve: () => void }>();
+  const receiver = receive(null, {
+    hostname: "127.0.0.1",
+    port: 0,
+    maxBytes: 1024 * 1024,
+    onMessage: (message) => printed.get(message.peer)?.push(message.value),
+    onEvent: (event) => {
+      if (event.type !== "close" && event.type !== "error") return;
+      const end = ended.get(event.peer!)!;
+      if (event.error instanceof FrameError) end.code = event.error.code;
+      end.resolve();
+    },
+  });
+  try {
+    for (let c = 0; c < CASES / 5; c++) {
+      const frames = Array.from({ length: Math.floor(next() * 8) }, () => randomFrame(next));
+      if (next() < 0.05) {
+        // A frame too large for a connection's buffer: read in pieces of its own.
+        frames.splice(Math.floor(next() * (frames.length + 1)), 0, encodeFrame("x".repeat(2e5)));
+      }
+      const stream = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+      let offset = 0;
+      for (const frame of frames) stream.set(frame, offset), offset += frame.length;
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: receiver.addr.port });
+      const peer = `127.0.0.1:${conn.localAddr.port}`;
+      const values: unknown[] = [];
+      printed.set(peer, values);
+      const done = new Promise<void>((resolve) => ended.set(peer, { resolve }));
+      try {
+        for (const chunk of randomSplits(stream, next)) await conn.write(chunk);
+        await conn.closeWrite();
+      } catch {
+        // The receiver closed first, after a bad frame.
+      }
+      await done;
+      conn.close();
+      const expected = reference(stream, 1024 * 1024);
+      const context = `FUZZ_SEED=${SEED} connection ${c}, stream ${
+        JSON.stringify([...stream]).slice(0, 2000)
+      }`;
+      assert.deepEqual(values, expected.values, context);
+      assert.equal(ended.get(peer)!.code, expected.code, context);
+    }
+  } finally {
+    await receiver.shutdown();
+  }
 });
