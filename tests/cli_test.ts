@@ -533,3 +533,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test("deno task install makes a framecat command that needs no deno on PATH", async () => {
+  const root = await Deno.makeTempDir({ prefix: "framecat-install-" });
+  const repo = new URL("../", import.meta.url).pathname;
+  try {
+    const env = { NO_COLOR: "1", DENO_INSTALL_ROOT: root };
+    const task = async (name: string) => {
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["task", name],
+        cwd: repo,
+        env,
+      }).output();
+      const said = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+      assert.equal(code, 0, said);
+      return said;
+    };
+    assert.match(await task("install"), new RegExp(`Installed framecat as ${root}/bin/framecat`));
+    // Installing again replaces it.
+    await task("install");
+    // A PATH with no deno on it: the command runs the Deno that installed it.
+    const installed = {
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { PATH: root, NO_COLOR: "1" },
+    } as const;
+    const run = (args: string[]) =>
+      new Deno.Command(`${root}/bin/framecat`, { ...installed, args });
+    const version = await run(["--version"]).output();
+    assert.equal(new TextDecoder().decode(version.stdout), `framecat ${denoJson.version}\n`);
+
+    const receiver = run(["receive", "-H", "127.0.0.1", "-p", "0", "-j", "-c", "1"]);
+    const child = receiver.spawn();
+    const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let said = "";
+    while (!/Listening on 127\.0\.0\.1:\d+/.test(said)) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      said += value;
+    }
+    const port = /Listening on 127\.0\.0\.1:(\d+)/.exec(said)?.[1];
+    assert.ok(port, said);
+    const sent = await run(["send", "-p", port, "installed"]).output();
+    assert.equal(sent.code, 0, new TextDecoder().decode(sent.stderr));
+    const output = await new Response(child.stdout).text();
+    await lines.cancel();
+    assert.equal((await child.status).code, 0);
+    assert.equal(JSON.parse(output).message, "installed");
+
+    await task("uninstall");
+    assert.throws(() => Deno.statSync(`${root}/bin/framecat`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
