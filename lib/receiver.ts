@@ -29,6 +29,8 @@ import { type Frame, FrameError, FrameReader } from "./framing.ts";
 import { type ByteWriter, LineWriter, writeAll } from "./line_writer.ts";
 import { DEFAULT_PORT } from "./sender.ts";
 
+export type { ByteWriter } from "./line_writer.ts";
+
 /** How long a connection may send nothing before it is closed, by default: 30 s. */
 export const DEFAULT_IDLE_TIMEOUT = 30_000;
 
