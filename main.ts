@@ -19,41 +19,123 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { describeError } from "./lib/errors.ts";
 import { LineWriter } from "./lib/line_writer.ts";
-import { printText, UsageError } from "./cli/args.ts";
+import {
+  type CommandContext,
+  formatUsage,
+  type Help,
+  printText,
+  suggest,
+  UsageError,
+} from "./cli/args.ts";
 
 /** framecat's version, from `deno.json`. */
 export const VERSION: string = denoJson.version;
 
-const USAGE = `framecat receive [--host H] [--port P] [--json] [--count N] [--max-bytes N]
-                 [--idle-timeout SECONDS] [--frame-timeout SECONDS] [--max-conns N]
-                 [--allow CIDR ...] [--ack] [--tls-cert FILE --tls-key FILE] [--quiet]
-framecat send    [--host H] [--port P] [--json] [--stdin] [--max-bytes N]
-                 [--retry SECONDS] [--connect-timeout SECONDS] [--ack] [--ack-timeout SECONDS]
-                 [--tls [--ca FILE]] [MESSAGE ...]
-framecat dissect [--json] [--port P] FILE|-
-framecat demo
-framecat --help | framecat send --help | framecat receive --help | framecat --version`;
+/** framecat's subcommands: each module is loaded only when it runs (or for help). */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  receive: {
+    summary: "listen for senders and print every message they send, one a line",
+    load: async () => {
+      const { runReceive, RECEIVE_HELP } = await import("./cli/receive.ts");
+      return { run: runReceive, help: RECEIVE_HELP };
+    },
+  },
+  send: {
+    summary: "connect to a receiver and send messages over one connection",
+    load: async () => {
+      const { runSend, SEND_HELP } = await import("./cli/send.ts");
+      return { run: runSend, help: SEND_HELP };
+    },
+  },
+  dissect: {
+    summary: "explain a capture (pcap, pcapng) of framecat traffic: every packet's " +
+      "layers and bytes, then the messages of each connection",
+    load: async () => {
+      const { runDissect, DISSECT_HELP } = await import("./cli/dissect.ts");
+      return { run: runDissect, help: DISSECT_HELP };
+    },
+  },
+  demo: {
+    summary: 'start a receiver on a free loopback port, send it "Hello World!", show ' +
+      "both sides, and exit",
+    load: async () => {
+      const { runDemo, DEMO_HELP } = await import("./cli/demo.ts");
+      return { run: runDemo, help: DEMO_HELP };
+    },
+  },
+};
 
-const HELP = `framecat ${VERSION}: send and receive JSON messages over TCP, message by message.
+interface Command {
+  run(args: string[], context: CommandContext): Promise<number>;
+  help: Help;
+}
+
+async function formatMainHelp(): Promise<string> {
+  const names = Object.keys(COMMANDS);
+  const commands = await Promise.all(names.map((name) => COMMANDS[name].load()));
+  const usage = names.map((name, i) => formatUsage(name, commands[i].help, { indent: 2 }));
+  const summaries = names.map((name) => {
+    const [first, ...rest] = wrapWords(COMMANDS[name].summary, 68);
+    return [`  ${name.padEnd(10)}${first}`, ...rest.map((line) => " ".repeat(12) + line)];
+  });
+  return `framecat ${VERSION}: send and receive JSON messages over TCP, message by message.
 
 Usage:
-${USAGE.replace(/^/gm, "  ")}
+${[...usage, "framecat --help | framecat --version"].join("\n").replace(/^/gm, "  ")}
 
 Each message travels as one frame: its length in UTF-8 bytes as ASCII decimal
 digits, a LF, then the JSON text. Example: 14\\n"Hello World!"
 
 Commands:
-  receive   listen for senders and print every message they send, one a line
-  send      connect to a receiver and send messages over one connection
-  dissect   explain a capture (pcap, pcapng) of framecat traffic: every
-            packet's layers and bytes, then the messages of each connection
-  demo      start a receiver on a free loopback port, send it "Hello World!",
-            show both sides, and exit
+${summaries.flat().join("\n")}
 
-Exit codes: 0 success, 1 runtime failure (said on stderr), 2 usage error.
+Each command's flags, defaults and examples:
+${names.map((name) => `  framecat ${name} --help`).join("\n")}
+
+Examples:
+  framecat receive                      # on 192.168.1.252: listen on port 1234
+  framecat send -H 192.168.1.252        # elsewhere: send it "Hello World!"
+  echo '{"a":1}' | framecat send -j     # messages from standard input
+
+Exit codes:
+  0  success
+  1  runtime failure (said on stderr in one line)
+  2  usage error
+
 framecat needs network access (--allow-net), and read access (--allow-read)
 only to read TLS certificate files and captures named by dissect FILE.
 `;
+}
+
+function wrapWords(text: string, width: number): string[] {
+  const lines = [""];
+  for (const word of text.split(" ")) {
+    const last = lines.length - 1;
+    if (lines[last] !== "" && lines[last].length + 1 + word.length > width) lines.push(word);
+    else lines[last] += (lines[last] === "" ? "" : " ") + word;
+  }
+  return lines;
+}
+
+/**
+ * The line that says what went wrong, and what to do where it is known: a
+ * missing --allow-net (Deno's permission) is not a port that needs privileges
+ * (the system's EACCES).
+ */
+function explain(error: unknown): string {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof Deno.errors.NotCapable && /\bnet access\b/.test(e.message)) {
+      return "framecat needs network access: run it with --allow-net";
+    }
+  }
+  const said = describeError(error);
+  const listen = /^(Cannot listen on .*:(\d+)): permission denied$/.exec(said);
+  if (listen && Number(listen[2]) < 1024) {
+    const advice = "ports below 1024 need privileges; use --port 1234 or run as root";
+    return `framecat: ${listen[1]}: ${advice}`;
+  }
+  return `framecat: ${said}`;
+}
 
 /**
  * Runs framecat with the given arguments and resolves to its exit code.
@@ -81,7 +163,7 @@ export async function main(args: string[]): Promise<number> {
       say(`framecat: ${error.message}`);
       return 2;
     }
-    say(`framecat: ${describeError(error)}`);
+    say(explain(error));
     return 1;
   } finally {
     await stderr.flush().catch(() => {});
@@ -90,28 +172,27 @@ export async function main(args: string[]): Promise<number> {
 
 async function run(args: string[], say: (line: string) => void): Promise<number> {
   const [command, ...rest] = args;
+  if (command !== undefined && Object.hasOwn(COMMANDS, command)) {
+    const { run } = await COMMANDS[command].load();
+    return await run(rest, { say });
+  }
   switch (command) {
-    // Each subcommand's module is loaded only when it runs: start-up costs
-    // only what the command uses.
-    case "send":
-      return await (await import("./cli/send.ts")).runSend(rest, { say });
-    case "receive":
-      return await (await import("./cli/receive.ts")).runReceive(rest, { say });
-    case "dissect":
-      return await (await import("./cli/dissect.ts")).runDissect(rest, { say });
-    case "demo":
-      return await (await import("./cli/demo.ts")).runDemo(rest, { say });
     case "-h":
     case "--help":
     case "help":
-      return await printText(HELP);
+      return await printText(await formatMainHelp());
     case "-V":
     case "--version":
       return await printText(`framecat ${VERSION}\n`);
     case undefined:
-      throw new UsageError("missing command: send, receive, dissect or demo");
-    default:
-      throw new UsageError(`unknown command "${command}": use send, receive, dissect or demo`);
+      throw new UsageError(`missing command: ${Object.keys(COMMANDS).join(", ")}`);
+    default: {
+      const guess = suggest(command, Object.keys(COMMANDS));
+      throw new UsageError(
+        `unknown command "${command}": ` +
+          (guess ? `did you mean ${guess}?` : `use ${Object.keys(COMMANDS).join(", ")}`),
+      );
+    }
   }
 }
 

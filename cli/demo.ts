@@ -10,17 +10,26 @@ import { encodeFrame } from "../lib/framing.ts";
 import { LineWriter } from "../lib/line_writer.ts";
 import { receive } from "../lib/receiver.ts";
 import { batchFrames, send } from "../lib/sender.ts";
-import { type CommandContext, parseFlags, printText } from "./args.ts";
+import {
+  type CommandContext,
+  formatHelp,
+  type Help,
+  parseFlags,
+  printText,
+  UsageError,
+} from "./args.ts";
 
-const DEMO_HELP = `Usage: framecat demo
-
-Starts a receiver on a free loopback port, sends it the seed's "Hello World!",
-shows both sides and the bytes on the wire, and exits.
-
-Example:
-  framecat demo
-Exit codes: 0 done, 1 the exchange failed, 2 usage error.
-`;
+/** demo's help: it has no flags. */
+export const DEMO_HELP: Help = {
+  description: `Starts a receiver on a free loopback port, sends it the seed's "Hello World!",
+shows both sides and the bytes on the wire, and exits.`,
+  flags: [],
+  examples: [
+    "framecat demo",
+    "deno task demo            # the same, from a clone",
+  ],
+  exitCodes: ["0  done", "1  the exchange failed", "2  usage error"],
+};
 
 /**
  * Runs `framecat demo`; resolves to the exit code.
@@ -34,11 +43,11 @@ Exit codes: 0 done, 1 the exchange failed, 2 usage error.
  * ```
  */
 export async function runDemo(args: string[], _context: CommandContext): Promise<number> {
-  const { values } = parseFlags(args, {
-    command: "demo",
-    flags: { help: { type: "boolean", short: "h" } },
-  });
-  if (values.help) return await printText(DEMO_HELP);
+  const { positionals, help } = parseFlags(args, { command: "demo", flags: [] });
+  if (help) return await printText(formatHelp("demo", DEMO_HELP));
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${positionals[0]}"`, "demo");
+  }
   const out = new LineWriter(Deno.stdout);
   const show = (side: string, line: string) => out.add(`${side.padEnd(7)} | ${line}\n`);
   const receiver = receive({

@@ -8,32 +8,59 @@ import { describeError } from "../lib/errors.ts";
 import { dissectCapture } from "../lib/dissect_report.ts";
 import { LineWriter } from "../lib/line_writer.ts";
 import { DEFAULT_PORT } from "../lib/sender.ts";
-import { type CommandContext, parseFlags, parseWhole, printText, UsageError } from "./args.ts";
+import {
+  type CommandContext,
+  type Flag,
+  formatHelp,
+  type Help,
+  parseFlags,
+  parseWhole,
+  printText,
+  UsageError,
+} from "./args.ts";
 
-const DISSECT_HELP = `Usage: framecat dissect [--json] [--port P] FILE|-
+/** dissect's flags: its parser and its help both read this table. */
+const FLAGS = [
+  {
+    name: "json",
+    short: "j",
+    help: 'one JSON object a line: {"type":"packet",...} for each packet, ' +
+      '{"type":"message","stream":"a:p > b:p","packets":[..],"bytes":N,"message":VALUE} ' +
+      'for each message, {"type":"problem",...}',
+  },
+  {
+    name: "port",
+    short: "p",
+    value: "P",
+    default: String(DEFAULT_PORT),
+    help: "the framecat port: its streams are always decoded; other streams are shown " +
+      "when they hold valid frames",
+  },
+] as const satisfies readonly Flag[];
 
-Explains a packet capture made by tcpdump, tshark or Wireshark (pcap or
+/** dissect's help, with its flags. */
+export const DISSECT_HELP: Help = {
+  operands: "FILE|-",
+  description: `Explains a packet capture made by tcpdump, tshark or Wireshark (pcap or
 pcapng; Ethernet, BSD loopback, raw IP and Linux cooked captures): for each
 packet its layers with their byte ranges (inclusive) and decoded fields, and
 a hex dump labelled by layer; then each TCP connection's byte stream,
 reassembled, decoded as framecat frames: every message with the packets that
-carried it, and the reason a frame is bad, as the receiver would say it.
-
-Options:
-  --json      one JSON object a line: {"type":"packet",...} for each packet,
-              {"type":"message","stream":"a:p > b:p","packets":[..],"bytes":N,
-              "message":VALUE} for each message, {"type":"problem",...}
-  --port P    the framecat port: its streams are always decoded (default ${DEFAULT_PORT});
-              other streams are shown when they hold valid frames
-  -h, --help  show this help
-
-FILE - reads the capture from standard input, which needs no permission;
-reading a FILE needs --allow-read. Example, on Linux:
-  tcpdump -i lo -w hello.pcap port 1234 & framecat demo; kill %1
-  framecat dissect hello.pcap
-Exit codes: 0 done, 1 the file is broken (what could be read is shown first),
-2 usage error.
-`;
+carried it, and the reason a frame is bad, as the receiver would say it.`,
+  flags: FLAGS,
+  examples: [
+    "tcpdump -i lo -w hello.pcap port 1234 & framecat demo; kill %1   # on Linux",
+    "framecat dissect hello.pcap",
+    "framecat dissect -j - < hello.pcap | jq -c 'select(.type == \"message\")'",
+  ],
+  notes: `FILE - reads the capture from standard input, which needs no permission;
+reading a FILE needs --allow-read.`,
+  exitCodes: [
+    "0  done",
+    "1  the file is broken (what could be read is shown first), or cannot be read",
+    "2  usage error",
+  ],
+};
 
 /**
  * Runs `framecat dissect` with its arguments; resolves to the exit code.
@@ -47,15 +74,8 @@ Exit codes: 0 done, 1 the file is broken (what could be read is shown first),
  * ```
  */
 export async function runDissect(args: string[], { say }: CommandContext): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    command: "dissect",
-    flags: {
-      json: { type: "boolean" },
-      port: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return await printText(DISSECT_HELP);
+  const { values, positionals, help } = parseFlags(args, { command: "dissect", flags: FLAGS });
+  if (help) return await printText(formatHelp("dissect", DISSECT_HELP));
   if (positionals.length !== 1) {
     throw new UsageError("give one capture FILE, or - for standard input", "dissect");
   }

@@ -17,6 +17,9 @@ import {
 import { DEFAULT_PORT } from "../lib/sender.ts";
 import {
   type CommandContext,
+  type Flag,
+  formatHelp,
+  type Help,
   parseBytes,
   parseFlags,
   parseSeconds,
@@ -26,51 +29,116 @@ import {
   UsageError,
 } from "./args.ts";
 
-const RECEIVE_HELP =
-  `Usage: framecat receive [--host H] [--port P] [--json] [--count N] [--max-bytes N]
-                        [--idle-timeout SECONDS] [--quiet]
+/** receive's flags: its parser and its help both read this table. */
+const FLAGS = [
+  {
+    name: "host",
+    short: "H",
+    value: "H",
+    default: "0.0.0.0, all IPv4 interfaces",
+    help: "address to listen on; :: for IPv6",
+  },
+  {
+    name: "port",
+    short: "p",
+    value: "P",
+    default: String(DEFAULT_PORT),
+    help: "port to listen on; 0 lets the system choose one, which stderr says",
+  },
+  {
+    name: "json",
+    short: "j",
+    help: 'print {"peer":"host:port","bytes":N,"message":VALUE} per message, one JSON ' +
+      "object a line, for jq",
+  },
+  {
+    name: "count",
+    short: "c",
+    value: "N",
+    default: "none",
+    help: "exit 0 once N messages are printed",
+  },
+  {
+    name: "max-bytes",
+    value: "N",
+    default: String(DEFAULT_MAX_BYTES),
+    help: "refuse a frame declaring over N bytes, before reading it",
+  },
+  {
+    name: "idle-timeout",
+    value: "SECONDS",
+    default: String(DEFAULT_IDLE_TIMEOUT / 1000),
+    help: "close a connection silent this long; 0 never does",
+  },
+  {
+    name: "frame-timeout",
+    value: "SECONDS",
+    default: String(DEFAULT_FRAME_TIMEOUT / 1000),
+    help: "close a connection whose frame is not complete this long after its first byte; " +
+      "0 never does",
+  },
+  {
+    name: "max-conns",
+    value: "N",
+    default: String(DEFAULT_MAX_CONNS),
+    help: "serve at most N connections at once; at the limit new ones wait in the " +
+      "system's queue until one ends",
+  },
+  {
+    name: "max-memory",
+    value: "BYTES",
+    default: "512M, at least --max-bytes",
+    help: "memory for frames in flight and output not yet written, across connections " +
+      "(K, M, G); when it is used up, connections wait",
+  },
+  {
+    name: "allow",
+    value: "CIDR",
+    multiple: true,
+    default: "everyone",
+    help: "serve only peers in this range (10.0.0.0/8, ::1, ...); repeat for more; " +
+      "others are closed before any byte is read",
+  },
+  {
+    name: "ack",
+    help: 'acknowledge each message, once printed, with the frame {"ack":N} (N counts the ' +
+      "connection's messages from 1)",
+  },
+  {
+    name: "tls-cert",
+    value: "FILE",
+    help: "listen with TLS: the certificate chain (PEM), with --tls-key; reading it " +
+      "needs --allow-read",
+  },
+  { name: "tls-key", value: "FILE", help: "the private key (PEM) of --tls-cert" },
+  { name: "quiet", short: "q", help: "do not report connections opening and closing" },
+] as const satisfies readonly Flag[];
 
-Listens for senders and prints each message as one line on stdout:
+/** receive's help, with its flags. */
+export const RECEIVE_HELP: Help = {
+  description: `Listens for senders and prints each message as one line on stdout:
   Message from Sender :: Hello World!
-(strings as they are, other values as compact JSON). Connections are served at
+(strings as text, other values as their own JSON text, on one line, with what
+a terminal would act on escaped). Connections are served at
 once; lines never interleave and one connection's messages keep their order.
-Connection events and errors go to stderr.
-
-Options:
-  --host H                address to listen on (default 0.0.0.0, all IPv4
-                          interfaces; :: for IPv6)
-  --port P                port to listen on, 0 for any free one (default ${DEFAULT_PORT})
-  --json                  print {"peer":"host:port","bytes":N,"message":VALUE}
-                          per message, one JSON object a line, for jq
-  --count N               exit 0 once N messages are printed
-  --max-bytes N           refuse frames declaring over N bytes (default ${DEFAULT_MAX_BYTES})
-  --idle-timeout SECONDS  close a connection silent this long, 0 never
-                          (default ${DEFAULT_IDLE_TIMEOUT / 1000})
-  --frame-timeout SECONDS close a connection whose frame is not complete this
-                          long after its first byte, 0 never (default ${
-    DEFAULT_FRAME_TIMEOUT / 1000
-  })
-  --max-conns N           serve at most N connections at once; at the limit new
-                          ones wait in the system's queue (default ${DEFAULT_MAX_CONNS})
-  --max-memory BYTES      memory for frames in flight and output not yet
-                          written, across connections; when it is used up,
-                          connections wait (default 512M, at least --max-bytes)
-  --allow CIDR            serve only peers in this range (10.0.0.0/8, ::1, ...);
-                          repeat for more; others are closed before any byte is read
-  --ack                   acknowledge each message, once printed, with the frame
-                          {"ack":N} (N counts the connection's messages from 1)
-  --tls-cert FILE         listen with TLS: the certificate chain (PEM); with
-  --tls-key FILE          its private key (PEM); reading them needs --allow-read
-  --quiet                 do not report connections opening and closing
-  -h, --help              show this help
-
-A bad frame is never printed: its connection is closed and stderr names the
-peer and the reason. SIGINT or SIGTERM: it stops accepting,
-reads what senders already sent (up to 2 s), prints it, and exits 0.
-Exit codes: 0 stopped, 1 cannot listen or cannot write output, 2 usage error.
-When stdout is closed (| head) it ends quietly; when writing fails otherwise
-(a full disk) it says so and exits 1.
-`;
+Connection events and errors go to stderr.`,
+  flags: FLAGS,
+  examples: [
+    "framecat receive                          # port 1234, every interface",
+    "framecat receive -p 0 -H 127.0.0.1 -c 1   # a free loopback port, one message",
+    "framecat receive -j | jq -c .message      # values, for jq",
+  ],
+  notes: `A bad frame is never printed: its connection is closed and stderr names the
+peer and the reason. On SIGINT or SIGTERM it stops accepting, prints what
+senders had already sent (reading on up to 2 s), and exits 0.
+When stdout is closed (| head) it ends quietly. Ports below 1024 need
+privileges.`,
+  exitCodes: [
+    "0  stopped: --count reached, SIGINT, SIGTERM or stdout closed",
+    "1  cannot listen (port in use, no privilege), cannot write output",
+    "2  usage error",
+  ],
+};
 
 /**
  * Runs `framecat receive` with its arguments; resolves to the exit code once
@@ -85,27 +153,8 @@ When stdout is closed (| head) it ends quietly; when writing fails otherwise
  * ```
  */
 export async function runReceive(args: string[], { say }: CommandContext): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    command: "receive",
-    flags: {
-      host: { type: "string" },
-      port: { type: "string" },
-      json: { type: "boolean" },
-      count: { type: "string" },
-      "max-bytes": { type: "string" },
-      "idle-timeout": { type: "string" },
-      "frame-timeout": { type: "string" },
-      "max-conns": { type: "string" },
-      "max-memory": { type: "string" },
-      allow: { type: "string", multiple: true },
-      ack: { type: "boolean" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return await printText(RECEIVE_HELP);
+  const { values, positionals, help } = parseFlags(args, { command: "receive", flags: FLAGS });
+  if (help) return await printText(formatHelp("receive", RECEIVE_HELP));
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, "receive");
   }
@@ -125,7 +174,6 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
       flag: "--count",
       command: "receive",
       min: 1,
-      max: Number.MAX_SAFE_INTEGER,
     }),
     maxBytes: parseWhole(values["max-bytes"], {
       flag: "--max-bytes",

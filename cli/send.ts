@@ -11,16 +11,20 @@ import {
   encodeJsonFrame,
   MAX_PAYLOAD_BYTES,
 } from "../lib/framing.ts";
-import { frameLines } from "../lib/lines.ts";
+import { frameLines, type FrameLinesOptions } from "../lib/lines.ts";
 import {
   batchFrames,
   DEFAULT_ACK_TIMEOUT,
   DEFAULT_PORT,
+  type FrameBatch,
   send,
   type SendResult,
 } from "../lib/sender.ts";
 import {
   type CommandContext,
+  type Flag,
+  formatHelp,
+  type Help,
   parseFlags,
   parseSeconds,
   parseWhole,
@@ -29,40 +33,88 @@ import {
   UsageError,
 } from "./args.ts";
 
-const SEND_HELP =
-  `Usage: framecat send [--host H] [--port P] [--json] [--stdin] [--max-bytes N] [MESSAGE ...]
+/** send's flags: its parser and its help both read this table. */
+const FLAGS = [
+  {
+    name: "host",
+    short: "H",
+    value: "H",
+    default: "127.0.0.1",
+    help: "the receiver: a name, an IPv4 address or an IPv6 one, as ::1 or [::1]",
+  },
+  { name: "port", short: "p", value: "P", default: String(DEFAULT_PORT), help: "its port" },
+  {
+    name: "json",
+    short: "j",
+    help: "each MESSAGE, or each line of standard input, is a JSON text and is sent as " +
+      "that value; without it each is sent as a JSON string",
+  },
+  {
+    name: "stdin",
+    help: "read the messages from standard input, one a line (NDJSON with --json; blank " +
+      "lines skipped), streamed as they come, even from a terminal",
+  },
+  {
+    name: "max-bytes",
+    value: "N",
+    default: String(DEFAULT_MAX_BYTES),
+    help: "refuse a message whose JSON is over N bytes",
+  },
+  {
+    name: "retry",
+    value: "SECONDS",
+    default: "0: one attempt",
+    help: "keep trying to connect this long, with backoff, until the receiver is up",
+  },
+  {
+    name: "connect-timeout",
+    value: "SECONDS",
+    // lib/sender.ts's DEFAULT_CONNECT_TIMEOUT (issue 10, item 4).
+    default: "10",
+    help: "give up on one connection attempt after this long",
+  },
+  {
+    name: "ack",
+    help: "wait until the receiver (receive --ack) confirms every message; exit 1 naming " +
+      "the first one not confirmed in time",
+  },
+  {
+    name: "ack-timeout",
+    value: "SECONDS",
+    default: String(DEFAULT_ACK_TIMEOUT / 1000),
+    help: "how long to wait for the next confirmation",
+  },
+  { name: "tls", help: "connect with TLS, verifying the receiver's certificate" },
+  {
+    name: "ca",
+    value: "FILE",
+    help: "trust the certificate authority in FILE (PEM) for --tls, instead of the " +
+      "system's; reading it needs --allow-read",
+  },
+] as const satisfies readonly Flag[];
 
-Connects to a receiver and sends each MESSAGE as one frame, in order, over one
-connection. With no MESSAGE (and no --stdin) it sends the seed's "Hello World!".
-
-Options:
-  --host H         the receiver's name or address, IPv6 too (default 127.0.0.1)
-  --port P         the receiver's port (default ${DEFAULT_PORT})
-  --json           each MESSAGE, or each line of standard input, is a JSON text and
-                   is sent as that value; without it each is sent as a JSON string
-  --stdin          read the messages from standard input, one a line (NDJSON with
-                   --json; blank lines skipped), streamed as they come
-  --max-bytes N    refuse a message whose JSON is over N bytes (default ${DEFAULT_MAX_BYTES})
-  --retry SECONDS  keep trying to connect this long, with backoff, until the
-                   receiver is up (default 0: one attempt)
-  --connect-timeout SECONDS
-                   give up on one connection attempt after this long
-  --ack            wait until the receiver (receive --ack) confirms every message;
-                   exit 1 naming the first one not confirmed in time
-  --ack-timeout SECONDS
-                   how long to wait for the next confirmation (default ${
-    DEFAULT_ACK_TIMEOUT / 1000
-  })
-  --tls            connect with TLS, verifying the receiver's certificate
-  --ca FILE        trust the certificate authority in FILE (PEM) for --tls;
-                   reading it needs --allow-read
-  -h, --help       show this help
-
-Put a MESSAGE that starts with "-" after "--": framecat send --json -- -5
-It reports what it sent on stderr. Exit codes: 0 every byte was written,
-1 connection refused, lost or host unknown, 2 usage error or a bad message
-(invalid JSON, not UTF-8, over --max-bytes: nothing after it is sent).
-`;
+/** send's help, with its flags. */
+export const SEND_HELP: Help = {
+  operands: "[MESSAGE ...]",
+  description: `Connects to a receiver and sends each MESSAGE as one frame, in order, over one
+connection. With no MESSAGE it reads the messages from standard input, one a
+line, when that is a pipe, a file or a socket (as nc does); on a terminal, or
+from /dev/null, it sends the seed's "Hello World!". It reports what it sent on
+stderr.`,
+  flags: FLAGS,
+  examples: [
+    "framecat send -H 192.168.1.252          # the seed's Hello World to a receiver",
+    `framecat send -j '{"level":"error"}' 42  # two JSON messages, one connection`,
+    "tail -f app.log | framecat send -p 9000  # one message a line, as they come",
+  ],
+  notes: `Put a MESSAGE that starts with "-" after "--": framecat send --json -- -5`,
+  exitCodes: [
+    "0  every byte was written (and, with --ack, confirmed)",
+    "1  connection refused, lost or timed out, host unknown, message not confirmed",
+    "2  usage error, or a bad message (invalid JSON, not UTF-8, over --max-bytes):",
+    "   nothing after it is sent",
+  ],
+};
 
 /**
  * Runs `framecat send` with its arguments; resolves to the exit code.
@@ -76,24 +128,8 @@ It reports what it sent on stderr. Exit codes: 0 every byte was written,
  * ```
  */
 export async function runSend(args: string[], { say }: CommandContext): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    command: "send",
-    flags: {
-      host: { type: "string" },
-      port: { type: "string" },
-      json: { type: "boolean" },
-      stdin: { type: "boolean" },
-      "max-bytes": { type: "string" },
-      retry: { type: "string" },
-      "connect-timeout": { type: "string" },
-      ack: { type: "boolean" },
-      "ack-timeout": { type: "string" },
-      tls: { type: "boolean" },
-      ca: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return await printText(SEND_HELP);
+  const { values, positionals, help } = parseFlags(args, { command: "send", flags: FLAGS });
+  if (help) return await printText(formatHelp("send", SEND_HELP));
   const port = parseWhole(values.port, { flag: "--port", command: "send", min: 1, max: 65535 }) ??
     DEFAULT_PORT;
   const maxBytes = parseWhole(values["max-bytes"], {
@@ -122,9 +158,12 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
   let source;
   if (values.stdin) {
     source = frameLines(Deno.stdin, { json: values.json, maxBytes });
+  } else if (positionals.length === 0 && Deno.stdin.isTerminal()) {
+    source = [batchFrames([encodeFrame(HELLO)])];
+  } else if (positionals.length === 0) {
+    source = stdinOrHello({ json: values.json, maxBytes });
   } else {
-    const messages = positionals.length > 0 ? positionals : ["Hello World!"];
-    const frames = messages.map((message, i) => {
+    const frames = positionals.map((message, i) => {
       try {
         return values.json
           ? encodeJsonFrame(message, { maxBytes })
@@ -164,4 +203,33 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
   }
   say(`Sent ${tally(sent)}`);
   return 0;
+}
+
+const HELLO = "Hello World!";
+
+/**
+ * With no MESSAGE and standard input not a terminal: its lines as messages
+ * when it is a pipe, a file or a socket, or the seed's Hello World when it is
+ * a character device such as /dev/null. It reads first, and looks at what
+ * standard input is only when it ends at once: that look loads `node:fs`
+ * (about 25 ms), which a pipe with data never pays.
+ */
+async function* stdinOrHello(options: FrameLinesOptions): AsyncGenerator<FrameBatch> {
+  const first = new Uint8Array(64 * 1024);
+  const n = await Deno.stdin.read(first);
+  if (n === null) {
+    const { fstatSync } = await import("node:fs");
+    if (fstatSync(0).isCharacterDevice()) yield batchFrames([encodeFrame(HELLO)]);
+    return;
+  }
+  let pending: Uint8Array | undefined = first.subarray(0, n);
+  yield* frameLines({
+    read(p: Uint8Array): Promise<number | null> {
+      if (!pending) return Deno.stdin.read(p);
+      const size = Math.min(p.length, pending.length);
+      p.set(pending.subarray(0, size));
+      pending = size < pending.length ? pending.subarray(size) : undefined;
+      return Promise.resolve(size);
+    },
+  }, options);
 }

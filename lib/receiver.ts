@@ -34,6 +34,8 @@ import { SafeJsonText, StringDisplay } from "./safe_text.ts";
 import { type TlsContext, tlsContext, TlsServerConn } from "./tls_server.ts";
 import { DEFAULT_PORT } from "./sender.ts";
 
+export type { ByteWriter } from "./line_writer.ts";
+
 /** How long a connection may send nothing before it is closed, by default: 30 s. */
 export const DEFAULT_IDLE_TIMEOUT = 30_000;
 

@@ -73,7 +73,8 @@ export interface SendResult {
   acknowledged?: number;
 }
 
-type Conn = Deno.TcpConn | Deno.TlsConn;
+/** A connection to a receiver: TCP, or TLS with `tls`. */
+export type Conn = Deno.TcpConn | Deno.TlsConn;
 
 /**
  * Opens a TCP connection to a receiver, with Nagle's algorithm off so that a

@@ -5,6 +5,8 @@ import {
   errorLines,
   framecat,
   FRAMECAT_SHELL,
+  MAIN,
+  missingTool,
   rawExchange,
   spawn,
   type StartedReceiver,
@@ -26,16 +28,51 @@ async function stopReceiver(receiver: StartedReceiver): Promise<void> {
   assert.equal(code, 0);
 }
 
-Deno.test("framecat --help, send --help and receive --help print usage on stdout", async () => {
-  for (const args of [["--help"], ["-h"], ["send", "--help"], ["receive", "--help"]]) {
-    const { code, stdout, stderr } = await framecat(args);
-    assert.equal(code, 0, args.join(" "));
-    assert.equal(stderr, "");
-    assert.match(stdout, /Usage/);
+Deno.test("framecat --help and every command's --help print usage on stdout", async () => {
+  const commands = ["receive", "send", "dissect", "demo"];
+  const top = await framecat(["--help"]);
+  assert.equal(top.code, 0);
+  for (const command of commands) {
+    assert.match(top.stdout, new RegExp(`^  framecat ${command} --help$`, "m"));
+    assert.match(top.stdout, new RegExp(`^  framecat ${command}( \\[|$)`, "m"), command);
   }
-  const { stdout } = await framecat(["--help"]);
-  assert.match(stdout, /framecat send {4}\[--host H\] \[--port P\] \[--json\] \[--stdin\]/);
-  assert.match((await framecat(["receive", "--help"])).stdout, /--idle-timeout SECONDS/);
+  assert.equal((await framecat(["-h"])).stdout, top.stdout);
+  for (const command of commands) {
+    for (const flag of ["--help", "-h"]) {
+      const { code, stdout, stderr } = await framecat([command, flag]);
+      assert.equal(code, 0, `${command} ${flag}`);
+      assert.equal(stderr, "");
+      for (const section of ["Usage:", "Options:", "Examples:", "Exit codes:"]) {
+        assert.match(stdout, new RegExp(`^${section}`, "m"), `${command}: ${section}`);
+      }
+      // Every flag in the options is in the usage, by its short form if it has one.
+      const usage = stdout.slice(0, stdout.indexOf("\n\n"));
+      const options = stdout.slice(stdout.indexOf("Options:"), stdout.indexOf("Examples:"));
+      for (const [, short, long] of options.matchAll(/^ {2}(?:-(\w), | {4})--([\w-]+)/gm)) {
+        if (long === "help") continue;
+        assert.ok(usage.includes(short ? `[-${short}` : `[--${long}`), `${command} --${long}`);
+      }
+      const examples = stdout.slice(stdout.indexOf("Examples:"), stdout.indexOf("Exit codes:"));
+      assert.ok(examples.split("\n").filter((l) => l.startsWith("  ")).length >= 2, command);
+    }
+  }
+  const send = (await framecat(["send", "--help"])).stdout;
+  for (
+    const flag of [
+      /-H, --host H .*\n.*\(default 127\.0\.0\.1\)/,
+      /-p, --port P +its port \(default 1234\)/,
+      /-j, --json/,
+      /--connect-timeout SECONDS\n.*\n.* \(default 10\)/,
+      /--ack-timeout SECONDS\n.*\(default\s+10\)/,
+      /--retry SECONDS .*\n.*\(default 0: one attempt\)/,
+    ]
+  ) {
+    assert.match(send, flag);
+  }
+  const receive = (await framecat(["receive", "--help"])).stdout;
+  for (const flag of [/-q, --quiet/, /-c, --count N/, /\(default 30\)/, /\(default 60\)/]) {
+    assert.match(receive, flag);
+  }
 });
 
 Deno.test("framecat --version prints the version in deno.json", async () => {
@@ -47,20 +84,30 @@ Deno.test("framecat --version prints the version in deno.json", async () => {
 Deno.test("framecat reports usage errors in one line with exit code 2", async () => {
   const cases: [string[], RegExp][] = [
     [[], /missing command/],
-    [["frobnicate"], /unknown command "frobnicate"/],
-    [["send", "--frob"], /unknown option '--frob'/],
-    [["receive", "--json=yes"], /'--json' does not take an argument/],
+    [["frobnicate"], /unknown command "frobnicate": use receive, send, dissect, demo/],
+    [["recieve"], /unknown command "recieve": did you mean receive\?/],
+    [["send", "--frob"], /unknown option '--frob' \(see framecat send --help\)/],
+    [["send", "--prot", "1"], /unknown option '--prot'; did you mean --port\?/],
+    [["receive", "--idle", "1"], /unknown option '--idle'; did you mean --idle-timeout\?/],
+    [["receive", "-P", "1"], /unknown option '-P'; did you mean -p \(--port\)\?/],
+    [["receive", "--json=yes"], /--json takes no value, got "yes"/],
     [["send", "--port", "abc"], /--port must be a whole number from 1 to 65535, got "abc"/],
     [["send", "--port", "70000"], /--port must be a whole number/],
     [["send", "--port", "0"], /--port must be a whole number from 1/],
-    [["receive", "--port", "-1"], /unknown option '-1'|--port/],
-    [["receive", "--port"], /--port <value>' argument missing/],
-    [["receive", "--count", "0"], /--count must be a whole number from 1/],
+    [["send", "--port", "-5"], /--port must be a whole number from 1 to 65535, got "-5"/],
+    [["receive", "--port", "-1"], /--port must be a whole number from 0 to 65535, got "-1"/],
+    [["receive", "-p", "-1"], /--port must be a whole number from 0 to 65535, got "-1"/],
+    [["receive", "--port"], /--port needs a value: --port P/],
+    [["receive", "--port", "--json"], /--port needs a value: --port P/],
+    [["receive", "--count", "0"], /--count must be a whole number 1 or more, got "0"/],
+    [["receive", "--count", "-1"], /--count must be a whole number 1 or more, got "-1"/],
     [["receive", "--max-bytes", "1e3"], /--max-bytes must be a whole number/],
     [["receive", "--idle-timeout", "soon"], /--idle-timeout must be a number of seconds/],
+    [["send", "--retry", "-1"], /--retry must be a number of seconds, 0 or more; got "-1"/],
     [["receive", "extra"], /unexpected argument "extra"/],
+    [["demo", "extra"], /unexpected argument "extra"/],
     [["send", "--stdin", "hello"], /MESSAGE arguments or --stdin, not both/],
-    [["send", "--json", "-5"], /put negative numbers after --/],
+    [["send", "--json", "-5"], /unknown option '-5': to give "-5" as an argument, put it after --/],
   ];
   for (const [args, pattern] of cases) {
     const { code, stdout, stderr } = await framecat(args);
@@ -362,4 +409,182 @@ Deno.test("framecat demo shows both sides of the seed's exchange", async () => {
   assert.match(stdout, /receive \| Listening on 127\.0\.0\.1:\d+/);
   assert.match(stdout, /send {4}\| Sent 1 message \(17 bytes\) to 127\.0\.0\.1:\d+/);
   assert.match(stdout, /receive \| Message from Sender :: Hello World!/);
+});
+
+Deno.test("framecat takes -H, -p, -j, -c and -q for the flags typed most", async () => {
+  const receiver = spawn(["receive", "-H", "127.0.0.1", "-p", "0", "-jq", "-c", "1"]);
+  const port = (await receiver.waitFor(/Listening on 127\.0\.0\.1:(\d+)/))[1];
+  const sent = await framecat(["send", "-H", "127.0.0.1", `-p${port}`, "-j", '{"short":true}']);
+  assert.equal(sent.code, 0, sent.stderr);
+  const { code, stdout, stderr } = await receiver.finished();
+  assert.equal(code, 0);
+  assert.match(stdout, /^\{"peer":"127\.0\.0\.1:\d+","bytes":14,"message":\{"short":true\}\}\n$/);
+  assert.doesNotMatch(stderr, /Connection from/);
+});
+
+Deno.test("framecat send with no MESSAGE sends piped standard input, line by line", async () => {
+  const receiver = await startReceiver(["--json", "--count", "2"]);
+  const sent = await framecat(
+    ["send", "--json", "--port", String(receiver.port)],
+    '{"a":1}\n[2]\n',
+  );
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.match(sent.stderr, /^Sent 2 messages /);
+  const { stdout } = await receiver.finished();
+  assert.deepEqual(stdout.trimEnd().split("\n").map((l) => JSON.parse(l).message), [{ a: 1 }, [2]]);
+});
+
+Deno.test("framecat send reads a file on standard input; /dev/null still sends Hello World", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "framecat-stdin-" });
+  try {
+    await Deno.writeTextFile(`${dir}/lines.txt`, "from a file\nsecond line\n");
+    await Deno.writeTextFile(`${dir}/empty.txt`, "");
+    const receiver = await startReceiver(["--json"]);
+    const port = String(receiver.port);
+    const run = async (redirect: string) => {
+      const shell = `${FRAMECAT_SHELL} send --port ${port} ${redirect}`;
+      const { code, stderr } = await spawn([], { shell }).finished();
+      assert.equal(code, 0, stderr);
+      return stderr;
+    };
+    assert.match(await run(`< "${dir}/lines.txt"`), /^Sent 2 messages /);
+    assert.match(await run("< /dev/null"), /^Sent 1 message \(17 bytes\)/);
+    // An empty file (or pipe) is no messages, as with nc.
+    assert.match(await run(`< "${dir}/empty.txt"`), /^Sent 0 messages /);
+    assert.match(await run("< /dev/null hello"), /^Sent 1 message \(9 bytes\)/);
+    await receiver.waitFor(/"message":"hello"/, "stdout");
+    await stopReceiver(receiver);
+    assert.deepEqual(
+      receiver.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).message),
+      ["from a file", "second line", "Hello World!", "hello"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("framecat says it needs --allow-net when run without it, exit code 1", async () => {
+  for (const args of [["send"], ["receive", "--port", "0"]]) {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", MAIN, ...args],
+      stdin: "null",
+      env: { NO_COLOR: "1" },
+    }).output();
+    assert.equal(code, 1);
+    assert.equal(new TextDecoder().decode(stdout), "");
+    assert.equal(
+      new TextDecoder().decode(stderr),
+      "framecat needs network access: run it with --allow-net\n",
+    );
+  }
+});
+
+/** How to run a command without privileges here, or why it cannot be done. */
+function unprivileged(): string[] | string {
+  // Reading /proc needs --allow-all and the uid --allow-sys; the shell needs neither.
+  const { stdout } = new Deno.Command("sh", {
+    args: ["-c", "id -u; cat /proc/sys/net/ipv4/ip_unprivileged_port_start"],
+    stderr: "null",
+  }).outputSync();
+  const [uid, firstFree] = new TextDecoder().decode(stdout).trim().split("\n").map(Number);
+  if (firstFree <= 80) return `this system lets anyone use port 80 (${firstFree})`;
+  if (uid !== 0) return [];
+  return missingTool("setpriv") === undefined
+    ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    : "running as root, and setpriv is not installed to drop root";
+}
+
+const dropRoot = Deno.build.os === "linux" ? unprivileged() : "only checked on Linux";
+Deno.test({
+  name: "framecat receive on a port below 1024 says it needs privileges" +
+    (typeof dropRoot === "string" ? ` (ignored: ${dropRoot})` : ""),
+  ignore: typeof dropRoot === "string",
+  async fn(): Promise<void> {
+    // A Deno cache the unprivileged user can write.
+    const cache = await Deno.makeTempDir({ prefix: "framecat-cache-" });
+    try {
+      await Deno.chmod(cache, 0o777);
+      const [command, ...args] = [
+        ...dropRoot as string[],
+        Deno.execPath(),
+        "run",
+        "--allow-net",
+        MAIN,
+        "receive",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "80",
+      ];
+      const { code, stderr } = await new Deno.Command(command, {
+        args,
+        stdin: "null",
+        stdout: "null",
+        env: { NO_COLOR: "1", DENO_DIR: cache },
+      }).output();
+      assert.equal(code, 1);
+      assert.equal(
+        new TextDecoder().decode(stderr),
+        "framecat: Cannot listen on 127.0.0.1:80: ports below 1024 need privileges; " +
+          "use --port 1234 or run as root\n",
+      );
+    } finally {
+      await Deno.remove(cache, { recursive: true });
+    }
+  },
+});
+
+Deno.test("deno task install makes a framecat command that needs no deno on PATH", async () => {
+  const root = await Deno.makeTempDir({ prefix: "framecat-install-" });
+  const repo = new URL("../", import.meta.url).pathname;
+  try {
+    const env = { NO_COLOR: "1", DENO_INSTALL_ROOT: root };
+    const task = async (name: string) => {
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["task", name],
+        cwd: repo,
+        env,
+      }).output();
+      const said = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+      assert.equal(code, 0, said);
+      return said;
+    };
+    assert.match(await task("install"), new RegExp(`Installed framecat as ${root}/bin/framecat`));
+    // Installing again replaces it.
+    await task("install");
+    // A PATH with no deno on it: the command runs the Deno that installed it.
+    const installed = {
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { PATH: root, NO_COLOR: "1" },
+    } as const;
+    const run = (args: string[]) =>
+      new Deno.Command(`${root}/bin/framecat`, { ...installed, args });
+    const version = await run(["--version"]).output();
+    assert.equal(new TextDecoder().decode(version.stdout), `framecat ${denoJson.version}\n`);
+
+    const receiver = run(["receive", "-H", "127.0.0.1", "-p", "0", "-j", "-c", "1"]);
+    const child = receiver.spawn();
+    const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let said = "";
+    while (!/Listening on 127\.0\.0\.1:\d+/.test(said)) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      said += value;
+    }
+    const port = /Listening on 127\.0\.0\.1:(\d+)/.exec(said)?.[1];
+    assert.ok(port, said);
+    const sent = await run(["send", "-p", port, "installed"]).output();
+    assert.equal(sent.code, 0, new TextDecoder().decode(sent.stderr));
+    const output = await new Response(child.stdout).text();
+    await lines.cancel();
+    assert.equal((await child.status).code, 0);
+    assert.equal(JSON.parse(output).message, "installed");
+
+    await task("uninstall");
+    assert.throws(() => Deno.statSync(`${root}/bin/framecat`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

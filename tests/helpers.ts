@@ -174,3 +174,42 @@ export async function rawExchange(
 export function errorLines(stderr: string): string[] {
   return stderr.split("\n").filter((line) => / closed after .*: (?!receiver stopped)/.test(line));
 }
+
+/**
+ * Why a test that runs `tool` (python3, openssl, tshark, tcpdump) cannot run
+ * here: `"python3 is not installed"`, or `undefined` when it is on PATH. A
+ * test that needs it is ignored with this reason (`.ci/run` installs them).
+ * Looks on PATH rather than running the tool: `new Deno.Command(missing)`
+ * throws synchronously.
+ */
+export function missingTool(tool: string): string | undefined {
+  const windows = Deno.build.os === "windows";
+  const dirs = (Deno.env.get("PATH") ?? "").split(windows ? ";" : ":").filter((dir) => dir);
+  for (const dir of dirs) {
+    for (const name of windows ? [`${tool}.exe`, `${tool}.cmd`] : [tool]) {
+      try {
+        const info = Deno.statSync(`${dir}/${name}`);
+        if (info.isFile && (windows || ((info.mode ?? 0) & 0o111) !== 0)) return undefined;
+      } catch {
+        // Not in this directory.
+      }
+    }
+  }
+  return `${tool} is not installed`;
+}
+
+/**
+ * A test's name and `ignore`, for a test that runs `tools`: when one is
+ * missing, the test is ignored and its name says why.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.test(needs("the seed's sender.py talks to receive", "python3"), async () => {});
+ * ```
+ */
+export function needs(name: string, ...tools: string[]): { name: string; ignore: boolean } {
+  const why = tools.map(missingTool).filter((reason) => reason !== undefined);
+  return why.length === 0
+    ? { name, ignore: false }
+    : { name: `${name} (ignored: ${why.join(", ")})`, ignore: true };
+}

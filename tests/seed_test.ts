@@ -1,27 +1,12 @@
 import assert from "node:assert/strict";
-import { delay, framecat, startReceiver } from "./helpers.ts";
+import { delay, framecat, needs, startReceiver } from "./helpers.ts";
 
 const SEED = new URL("./seed/", import.meta.url).pathname;
-
-function hasPython(): boolean {
-  try {
-    return new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const ignore = !hasPython();
-if (ignore) {
-  console.log("seed_test: python3 is not installed, so the seed interop tests are ignored");
-}
 
 const MESSAGES = ["Hello World!", "héllo wörld 🙂", { "ключ": ["значение", 1.5, null] }];
 
 Deno.test({
-  name: "framecat receive reads what the seed's sender.py sends",
-  ignore,
+  ...needs("framecat receive reads what the seed's sender.py sends", "python3"),
   async fn(): Promise<void> {
     const receiver = await startReceiver(["--json", "--count", String(MESSAGES.length)]);
     for (const message of MESSAGES) {
@@ -45,8 +30,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the seed's receiver.py reads what framecat send sends, non-ASCII included",
-  ignore,
+  ...needs("the seed's receiver.py reads what framecat send sends, non-ASCII included", "python3"),
   async fn(): Promise<void> {
     const child = new Deno.Command("python3", {
       args: [SEED + "receiver.py", "127.0.0.1", "0"],
