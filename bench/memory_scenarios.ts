@@ -60,12 +60,10 @@ async function peakUnderLoad(
   who: string,
 ): Promise<number> {
   const wrapped = underPeakRss(command, "/dev/null", CAP_MIB);
-  const client = new Background(holdLoad(port, load), 180);
+  let client: Background | undefined;
   try {
-    await waitListening(port, wrapped).catch((error) => {
-      client.kill();
-      throw error;
-    });
+    await waitListening(port, wrapped);
+    client = new Background(holdLoad(port, load), 180);
     const peak = await peakRss(wrapped, 150_000);
     await client.finish(60_000);
     conditions.push(intact(peak, who));
@@ -73,7 +71,7 @@ async function peakUnderLoad(
     return peak.peakMiB;
   } finally {
     await wrapped.stop();
-    await client.stop();
+    await client?.stop();
   }
 }
 
