@@ -255,7 +255,7 @@ export async function timed(run: () => Promise<unknown>): Promise<number> {
  */
 export function underPeakRss(command: string, out: string, capMiB: number): Background {
   return new Background(
-    `exec python3 "${ROOT}bench/peak_rss.py" --cap ${capMiB} "${out}" ${command}`,
+    `exec python3 "${ROOT}bench/peak_rss.py" --json --cap ${capMiB} "${out}" ${command}`,
   );
 }
 
@@ -374,4 +374,61 @@ export function format(value: number): string {
   if (!Number.isFinite(value)) return "-";
   const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
   return value.toLocaleString("en-US", { maximumFractionDigits: digits });
+}
+
+/** A row as the first bench/run.ts made them (one figure per round, a target in words). */
+export interface LegacyResult {
+  name: string;
+  unit: string;
+  /** ">= 1.5x", "<= 3x" (on the ratio) or "<= 500 MiB" (on framecat's figure). */
+  target: string;
+  pass: boolean;
+  note: string;
+  rounds: { framecat: number; peer: number }[];
+  lowerIsBetter?: boolean;
+}
+
+/**
+ * A scenario written for the first bench/run.ts, `run(dir, rounds)` returning
+ * {@linkcode LegacyResult}s, as a {@linkcode ScenarioDefinition}: its rounds
+ * become median, min and max, its target is read from its words.
+ */
+export function legacyScenario(
+  name: string,
+  needs: string[],
+  about: string,
+  run: (dir: string, rounds: number) => Promise<LegacyResult[]>,
+): ScenarioDefinition {
+  return {
+    name,
+    needs,
+    about,
+    async run(context: Context): Promise<Result[]> {
+      const load = [loadAverage()];
+      const rows = await run(context.dir, context.rounds);
+      return rows.map((row) => {
+        const match = row.target.match(/^(>=|<=)\s*([\d.]+)\s*(x?)/);
+        const target: Target | undefined = match
+          ? {
+            on: match[3] === "x" ? "ratio" : "framecat",
+            op: match[1] as ">=" | "<=",
+            value: Number(match[2]),
+            text: row.target,
+          }
+          : undefined;
+        const made = result({
+          scenario: name,
+          name: row.name,
+          unit: row.unit,
+          peerName: row.note,
+          higherIsBetter: !row.lowerIsBetter,
+          framecat: row.rounds.map((r) => r.framecat),
+          peer: row.rounds.map((r) => r.peer),
+          target,
+          load,
+        });
+        return target ? made : { ...made, met: row.pass };
+      });
+    },
+  };
 }

@@ -1,11 +1,12 @@
-# Runs a command with its stdout sent to a file and, when it ends, prints one
-# JSON line: its peak resident memory as the kernel counts it (ru_maxrss, KiB),
-# its exit code, and whether it was killed for passing the cap. --cap MIB kills
+# Runs a command with its stdout sent to a file and, when it ends, prints its
+# peak resident memory as the kernel counts it (ru_maxrss, KiB); with --json,
+# one JSON line with that peak, the exit code, and whether the command was
+# killed for passing the cap. --cap MIB kills
 # it (SIGKILL) once its RSS, sampled every 10 ms, passes MIB, so that a receiver
 # that grows without bound cannot take a shared machine down with it.
 # SIGINT and SIGTERM are passed on, so that a receiver that runs until
 # interrupted (the seed's) can be stopped and still measured.
-#   python3 peak_rss.py [--cap MIB] OUTPUT_FILE COMMAND [ARG ...]
+#   python3 peak_rss.py [--json] [--cap MIB] OUTPUT_FILE COMMAND [ARG ...]
 import json
 import resource
 import signal
@@ -13,6 +14,9 @@ import subprocess
 import sys
 
 args = sys.argv[1:]
+as_json = args[0] == "--json"
+if as_json:
+    args = args[1:]
 cap = None
 if args[0] == "--cap":
     cap = int(args[1]) * 1024
@@ -44,4 +48,7 @@ with open(args[0], "wb") as out:
                 capped = True
                 child.kill()
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"peak_kib": peak, "code": code, "capped": capped}), flush=True)
+if as_json:
+    print(json.dumps({"peak_kib": peak, "code": code, "capped": capped}), flush=True)
+else:
+    print(peak, flush=True)

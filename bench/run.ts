@@ -41,7 +41,11 @@ import { bulk, bytes, large, small } from "./throughput_scenarios.ts";
 import { ack, conns, segments, startup } from "./connection_scenarios.ts";
 import { fill, held, memory, pileup } from "./memory_scenarios.ts";
 
-/** Every scenario, in the order they run. */
+/**
+ * Every scenario, in the order they run. A scenario written for the first
+ * run.ts (`run(dir, rounds)` returning rows with per-round figures) joins as
+ * `legacyScenario(name, needs, about, run)` from ./harness.ts.
+ */
 const SCENARIOS: ScenarioDefinition[] = [
   small,
   bulk,
