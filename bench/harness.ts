@@ -308,6 +308,13 @@ export interface ResultOptions {
   notes?: string[];
 }
 
+/** Each distinct line once, with how many times it came when more than once. */
+function tally(lines: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1);
+  return [...counts].map(([line, n]) => n > 1 ? `${line} (${n} times)` : line);
+}
+
 /** A row of the report: statistics over the rounds and whether the target is met. */
 export function result(options: ResultOptions): Result {
   const peer = options.peer && options.peer.length > 0 ? options.peer : undefined;
@@ -336,7 +343,7 @@ export function result(options: ResultOptions): Result {
     met,
     metEveryRound,
     load: options.load,
-    notes: [...failed, ...(options.notes ?? [])],
+    notes: [...tally(failed), ...(options.notes ?? [])],
   };
 }
 
