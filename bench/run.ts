@@ -197,6 +197,7 @@ async function main(): Promise<number> {
 
   const results: Result[] = [];
   const skipped: { scenario: string; reason: string }[] = [];
+  const seconds: Record<string, number> = {};
   const loadStart = Deno.readTextFileSync("/proc/loadavg").trim();
   const started = new Date();
   try {
@@ -208,6 +209,7 @@ async function main(): Promise<number> {
         continue;
       }
       log(`${scenario.name}: ${scenario.about}`);
+      const began = performance.now();
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         results.push(
@@ -227,6 +229,8 @@ async function main(): Promise<number> {
         skipped.push({ scenario: scenario.name, reason: `failed: ${reason}` });
       } finally {
         clearTimeout(timer);
+        seconds[scenario.name] = Math.round((performance.now() - began) / 1000);
+        log(`  (${seconds[scenario.name]} s)`);
         await killAll();
         for await (const entry of Deno.readDir(dir)) {
           if (!entry.name.endsWith(".ndjson") && !entry.name.endsWith(".frames")) {
@@ -259,6 +263,7 @@ async function main(): Promise<number> {
     rounds,
     scale,
     loadavg: { start: loadStart, end: Deno.readTextFileSync("/proc/loadavg").trim() },
+    seconds,
     results,
     skipped,
   };

@@ -25,6 +25,13 @@ net.createServer((socket) => {
   let body = null; // a payload longer than what has arrived, filled in as it comes
   let filled = 0;
   socket.on("data", (chunk) => {
+    try {
+      read(chunk);
+    } catch {
+      socket.destroy(); // a frame that is not UTF-8 or not JSON ends its connection
+    }
+  });
+  const read = (chunk) => {
     let data = chunk, at = 0, out = "", n = 0;
     if (body) {
       at = Math.min(body.length - filled, chunk.length);
@@ -44,6 +51,6 @@ net.createServer((socket) => {
     if (!body && at < data.length) rest = data.subarray(at);
     if (n > 0) process.stdout.write(out);
     if ((printed += n) >= count) process.exit(0);
-  });
+  };
   socket.on("error", () => {});
 }).listen(port, "127.0.0.1");
