@@ -260,12 +260,15 @@ export const fill: ScenarioDefinition = {
             return peak.peakMiB;
           }
           const started = performance.now();
-          await shOk(`${FRAMECAT} send --port ${port} '"after the fill"'`, 30);
+          // The time until it is printed, not until `send` ends (which may wait
+          // for the receiver to close the connection).
+          const sender = new Background(`${FRAMECAT} send --port ${port} '"after the fill"'`, 30);
           let ok = false;
           while (!ok && performance.now() - started < 5000) {
             ok = (await Deno.readTextFile(out)).includes("after the fill");
             if (!ok) await sleep(10);
           }
+          await sender.finish(30_000);
           if (ok) served.push(performance.now() - started);
           else conditions.push("a new sender was not printed within 5 s");
           wrapped.kill("SIGTERM");
