@@ -252,28 +252,28 @@ export const fill: ScenarioDefinition = {
         try {
           await waitListening(port, wrapped);
           await shOk(holdLoad(port, `150 1 ${SIXTY} --short 1 --deadline 15`), 120);
-          if (wrapped.ended) {
-            const peak = await peakRss(wrapped, 10_000);
-            conditions.push(
-              intact(peak, "framecat") === true ? "framecat ended" : intact(peak, "framecat"),
-            );
-            return peak.peakMiB;
-          }
           const started = performance.now();
           // The time until it is printed, not until `send` ends (which may wait
           // for the receiver to close the connection).
-          const sender = new Background(`${FRAMECAT} send --port ${port} '"after the fill"'`, 30);
-          let ok = false;
-          while (!ok && performance.now() - started < 5000) {
-            ok = (await Deno.readTextFile(out)).includes("after the fill");
-            if (!ok) await sleep(10);
+          const sender = wrapped.ended
+            ? undefined
+            : new Background(`${FRAMECAT} send --port ${port} '"after the fill"'`, 30);
+          let printedAfter = NaN;
+          while (sender && !wrapped.ended && performance.now() - started < 5000) {
+            if ((await Deno.readTextFile(out)).includes("after the fill")) {
+              printedAfter = performance.now() - started;
+              break;
+            }
+            await sleep(10);
           }
-          await sender.finish(30_000);
-          if (ok) served.push(performance.now() - started);
-          else conditions.push("a new sender was not printed within 5 s");
+          await sender?.finish(30_000);
           wrapped.kill("SIGTERM");
           const peak = await peakRss(wrapped, 10_000);
           if (peak.capped) conditions.push(intact(peak, "framecat"));
+          else if (!sender) conditions.push(`framecat ended (exit ${peak.code}) under the fill`);
+          else if (Number.isNaN(printedAfter)) {
+            conditions.push("a new sender was not printed within 5 s");
+          } else served.push(printedAfter);
           return peak.peakMiB;
         } finally {
           await wrapped.stop();
