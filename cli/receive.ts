@@ -175,7 +175,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
       command: "receive",
       min: 1,
     }),
-    maxBytes: parseWhole(values["max-bytes"], {
+    maxBytes: parseBytes(values["max-bytes"], {
       flag: "--max-bytes",
       command: "receive",
       min: 1,

@@ -40,8 +40,8 @@ export class MemoryBudget {
   /** The most bytes `reserve` lets be in use. */
   readonly limit: number;
   #used = 0;
-  #waiting: { bytes: number; resolve: () => void }[] = [];
-  #below: (() => void)[] = [];
+  #waiting: Waiter[] = [];
+  #below: Waiter[] = [];
 
   /** A budget of `limit` bytes. */
   constructor(limit: number) {
@@ -56,14 +56,15 @@ export class MemoryBudget {
   /**
    * Resolves once `bytes` more fit under the limit and are counted as used;
    * requests are granted in order. A request larger than the limit is
-   * granted when nothing else is in use.
+   * granted when nothing else is in use. Aborting `signal` withdraws the
+   * request (it rejects with the signal's reason).
    */
-  reserve(bytes: number): Promise<void> {
+  reserve(bytes: number, signal?: AbortSignal): Promise<void> {
     if (this.#waiting.length === 0 && this.#fits(bytes)) {
       this.#used += bytes;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.#waiting.push({ bytes, resolve }));
+    return this.#wait(this.#waiting, { bytes, resolve: () => {} }, signal);
   }
 
   /** Counts `bytes` as used at once, even past the limit. */
@@ -82,17 +83,40 @@ export class MemoryBudget {
     if (this.#used < this.limit && this.#below.length > 0) {
       const below = this.#below;
       this.#below = [];
-      for (const resolve of below) resolve();
+      for (const waiter of below) waiter.resolve();
     }
   }
 
-  /** Resolves once use is under the limit. */
-  below(): Promise<void> {
+  /** Resolves once use is under the limit; aborting `signal` stops the wait. */
+  below(signal?: AbortSignal): Promise<void> {
     if (this.#used < this.limit) return Promise.resolve();
-    return new Promise((resolve) => this.#below.push(resolve));
+    return this.#wait(this.#below, { bytes: 0, resolve: () => {} }, signal);
+  }
+
+  /** Queues `waiter` in `list` until it is resolved, or `signal` withdraws it. */
+  #wait(list: Waiter[], waiter: Waiter, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const abort = () => {
+        const at = list.indexOf(waiter);
+        if (at >= 0) list.splice(at, 1);
+        reject(signal!.reason);
+      };
+      waiter.resolve = () => {
+        signal?.removeEventListener("abort", abort);
+        resolve();
+      };
+      signal?.addEventListener("abort", abort, { once: true });
+      list.push(waiter);
+    });
   }
 
   #fits(bytes: number): boolean {
     return this.#used + bytes <= this.limit || this.#used === 0;
   }
+}
+
+interface Waiter {
+  bytes: number;
+  resolve: () => void;
 }

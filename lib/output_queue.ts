@@ -148,11 +148,26 @@ export class OutputQueue {
     this.#draining ??= this.#drain();
   }
 
-  /** Resolves once at most `bytes` are queued. */
-  below(bytes: number): Promise<void> {
+  /** Resolves once at most `bytes` are queued; aborting `signal` stops the wait. */
+  below(bytes: number, signal?: AbortSignal): Promise<void> {
     if (this.#failed) return Promise.reject(this.#error);
     if (this.pending <= bytes) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ bytes, resolve }));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        bytes,
+        resolve: () => {
+          signal?.removeEventListener("abort", abort);
+          resolve();
+        },
+      };
+      const abort = () => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", abort, { once: true });
+      this.#waiters.push(waiter);
+    });
   }
 
   /**

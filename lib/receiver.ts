@@ -310,6 +310,8 @@ interface Connection {
   partialSince: number;
   /** For a large frame read across awaits. */
   checker?: JsonChecker;
+  /** Aborted when it is closed: ends its waits on memory and output. */
+  closing: AbortController;
 }
 
 class Server implements Receiver {
@@ -473,6 +475,7 @@ class Server implements Receiver {
   #close(connection: Connection, why: string): void {
     if (connection.closedFor !== undefined) return;
     connection.closedFor = why;
+    connection.closing.abort();
     try {
       connection.conn.close();
     } catch {
@@ -502,6 +505,7 @@ class Server implements Receiver {
       seenAt: now,
       partialFrame: -1,
       partialSince: 0,
+      closing: new AbortController(),
     };
     if (options.ack && "setNoDelay" in conn) conn.setNoDelay(true);
     this.#open.add(c);
@@ -530,8 +534,8 @@ class Server implements Receiver {
         }
         if (this.#out.pending > OUTPUT_HIGH_WATER || this.#budget.used >= this.#budget.limit) {
           c.held = true;
-          await this.#out.below(OUTPUT_HIGH_WATER);
-          await this.#budget.below();
+          await this.#out.below(OUTPUT_HIGH_WATER, c.closing.signal);
+          await this.#budget.below(c.closing.signal);
           c.held = false;
           if (c.closedFor !== undefined) break;
         }
@@ -660,7 +664,7 @@ class Server implements Receiver {
     c.largeGot = 0;
     c.largeStart = frameStart;
     c.held = true;
-    await this.#budget.reserve(length);
+    await this.#budget.reserve(length, c.closing.signal);
     c.held = false;
     let reserved = length;
     const pieces: Uint8Array[] = [];

@@ -337,3 +337,18 @@ Deno.test({
 async function startWithRead(args: string[]): Promise<Receiver> {
   return await Receiver.start(args, false, ["--allow-read"]);
 }
+
+Deno.test("receive exits on SIGTERM while senders wait for memory", async () => {
+  const receiver = await Receiver.start(["--max-memory", "1M", "--max-bytes", "1M"]);
+  const declared = encoder.encode(`${MiB}\n"`);
+  const conns = await Promise.all([1, 2, 3].map(() => connect(receiver.port)));
+  // The first holds the whole budget with half a frame; the others wait for it.
+  for (const conn of conns) await writeAll(conn, declared);
+  await writeAll(conns[0], new Uint8Array(MiB / 2).fill(0x61));
+  await delay(300);
+  const started = Date.now();
+  assert.equal(await receiver.stop(), 0);
+  assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+  for (const conn of conns) conn.close();
+  assert.match(receiver.stderr, /frame 1 was dropped incomplete, after 524289 of 1048576/);
+});
