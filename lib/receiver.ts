@@ -252,6 +252,7 @@ const DISCARD: ByteWriter = { write: (p) => Promise.resolve(p.length) };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const HUMAN_HEAD = encoder.encode("Message from Sender :: ");
+const NONE = new Uint8Array(0);
 const JSON_MIDDLE = encoder.encode(',"message":');
 
 /**
@@ -490,7 +491,7 @@ class Server implements Receiver {
     const c: Connection = {
       conn,
       peer,
-      jsonHead: encoder.encode(`{"peer":${JSON.stringify(peer)},"bytes":`),
+      jsonHead: this.#json ? encoder.encode(`{"peer":${JSON.stringify(peer)},"bytes":`) : NONE,
       buf: new Uint8Array(FIRST_BUFFER),
       start: 0,
       end: 0,
