@@ -93,19 +93,19 @@ export class TlsServerConn {
     this.remoteAddr = tcp.remoteAddr;
     const buf = new Uint8Array(READ_SIZE);
     const transport = new Duplex({
-      read() {
+      read(): void {
         tcp.read(buf).then(
           (n) => this.push(n === null ? null : buf.slice(0, n)),
           (error) => this.destroy(error),
         );
       },
-      write(chunk: Uint8Array, _encoding, done) {
+      write(chunk: Uint8Array, _encoding, done): void {
         writeAll(tcp, chunk).then(() => done(), done);
       },
-      final(done) {
+      final(done): void {
         tcp.closeWrite().then(() => done(), () => done());
       },
-      destroy(error, done) {
+      destroy(error, done): void {
         try {
           tcp.close();
         } catch {

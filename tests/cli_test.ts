@@ -101,7 +101,7 @@ Deno.test("framecat reports usage errors in one line with exit code 2", async ()
     [["receive", "--port", "--json"], /--port needs a value: --port P/],
     [["receive", "--count", "0"], /--count must be a whole number 1 or more, got "0"/],
     [["receive", "--count", "-1"], /--count must be a whole number 1 or more, got "-1"/],
-    [["receive", "--max-bytes", "1e3"], /--max-bytes must be a whole number/],
+    [["receive", "--max-bytes", "1e3"], /--max-bytes must be a number of bytes/],
     [["receive", "--idle-timeout", "soon"], /--idle-timeout must be a number of seconds/],
     [["send", "--retry", "-1"], /--retry must be a number of seconds, 0 or more; got "-1"/],
     [["receive", "extra"], /unexpected argument "extra"/],
