@@ -434,7 +434,7 @@ Deno.test("framecat send with no MESSAGE sends piped standard input, line by lin
   assert.deepEqual(stdout.trimEnd().split("\n").map((l) => JSON.parse(l).message), [{ a: 1 }, [2]]);
 });
 
-Deno.test("framecat send reads a file on standard input; /dev/null still sends Hello World", async () => {
+Deno.test("framecat send reads a file or a socket on standard input; /dev/null sends Hello World", async () => {
   const dir = await Deno.makeTempDir({ prefix: "framecat-stdin-" });
   try {
     await Deno.writeTextFile(`${dir}/lines.txt`, "from a file\nsecond line\n");
@@ -452,11 +452,20 @@ Deno.test("framecat send reads a file on standard input; /dev/null still sends H
     // An empty file (or pipe) is no messages, as with nc.
     assert.match(await run(`< "${dir}/empty.txt"`), /^Sent 0 messages /);
     assert.match(await run("< /dev/null hello"), /^Sent 1 message \(9 bytes\)/);
-    await receiver.waitFor(/"message":"hello"/, "stdout");
+    // A socket: bash connects standard input to a listener that sends a line.
+    const source = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const serving = source.accept().then(async (conn) => {
+      await conn.write(new TextEncoder().encode("from a socket\n"));
+      conn.close();
+    });
+    assert.match(await run(`< /dev/tcp/127.0.0.1/${source.addr.port}`), /^Sent 1 message /);
+    await serving;
+    source.close();
+    await receiver.waitFor(/"message":"from a socket"/, "stdout");
     await stopReceiver(receiver);
     assert.deepEqual(
       receiver.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).message),
-      ["from a file", "second line", "Hello World!", "hello"],
+      ["from a file", "second line", "Hello World!", "hello", "from a socket"],
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -56,3 +56,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test("runtimeFor() gives a DENORT_BIN file to this machine's target only", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "framecat-denort-" });
+  try {
+    const file = `${dir}/denort`;
+    await Deno.writeFile(file, new Uint8Array());
+    assert.equal(runtimeFor(Deno.build.target, file), file);
+    const other = Deno.build.target === "aarch64-apple-darwin"
+      ? "x86_64-unknown-linux-gnu"
+      : "aarch64-apple-darwin";
+    assert.equal(runtimeFor(other, file), undefined);
+    await Deno.writeFile(`${dir}/denort-${other}`, new Uint8Array());
+    assert.equal(runtimeFor(other, dir), `${dir}/denort-${other}`);
+    assert.equal(runtimeFor("x86_64-pc-windows-msvc", dir), undefined);
+    assert.throws(() => runtimeFor(other, `${dir}/nothing`), /does not exist/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compile() says deno compile's own error when a target's runtime is wrong", async () => {
+  // Something that is no runtime at all: deno compile cannot use it.
+  const dir = await Deno.makeTempDir({ prefix: "framecat-denort-" });
+  try {
+    const target = "aarch64-apple-darwin";
+    await Deno.writeTextFile(`${dir}/denort-${target}`, "not a runtime");
+    const built = await compile(target, { outDir: dir, runtime: runtimeFor(target, dir) });
+    assert.equal(built.ok, false);
+    // The cause itself, not deno compile's progress lines before it.
+    assert.match(built.error!, /^Writing deno compile executable .*: Invalid object: \w+/);
+    assert.doesNotMatch(built.error!, /Embedded Files|Compile file|Stack backtrace/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

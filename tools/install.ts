@@ -65,7 +65,8 @@ export async function install(options: InstallOptions = {}): Promise<Installed> 
   }).output();
   const said = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
   if (!success) throw new Error(`deno install failed: ${said.trim()}`);
-  const command = /^(\S*framecat(?:\.cmd)?)$/m.exec(said)?.[1];
+  // It names the file it wrote on a line of its own.
+  const command = /^(.*[\/\\]framecat(?:\.cmd)?)$/m.exec(said)?.[1]?.trim();
   if (!command) throw new Error(`deno install did not say where it put framecat: ${said.trim()}`);
   const deno = Deno.execPath();
   const script = await Deno.readTextFile(command);
