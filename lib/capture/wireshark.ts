@@ -1,0 +1,531 @@
+/**
+ * A Wireshark dissector for framecat, in Lua: `framecat wireshark` prints it
+ * for people to save in Wireshark's plugins folder. It registers the
+ * protocol `framecat` on a TCP port (a preference; Decode As works too) and
+ * as a heuristic dissector for streams on other ports that start with a
+ * valid frame. Each frame shows its length prefix and payload bytes and the
+ * fields `framecat.length` and `framecat.json`; frames split over segments
+ * are reassembled. A bad frame is expert info with the receiver's reason
+ * (as framecat's `FrameError` words it); a frame cut short by the end of its
+ * stream is marked on the segment that ends the stream.
+ *
+ * @example
+ * ```ts
+ * import { wiresharkDissector } from "./wireshark.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lua = wiresharkDissector({ port: 5555 });
+ * assert.match(lua, /Proto\("framecat", "framecat"\)/);
+ * assert.match(lua, /local DEFAULT_PORT = 5555\n/);
+ * ```
+ *
+ * @module
+ */
+
+/** The TCP port the dissector claims unless told otherwise. */
+export const DEFAULT_WIRESHARK_PORT = 1234;
+
+/** Options for {@linkcode wiresharkDissector}. */
+export interface WiresharkDissectorOptions {
+  /** The TCP port of framecat traffic: the preference's default. Defaults to 1234. */
+  port?: number;
+}
+
+/**
+ * Returns the Lua source of the framecat dissector for Wireshark and tshark
+ * (tested with tshark 4.0, whose Lua is 5.2).
+ *
+ * @example
+ * ```ts
+ * import { wiresharkDissector } from "./wireshark.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(wiresharkDissector(), /local DEFAULT_PORT = 1234\n/);
+ * assert.throws(() => wiresharkDissector({ port: 70000 }), RangeError);
+ * ```
+ */
+export function wiresharkDissector(options: WiresharkDissectorOptions = {}): string {
+  const port = options.port ?? DEFAULT_WIRESHARK_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(
+      `Cannot write the Wireshark dissector: the port must be a whole number from 1 to 65535, got ${port}`,
+    );
+  }
+  return String
+    .raw`-- framecat.lua: a Wireshark dissector for framecat, printed by "framecat wireshark".
+--
+-- A framecat frame is the payload's length in UTF-8 bytes as 1 to 10 ASCII
+-- decimal digits, one LF, then the payload: a UTF-8 JSON text of exactly that
+-- many bytes. Streams on the framecat TCP port (a preference, default
+-- ${port}) are framecat, and so are those chosen with Decode As; on other
+-- ports a stream is framecat when it starts with a valid frame (this heuristic
+-- is "framecat_tcp" in Enabled Protocols). A bad frame is expert info with the
+-- reason framecat's receiver gives; as the receiver closes the connection
+-- there, the stream's later bytes are not decoded. Fields: framecat.prefix,
+-- framecat.length, framecat.payload, framecat.json.
+--
+-- Save it in Wireshark's personal Lua plugins folder ("framecat wireshark
+-- --help" says where), or load it once: tshark -X lua_script:framecat.lua
+
+local framecat = Proto("framecat", "framecat")
+
+local f_prefix = ProtoField.bytes("framecat.prefix", "Length prefix", base.SPACE)
+local f_length = ProtoField.uint64("framecat.length", "Length", base.DEC)
+local f_payload = ProtoField.bytes("framecat.payload", "Payload", base.SPACE)
+local f_json = ProtoField.string("framecat.json", "JSON", base.UNICODE)
+framecat.fields = { f_prefix, f_length, f_payload, f_json }
+
+local e_bad_prefix = ProtoExpert.new("framecat.bad_prefix", "Bad length prefix",
+  expert.group.MALFORMED, expert.severity.ERROR)
+local e_too_large = ProtoExpert.new("framecat.too_large", "Declared length over the limit",
+  expert.group.MALFORMED, expert.severity.ERROR)
+local e_truncated = ProtoExpert.new("framecat.truncated", "Stream ended inside a frame",
+  expert.group.MALFORMED, expert.severity.ERROR)
+local e_bad_payload = ProtoExpert.new("framecat.bad_payload", "Payload is not UTF-8 JSON",
+  expert.group.MALFORMED, expert.severity.ERROR)
+local e_not_decoded = ProtoExpert.new("framecat.not_decoded", "Bytes after a bad frame",
+  expert.group.SEQUENCE, expert.severity.NOTE)
+framecat.experts = { e_bad_prefix, e_too_large, e_truncated, e_bad_payload, e_not_decoded }
+
+local DEFAULT_PORT = ${port}
+local MAX_PREFIX_DIGITS = 10
+framecat.prefs.port = Pref.uint("TCP port", DEFAULT_PORT,
+  "The TCP port of framecat traffic (0 for none; Decode As adds more)")
+framecat.prefs.max_bytes = Pref.uint("Largest payload", 64 * 1024 * 1024,
+  "Frames declaring a longer payload are bad, as for framecat receive --max-bytes")
+framecat.prefs.json_tree = Pref.bool("Show the payload as a JSON tree", true,
+  "Hand each valid payload to Wireshark's JSON dissector")
+
+local tcp_stream = Field.new("tcp.stream")
+local tcp_seq = Field.new("tcp.seq")
+local tcp_len = Field.new("tcp.len")
+local tcp_fin = Field.new("tcp.flags.fin")
+local tcp_rst = Field.new("tcp.flags.reset")
+
+-- What the first pass learned, for later passes (the GUI re-dissects packets
+-- in any order): each direction's state while its packets come in order, and
+-- per packet what was found.
+local directions = {}
+local found = {}
+
+function framecat.init()
+  directions = {}
+  found = {}
+end
+
+local function direction_key(pinfo)
+  local stream = tcp_stream()
+  return tostring(stream and stream.value or "?") .. "/" .. tostring(pinfo.src_port)
+end
+
+local function direction(key)
+  local d = directions[key]
+  if not d then
+    -- frames: complete frames so far; broken: the packet whose bad frame
+    -- stopped decoding; pending: the incomplete frame at the end of the bytes seen.
+    d = { frames = 0 }
+    directions[key] = d
+  end
+  return d
+end
+
+-- Quotes bytes as the receiver does: printable ASCII as is, the rest escaped.
+local function quote(s)
+  local out = s:gsub('[%c"\\\128-\255]', function(c)
+    if c == '"' or c == "\\" then return "\\" .. c end
+    if c == "\n" then return "\\n" end
+    if c == "\r" then return "\\r" end
+    if c == "\t" then return "\\t" end
+    return string.format("\\x%02x", c:byte())
+  end)
+  return '"' .. out .. '"'
+end
+
+-- Whether s is not valid UTF-8.
+local function utf8_error(s)
+  local i = s:find("[\128-\255]")
+  local n = #s
+  while i do
+    local c = s:byte(i)
+    local count, min
+    if c >= 0xc2 and c <= 0xdf then count, min = 1, 0x80
+    elseif c >= 0xe0 and c <= 0xef then count, min = 2, 0x800
+    elseif c >= 0xf0 and c <= 0xf4 then count, min = 3, 0x10000
+    else return true end
+    if i + count > n then return true end
+    local cp = c % (2 ^ (6 - count))
+    for k = 1, count do
+      local b = s:byte(i + k)
+      if b < 0x80 or b > 0xbf then return true end
+      cp = cp * 64 + (b - 0x80)
+    end
+    if cp < min or cp > 0x10ffff or (cp >= 0xd800 and cp <= 0xdfff) then return true end
+    i = s:find("[\128-\255]", i + count + 1)
+  end
+  return false
+end
+
+-- Why s is not one JSON text, or nil when it is.
+local function json_error(s)
+  local n = #s
+  local i = 1
+  local stack = {}
+  local depth = 0
+  local function at() return i > n and "the end" or ("byte " .. (i - 1)) end
+  local function ws() i = s:find("[^ \t\n\r]", i) or n + 1 end
+  local function str()
+    -- s:byte(i) is '"'
+    i = i + 1
+    while true do
+      local j = s:find('[%c"\\]', i)
+      if not j then i = n + 1; return "unterminated string" end
+      local c = s:byte(j)
+      if c == 34 then i = j + 1; return nil end
+      if c == 92 then
+        local e = s:sub(j + 1, j + 1)
+        if e:find('^["\\/bfnrt]$') then i = j + 2
+        elseif e == "u" and s:find("^%x%x%x%x", j + 2) then i = j + 6
+        else i = j; return "bad escape at " .. at() end
+      elseif c == 127 then i = j + 1
+      else i = j; return "control character in a string at " .. at() end
+    end
+  end
+  local expect_value = true
+  while true do
+    ws()
+    if expect_value then
+      local c = s:byte(i)
+      if c == 123 then -- {
+        depth = depth + 1; stack[depth] = 125; i = i + 1; ws()
+        if s:byte(i) == 125 then
+          i = i + 1; depth = depth - 1; expect_value = false
+        else
+          if s:byte(i) ~= 34 then return "expected a string key at " .. at() end
+          local e = str(); if e then return e end
+          ws()
+          if s:byte(i) ~= 58 then return "expected ':' at " .. at() end
+          i = i + 1
+        end
+      elseif c == 91 then -- [
+        depth = depth + 1; stack[depth] = 93; i = i + 1; ws()
+        if s:byte(i) == 93 then i = i + 1; depth = depth - 1; expect_value = false end
+      elseif c == 34 then
+        local e = str(); if e then return e end
+        expect_value = false
+      else
+        local _, e = s:find("^-?%d+", i)
+        if e then
+          if s:find("^-?0%d", i) then return "leading zero at " .. at() end
+          i = e + 1
+          local _, f = s:find("^%.%d+", i)
+          if f then i = f + 1 elseif s:byte(i) == 46 then return "bad number at " .. at() end
+          local _, x = s:find("^[eE][+-]?%d+", i)
+          if x then i = x + 1 elseif s:find("^[eE]", i) then return "bad number at " .. at() end
+        elseif s:find("^true", i) then i = i + 4
+        elseif s:find("^false", i) then i = i + 5
+        elseif s:find("^null", i) then i = i + 4
+        elseif i > n then return n == 0 and "empty" or "unexpected end"
+        else return "unexpected " .. quote(s:sub(i, i)) .. " at " .. at() end
+        expect_value = false
+      end
+    elseif depth == 0 then
+      if i <= n then return "unexpected " .. quote(s:sub(i, i)) .. " after the value at " .. at() end
+      return nil
+    else
+      local c = s:byte(i)
+      if c == 44 then -- ,
+        i = i + 1
+        if stack[depth] == 125 then
+          ws()
+          if s:byte(i) ~= 34 then return "expected a string key at " .. at() end
+          local e = str(); if e then return e end
+          ws()
+          if s:byte(i) ~= 58 then return "expected ':' at " .. at() end
+          i = i + 1
+        end
+        expect_value = true
+      elseif c == stack[depth] then
+        i = i + 1; depth = depth - 1
+      elseif i > n then return "unexpected end"
+      else return "unexpected " .. quote(s:sub(i, i)) .. " at " .. at() end
+    end
+  end
+end
+
+local function payload_error(bytes)
+  if utf8_error(bytes) then
+    return string.format("payload of %d byte%s is not valid UTF-8", #bytes, #bytes == 1 and "" or "s")
+  end
+  if #bytes == 0 then return "payload is empty, which is not JSON" end
+  local why = json_error(bytes)
+  if why then return "payload is not valid JSON (" .. why .. ")" end
+  return nil
+end
+
+local function is_digit(b) return b >= 48 and b <= 57 end
+
+-- Reads the frame at offset: returns "frame", prefix length (with LF) and
+-- declared length; "more" and how many more bytes are needed (or
+-- DESEGMENT_ONE_MORE_SEGMENT); or "bad", the reason, the kind and the bad
+-- bytes' count.
+local function read_frame(tvb, offset, max_bytes)
+  local avail = tvb:len() - offset
+  local scan = math.min(avail, MAX_PREFIX_DIGITS + 1)
+  local bytes = tvb:raw(offset, scan)
+  local lf = bytes:find("\n", 1, true)
+  local stop = (lf or scan + 1) - 1
+  for k = 1, stop do
+    if not is_digit(bytes:byte(k)) then
+      local shown = quote(bytes:sub(1, lf and lf - 1 or scan))
+      if bytes:byte(k) == 13 and lf == k + 1 and k > 1 then
+        return "bad", "length prefix " .. shown .. " ends with CR: the length must end with a bare LF", e_bad_prefix
+      end
+      local first = bytes:byte(1)
+      local hint = ""
+      if first == 123 or first == 91 or first == 34 then
+        hint = " (the peer seems to send JSON without a length prefix)"
+      end
+      return "bad", "length prefix " .. shown .. " is not decimal digits" .. hint, e_bad_prefix
+    end
+  end
+  if not lf then
+    if scan > MAX_PREFIX_DIGITS then
+      return "bad", "length prefix " .. quote(bytes) .. " has more than " .. MAX_PREFIX_DIGITS .. " digits", e_bad_prefix
+    end
+    return "more", DESEGMENT_ONE_MORE_SEGMENT
+  end
+  if lf == 1 then return "bad", "length prefix is empty (the frame starts with LF)", e_bad_prefix end
+  local length = tonumber(bytes:sub(1, lf - 1))
+  if length > max_bytes then
+    return "bad", string.format("declared length %s exceeds the limit of %d bytes", bytes:sub(1, lf - 1), max_bytes), e_too_large
+  end
+  if avail < lf + length then return "more", lf + length - avail end
+  return "frame", lf, length
+end
+
+-- The payload as the Info column and the frame's line show it: short, on one line.
+local function show_text(text)
+  text = text:gsub("[\r\n\t]+", " ")
+  if #text > 60 then
+    local cut = 57
+    -- Not in the middle of a UTF-8 character.
+    while cut > 1 and text:byte(cut + 1) and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xc0 do
+      cut = cut - 1
+    end
+    text = text:sub(1, cut) .. "..."
+  end
+  return text
+end
+
+local json_dissector = nil
+
+-- The Info column lists the packet's frames. TCP may hand over a packet's
+-- bytes in two calls (a reassembled frame, then the rest): the second adds on.
+local function add_info(pinfo, text)
+  local info = pinfo.cols.info
+  if tostring(info):find("^framecat ") then
+    info:append(", " .. text)
+  else
+    info:set(text)
+  end
+end
+
+-- The stream byte (0 first) where tvb starts: a tvb TCP hands over from a
+-- segment ends where the segment does; one it reassembled starts with the
+-- frame that asked for more bytes.
+local function stream_start(tvb, d)
+  local seq, len = tcp_seq(), tcp_len()
+  if tvb:offset() == 0 and d.pending then return d.pending.start end
+  if seq and len then return seq.value - 1 + len.value - tvb:len() end
+  return 0
+end
+
+function framecat.dissector(tvb, pinfo, tree)
+  local key = direction_key(pinfo)
+  local d = direction(key)
+  local here = pinfo.number .. "/" .. tvb:offset() .. "/" .. tvb:len()
+  local first_pass = not pinfo.visited
+  local record = found[here]
+  if first_pass then
+    record = { frames = {} }
+    found[here] = record
+  elseif not record then
+    return 0
+  end
+  pinfo.cols.protocol:set("framecat")
+
+  if first_pass and d.broken then
+    record.after_bad = d.broken
+  end
+  if record.after_bad then
+    local item = tree:add(framecat, tvb(), "framecat: not decoded")
+    item:add_proto_expert_info(e_not_decoded, string.format(
+      "%d bytes after the bad frame in packet %d: the receiver has closed the connection",
+      tvb:len(), record.after_bad))
+    pinfo.cols.info:set("framecat: bytes after a bad frame")
+    return tvb:len()
+  end
+
+  local base = first_pass and stream_start(tvb, d) or record.base
+  record.base = base
+  local max_bytes = framecat.prefs.max_bytes
+  local offset = 0
+  local index = 0
+  while offset < tvb:len() do
+    index = index + 1
+    local kind, a, b = read_frame(tvb, offset, max_bytes)
+    if kind == "more" then
+      if first_pass then
+        -- What the end of the stream would leave unread (see framecat_end).
+        local raw = tvb:raw(offset, math.min(tvb:len() - offset, MAX_PREFIX_DIGITS + 1))
+        local lf = raw:find("\n", 1, true)
+        d.pending = { start = base + offset, digits = raw }
+        if lf then d.pending.prefix, d.pending.length = lf, tonumber(raw:sub(1, lf - 1)) end
+      end
+      pinfo.desegment_offset = offset
+      pinfo.desegment_len = a
+      return tvb:len()
+    end
+    if first_pass then
+      d.pending = nil
+      record.frames[index] = { number = d.frames + 1, byte = base + offset }
+    end
+    local info = record.frames[index]
+    local reason_head = string.format("Cannot read frame %d (stream byte %d): ", info.number, info.byte)
+    if kind == "bad" then
+      if first_pass then d.broken = pinfo.number end
+      local rest = tvb(offset)
+      local item = tree:add(framecat, rest, "framecat, bad frame")
+      item:add(f_prefix, tvb(offset, math.min(rest:len(), MAX_PREFIX_DIGITS + 1)))
+      item:add_proto_expert_info(b, reason_head .. a)
+      add_info(pinfo, "framecat bad frame: " .. a)
+      return tvb:len()
+    end
+    local prefix_len, length = a, b
+    local frame = tvb(offset, prefix_len + length)
+    local payload_range = length > 0 and tvb(offset + prefix_len, length) or nil
+    local text = payload_range and payload_range:raw() or ""
+    local bad = payload_error(text)
+    local item = tree:add(framecat, frame, string.format("framecat, %d bytes", length))
+    local prefix_item = item:add(f_prefix, tvb(offset, prefix_len))
+    prefix_item:append_text(string.format(" (%s)", quote(tvb:raw(offset, prefix_len))))
+    if bad then
+      if first_pass then d.broken = pinfo.number end
+      if payload_range then item:add(f_payload, payload_range) end
+      item:add_proto_expert_info(e_bad_payload, reason_head .. bad)
+      add_info(pinfo, "framecat bad frame: " .. bad)
+      return tvb:len()
+    end
+    if first_pass then d.frames = d.frames + 1 end
+    prefix_item:add(f_length, tvb(offset, prefix_len - 1), UInt64(length))
+    local payload_item = item:add(f_payload, payload_range)
+    payload_item:add(f_json, payload_range, payload_range:string(ENC_UTF_8))
+    item:append_text(": " .. show_text(text))
+    if framecat.prefs.json_tree then
+      json_dissector = json_dissector or Dissector.get("json")
+      if json_dissector then
+        -- It writes its own name in the Info column: put back what was there.
+        local info = tostring(pinfo.cols.info)
+        local ok = pcall(function()
+          json_dissector:call(payload_range:tvb(), pinfo, payload_item)
+        end)
+        pinfo.cols.info:clear_fence()
+        pinfo.cols.info:set(info)
+        pinfo.cols.protocol:set("framecat")
+        if not ok then json_dissector = nil end
+      end
+    end
+    add_info(pinfo, string.format("framecat %d bytes: %s", length, show_text(text)))
+    offset = offset + prefix_len + length
+  end
+  return offset
+end
+
+-- When a stream ends inside a frame, its last packet (FIN or RST) says so:
+-- TCP never hands the incomplete frame to the dissector.
+local framecat_end = Proto("framecat_end", "framecat end of stream")
+
+function framecat_end.dissector(tvb, pinfo, tree)
+  local fin, rst = tcp_fin(), tcp_rst()
+  if not ((fin and fin.value) or (rst and rst.value)) then return end
+  local result = found["end/" .. pinfo.number]
+  if not pinfo.visited then
+    local key = direction_key(pinfo)
+    local d = directions[key]
+    if not d or not d.pending or d.broken then return end
+    local seq, len = tcp_seq(), tcp_len()
+    local ends = seq.value - 1 + len.value
+    local p = d.pending
+    local why
+    if p.prefix then
+      why = string.format("stream ended after %d of %d payload bytes", ends - p.start - p.prefix, p.length)
+    else
+      why = "stream ended inside the length prefix " .. quote(p.digits or "")
+    end
+    result = string.format("Cannot read frame %d (stream byte %d): %s", d.frames + 1, p.start, why)
+    d.broken = pinfo.number
+    d.pending = nil
+    found["end/" .. pinfo.number] = result
+  end
+  if result then
+    local item = tree:add(framecat, tvb(0, 0), "framecat, truncated frame")
+    item:add_proto_expert_info(e_truncated, result)
+    pinfo.cols.info:append(" [framecat: truncated frame]")
+  end
+end
+
+register_postdissector(framecat_end)
+
+-- Whether s, the first bytes of a payload, can start a JSON text.
+local function json_start(s)
+  local c = s:sub(1, 1)
+  if c:find('^[%[{"%-0-9]$') then return true end
+  for _, word in ipairs({ "true", "false", "null" }) do
+    local n = math.min(#s, #word)
+    if s:sub(1, n) == word:sub(1, n) then return true end
+  end
+  return false
+end
+
+-- Streams that start, at their first byte, with a valid frame: 1 to 10
+-- digits and a LF, then a payload that is valid JSON when it is all in the
+-- segment, or else starts as JSON does; or nothing more, as the seed sends
+-- its prefix in a segment of its own.
+local function heuristic(tvb, pinfo, tree)
+  local seq = tcp_seq()
+  if not seq or seq.value ~= 1 then return false end
+  local bytes = tvb:raw(0, math.min(tvb:len(), MAX_PREFIX_DIGITS + 1))
+  local digits = bytes:match("^(%d+)\n")
+  if not digits then return false end
+  local length = tonumber(digits)
+  if length == 0 or length > framecat.prefs.max_bytes then return false end
+  local avail = tvb:len() - #digits - 1
+  if avail >= length then
+    if payload_error(tvb:raw(#digits + 1, length)) then return false end
+  elseif avail > 0 and not json_start(tvb:raw(#digits + 1, math.min(avail, 5))) then
+    return false
+  end
+  pinfo.conversation = framecat
+  framecat.dissector(tvb, pinfo, tree)
+  return true
+end
+
+framecat:register_heuristic("tcp", heuristic)
+
+local tcp_port = DissectorTable.get("tcp.port")
+local registered_port = 0
+
+local function register_port()
+  if registered_port ~= 0 then tcp_port:remove(registered_port, framecat) end
+  registered_port = framecat.prefs.port
+  if registered_port ~= 0 then tcp_port:add(registered_port, framecat) end
+end
+
+function framecat.prefs_changed()
+  if framecat.prefs.port ~= registered_port then register_port() end
+end
+
+register_port()
+tcp_port:add_for_decode_as(framecat)
+`;
+}
