@@ -97,6 +97,12 @@ Deno.test({
           ]);
           assert.equal(fields.stderr, "", "the plugin loads and runs without a Lua error");
           assert.deepEqual(parseFields(fields.stdout), expected.messages);
+          // Wireshark's GUI dissects packets again, in any order: the same from what the first pass kept.
+          const twoPass = await tshark([
+            ...["-2", "-X", `lua_script:${lua}`, "-r", FIXTURES + capture, "-Y", "framecat"],
+            ...["-T", "fields", "-e", "framecat.length", "-e", "framecat.json"],
+          ]);
+          assert.equal(twoPass.stdout, fields.stdout);
 
           // The bad frames' reasons, with dissect's limit on a frame's length.
           const experts = await tshark([

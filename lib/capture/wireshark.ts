@@ -94,7 +94,7 @@ framecat.prefs.port = Pref.uint("TCP port", DEFAULT_PORT,
 framecat.prefs.max_bytes = Pref.uint("Largest payload", 64 * 1024 * 1024,
   "Frames declaring a longer payload are bad, as for framecat receive --max-bytes")
 framecat.prefs.json_tree = Pref.bool("Show the payload as a JSON tree", true,
-  "Hand each valid payload to Wireshark's JSON dissector")
+  "Hand each valid object or array payload to Wireshark's JSON dissector")
 
 local tcp_stream = Field.new("tcp.stream")
 local tcp_seq = Field.new("tcp.seq")
@@ -421,7 +421,8 @@ function framecat.dissector(tvb, pinfo, tree)
     local payload_item = item:add(f_payload, payload_range)
     payload_item:add(f_json, payload_range, payload_range:string(ENC_UTF_8))
     item:append_text(": " .. show_text(text))
-    if framecat.prefs.json_tree then
+    -- Wireshark's JSON dissector shows objects and arrays; other values are plain enough.
+    if framecat.prefs.json_tree and text:find("^[ \t\r\n]*[%[{]") then
       json_dissector = json_dissector or Dissector.get("json")
       if json_dissector then
         -- It writes its own name in the Info column: put back what was there.
