@@ -172,3 +172,17 @@ Deno.test({
     }
   },
 });
+
+Deno.test("framecat wireshark prints the dissector for the port asked; --help says where it goes", async () => {
+  const printed = await framecat(["wireshark", "--port", "5555"]);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.equal(printed.stdout, wiresharkDissector({ port: 5555 }));
+  const help = await framecat(["wireshark", "--help"]);
+  assert.equal(help.code, 0);
+  for (const folder of ["~/.local/lib/wireshark/plugins/", "%APPDATA%\\Wireshark\\plugins\\"]) {
+    assert.ok(help.stdout.includes(folder), folder);
+  }
+  const bad = await framecat(["wireshark", "--port", "70000"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--port must be a whole number from 1 to 65535/);
+});
