@@ -115,7 +115,8 @@ end
 
 local function direction_key(pinfo)
   local stream = tcp_stream()
-  return tostring(stream and stream.value or "?") .. "/" .. tostring(pinfo.src_port)
+  return tostring(stream and stream.value or "?") .. "/" .. tostring(pinfo.src) .. "/" ..
+    tostring(pinfo.src_port)
 end
 
 local function direction(key)
@@ -264,20 +265,19 @@ end
 
 local function is_digit(b) return b >= 48 and b <= 57 end
 
--- Reads the frame at offset: returns "frame", prefix length (with LF) and
--- declared length; "more" and how many more bytes are needed (or
--- DESEGMENT_ONE_MORE_SEGMENT); or "bad", the reason, the kind and the bad
--- bytes' count.
+-- Reads the frame at offset. Returns "frame", the prefix's length (LF
+-- included) and the declared length; or "more" and how many more bytes it
+-- needs (DESEGMENT_ONE_MORE_SEGMENT while the prefix is incomplete); or
+-- "bad", the reason in the receiver's words and the expert field.
 local function read_frame(tvb, offset, max_bytes)
-  local avail = tvb:len() - offset
-  local scan = math.min(avail, MAX_PREFIX_DIGITS + 1)
-  local bytes = tvb:raw(offset, scan)
+  -- A whole prefix and its LF, and one byte more to tell a CR before the LF.
+  local bytes = tvb:raw(offset, math.min(tvb:len() - offset, MAX_PREFIX_DIGITS + 2))
   local lf = bytes:find("\n", 1, true)
-  local stop = (lf or scan + 1) - 1
-  for k = 1, stop do
+  local scan = math.min(#bytes, MAX_PREFIX_DIGITS + 1)
+  for k = 1, lf and math.min(lf - 1, scan) or scan do
     if not is_digit(bytes:byte(k)) then
-      local shown = quote(bytes:sub(1, lf and lf - 1 or scan))
-      if bytes:byte(k) == 13 and lf == k + 1 and k > 1 then
+      local shown = quote(bytes:sub(1, math.min(lf and lf - 1 or #bytes, MAX_PREFIX_DIGITS + 1)))
+      if bytes:byte(k) == 13 and bytes:byte(k + 1) == 10 and k > 1 then
         return "bad", "length prefix " .. shown .. " ends with CR: the length must end with a bare LF", e_bad_prefix
       end
       local first = bytes:byte(1)
@@ -288,17 +288,18 @@ local function read_frame(tvb, offset, max_bytes)
       return "bad", "length prefix " .. shown .. " is not decimal digits" .. hint, e_bad_prefix
     end
   end
-  if not lf then
+  if not lf or lf > MAX_PREFIX_DIGITS + 1 then
     if scan > MAX_PREFIX_DIGITS then
-      return "bad", "length prefix " .. quote(bytes) .. " has more than " .. MAX_PREFIX_DIGITS .. " digits", e_bad_prefix
+      return "bad", "length prefix " .. quote(bytes:sub(1, scan)) .. " has more than " .. MAX_PREFIX_DIGITS .. " digits", e_bad_prefix
     end
     return "more", DESEGMENT_ONE_MORE_SEGMENT
   end
   if lf == 1 then return "bad", "length prefix is empty (the frame starts with LF)", e_bad_prefix end
   local length = tonumber(bytes:sub(1, lf - 1))
   if length > max_bytes then
-    return "bad", string.format("declared length %s exceeds the limit of %d bytes", bytes:sub(1, lf - 1), max_bytes), e_too_large
+    return "bad", string.format("declared length %.0f exceeds the limit of %d bytes", length, max_bytes), e_too_large
   end
+  local avail = tvb:len() - offset
   if avail < lf + length then return "more", lf + length - avail end
   return "frame", lf, length
 end
