@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { wiresharkDissector } from "../lib/capture/wireshark.ts";
 import { MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
+import { JsonChecker } from "../lib/json_check.ts";
 import { framecat } from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
@@ -115,16 +116,11 @@ Deno.test({
             packet: { _source: { layers: Record<string, string[]> } },
           ) => packet._source.layers["_ws.expert.message"] ?? []);
           assert.deepEqual(said.filter((m) => m.startsWith("Lua Error")), []);
-          // JSON.parse words a JSON error its own way: compare up to the detail.
-          const gist = (reason: string) =>
-            reason.replace(
-              / \(.*\)$/,
-              (detail) => reason.includes("is not valid JSON") ? "" : detail,
-            );
-          assert.deepEqual(
-            said.filter((m) => m.startsWith("Cannot read frame")).map(gist),
-            expected.problems.map(gist),
-          );
+          // As framecat receive says them; dissect decodes a payload before checking
+          // it, so it does not name the byte that is not UTF-8.
+          const reasons = said.filter((m) => m.startsWith("Cannot read frame"))
+            .map((m) => m.replace(/( is not valid UTF-8): invalid UTF-8 .*$/, "$1"));
+          assert.deepEqual(reasons, expected.problems);
         });
       }
     } finally {
@@ -185,4 +181,87 @@ Deno.test("framecat wireshark prints the dissector for the port asked; --help sa
   const bad = await framecat(["wireshark", "--port", "70000"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--port must be a whole number from 1 to 65535/);
+});
+
+/** A classic pcap of raw IPv4 packets (link type 101), each one TCP segment to port 1234. */
+function pcapOfSegments(segments: { srcPort: number; payload: Uint8Array }[]): Uint8Array {
+  const packets = segments.map(({ srcPort, payload }) => {
+    const packet = new Uint8Array(40 + payload.length);
+    const view = new DataView(packet.buffer);
+    packet.set([0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    view.setUint16(2, packet.length);
+    view.setUint16(20, srcPort);
+    view.setUint16(22, 1234);
+    view.setUint32(24, 1000);
+    packet[32] = 5 << 4;
+    packet[33] = 0x18; // PSH, ACK
+    view.setUint16(34, 512);
+    packet.set(payload, 40);
+    return packet;
+  });
+  const file = new Uint8Array(24 + packets.reduce((n, p) => n + 16 + p.length, 0));
+  const view = new DataView(file.buffer);
+  [0xa1b2c3d4, 0x00040002, 0, 0, 65535, 101].forEach((n, i) => view.setUint32(i * 4, n, true));
+  let at = 24;
+  packets.forEach((packet, i) => {
+    [1_700_000_000 + i, 0, packet.length, packet.length].forEach((n, k) =>
+      view.setUint32(at + k * 4, n, true)
+    );
+    file.set(packet, at + 16);
+    at += 16 + packet.length;
+  });
+  return file;
+}
+
+Deno.test({
+  name: "wiresharkDissector checks payloads as framecat receive does, in its words",
+  ignore,
+  async fn(): Promise<void> {
+    // Good and bad texts of every kind the checker names, and bytes that are not UTF-8.
+    const texts = [
+      ...["{}", '[1, {"a": null}, "é\\u00e9"]', "-0.5e+10", "true", '"\x7f"', "", " ", "01"],
+      ...["1.", "-", "-a", "1e", "1e+", ".5", "tru", "nulx", "[1,]", "[,1]", '{"a":1,}', '{"a"}'],
+      ...["{1:2}", '{"a":1 "b":2}', "[1 2]", '{"k":"v"}x', "[[[[]]]", '{"a":', '"abc', '"\\u12"'],
+      ...['"\\x"', '"\\', '"a\tb"', '"' + "x".repeat(200) + '\x05"'],
+    ].map((text) => encoder.encode(text));
+    for (const bytes of ["22ff22", "22c322", "22eda08022", "22c0af22", "22f09f", "ff"]) {
+      texts.push(new Uint8Array(bytes.match(/../g)!.map((h) => parseInt(h, 16))));
+    }
+    const expected = texts.map((payload) => {
+      const why = new JsonChecker().check(payload);
+      if (why === undefined) return new TextDecoder().decode(payload);
+      const size = payload.length === 1 ? "1 byte" : `${payload.length} bytes`;
+      return "Cannot read frame 1 (stream byte 0): " +
+        (why.startsWith("invalid UTF-8")
+          ? `payload of ${size} is not valid UTF-8: ${why}`
+          : `payload is not valid JSON: ${why}`);
+    });
+    const capture = await Deno.makeTempFile({ prefix: "framecat_", suffix: ".pcap" });
+    const lua = await Deno.makeTempFile({ prefix: "framecat_", suffix: ".lua" });
+    try {
+      await Deno.writeFile(
+        capture,
+        pcapOfSegments(texts.map((payload, i) => ({
+          srcPort: 40000 + i,
+          payload: new Uint8Array([...encoder.encode(`${payload.length}\n`), ...payload]),
+        }))),
+      );
+      await Deno.writeTextFile(lua, wiresharkDissector());
+      const { stdout, stderr } = await tshark([
+        ...["-X", `lua_script:${lua}`, "-r", capture],
+        ...["-T", "json", "-e", "framecat.json", "-e", "_ws.expert.message"],
+      ]);
+      assert.equal(stderr, "");
+      const said = JSON.parse(stdout).map((
+        packet: { _source: { layers: Record<string, string[]> } },
+      ) =>
+        packet._source.layers["framecat.json"]?.[0] ??
+          packet._source.layers["_ws.expert.message"]?.find((m) => m.startsWith("Cannot read"))
+      );
+      assert.deepEqual(said, expected);
+    } finally {
+      await Deno.remove(capture);
+      await Deno.remove(lua);
+    }
+  },
 });

@@ -142,128 +142,201 @@ local function quote(s)
   return '"' .. out .. '"'
 end
 
--- Whether s is not valid UTF-8.
-local function utf8_error(s)
-  local i = s:find("[\128-\255]")
-  local n = #s
-  while i do
-    local c = s:byte(i)
-    local count, min
-    if c >= 0xc2 and c <= 0xdf then count, min = 1, 0x80
-    elseif c >= 0xe0 and c <= 0xef then count, min = 2, 0x800
-    elseif c >= 0xf0 and c <= 0xf4 then count, min = 3, 0x10000
-    else return true end
-    if i + count > n then return true end
-    local cp = c % (2 ^ (6 - count))
-    for k = 1, count do
-      local b = s:byte(i + k)
-      if b < 0x80 or b > 0xbf then return true end
-      cp = cp * 64 + (b - 0x80)
-    end
-    if cp < min or cp > 0x10ffff or (cp >= 0xd800 and cp <= 0xdfff) then return true end
-    i = s:find("[\128-\255]", i + count + 1)
-  end
-  return false
+-- The receiver's check of a payload (framecat's JsonChecker): one JSON text
+-- in UTF-8, or the reason it is not, in the same words, naming the byte.
+local VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, COLON, AFTER = 0, 1, 2, 3, 4, 5
+local STRING, ESCAPE, HEX, UTF8, LITERAL = 6, 7, 8, 9, 10
+local MINUS, ZERO, INT, DOT, FRAC, EXP_MARK, EXP_SIGN, EXP = 11, 12, 13, 14, 15, 16, 17, 18
+local EXPECTED = {
+  [VALUE] = "a value",
+  [VALUE_OR_CLOSE] = 'a value or "]"',
+  [KEY] = "a string (an object key)",
+  [KEY_OR_CLOSE] = 'a string (an object key) or "}"',
+  [COLON] = '":"',
+  [AFTER] = '"," or the end of the container',
+}
+local LITERALS = { [0x74] = "true", [0x66] = "false", [0x6e] = "null" }
+local ESCAPED = { [0x22] = true, [0x5c] = true, [0x2f] = true, [0x62] = true, [0x66] = true,
+  [0x6e] = true, [0x72] = true, [0x74] = true }
+
+local function hex(b) return string.format("0x%02x", b) end
+local function is_space(b) return b == 0x20 or b == 0x09 or b == 0x0a or b == 0x0d end
+local function is_digit(b) return b >= 0x30 and b <= 0x39 end
+local function is_hex(b) return is_digit(b) or (b >= 0x41 and b <= 0x46) or (b >= 0x61 and b <= 0x66) end
+-- A byte as the checker names it: printable ASCII quoted, else its hex.
+local function name(b)
+  if b > 0x20 and b < 0x7f and b ~= 0x22 then return '"' .. string.char(b) .. '"' end
+  return "byte " .. hex(b)
 end
 
--- Why s is not one JSON text, or nil when it is.
+-- Why s is not one JSON text in UTF-8, or nil when it is. Byte offsets count from 0.
 local function json_error(s)
   local n = #s
   local i = 1
-  local stack = {}
-  local depth = 0
-  local function at() return i > n and "the end" or ("byte " .. (i - 1)) end
-  local function ws() i = s:find("[^ \t\n\r]", i) or n + 1 end
-  local function str()
-    -- s:byte(i) is '"'
-    i = i + 1
-    while true do
-      local j = s:find('[%c"\\]', i)
-      if not j then i = n + 1; return "unterminated string" end
-      local c = s:byte(j)
-      if c == 34 then i = j + 1; return nil end
-      if c == 92 then
-        local e = s:sub(j + 1, j + 1)
-        if e:find('^["\\/bfnrt]$') then i = j + 2
-        elseif e == "u" and s:find("^%x%x%x%x", j + 2) then i = j + 6
-        else i = j; return "bad escape at " .. at() end
-      elseif c == 127 then i = j + 1
-      else i = j; return "control character in a string at " .. at() end
-    end
+  while i <= n and is_space(s:byte(i)) do i = i + 1 end
+  if i > n then return "the payload is empty or only whitespace, which is not JSON" end
+  local mode, depth, stack = VALUE, 0, {}
+  local key, left, lo, hi, literal = false, 0, 0x80, 0xbf, ""
+  local function unexpected(b, at)
+    local what = (depth == 0 and mode == AFTER) and "the end of the text" or EXPECTED[mode]
+    return "unexpected " .. name(b) .. " at byte " .. at .. " (expected " .. what .. ")"
   end
-  local expect_value = true
-  while true do
-    ws()
-    if expect_value then
-      local c = s:byte(i)
-      if c == 123 then -- {
-        depth = depth + 1; stack[depth] = 125; i = i + 1; ws()
-        if s:byte(i) == 125 then
-          i = i + 1; depth = depth - 1; expect_value = false
-        else
-          if s:byte(i) ~= 34 then return "expected a string key at " .. at() end
-          local e = str(); if e then return e end
-          ws()
-          if s:byte(i) ~= 58 then return "expected ':' at " .. at() end
-          i = i + 1
-        end
-      elseif c == 91 then -- [
-        depth = depth + 1; stack[depth] = 93; i = i + 1; ws()
-        if s:byte(i) == 93 then i = i + 1; depth = depth - 1; expect_value = false end
-      elseif c == 34 then
-        local e = str(); if e then return e end
-        expect_value = false
+  while i <= n do
+    local b = s:byte(i)
+    local at = i - 1
+    if mode == STRING then
+      -- Plain characters are skipped at once; %c also stops at DEL, which is allowed.
+      local j = s:find('[%c"\\\128-\255]', i)
+      if not j then
+        i = n + 1
       else
-        local _, e = s:find("^-?%d+", i)
-        if e then
-          if s:find("^-?0%d", i) then return "leading zero at " .. at() end
-          i = e + 1
-          local _, f = s:find("^%.%d+", i)
-          if f then i = f + 1 elseif s:byte(i) == 46 then return "bad number at " .. at() end
-          local _, x = s:find("^[eE][+-]?%d+", i)
-          if x then i = x + 1 elseif s:find("^[eE]", i) then return "bad number at " .. at() end
-        elseif s:find("^true", i) then i = i + 4
-        elseif s:find("^false", i) then i = i + 5
-        elseif s:find("^null", i) then i = i + 4
-        elseif i > n then return n == 0 and "empty" or "unexpected end"
-        else return "unexpected " .. quote(s:sub(i, i)) .. " at " .. at() end
-        expect_value = false
-      end
-    elseif depth == 0 then
-      if i <= n then return "unexpected " .. quote(s:sub(i, i)) .. " after the value at " .. at() end
-      return nil
-    else
-      local c = s:byte(i)
-      if c == 44 then -- ,
-        i = i + 1
-        if stack[depth] == 125 then
-          ws()
-          if s:byte(i) ~= 34 then return "expected a string key at " .. at() end
-          local e = str(); if e then return e end
-          ws()
-          if s:byte(i) ~= 58 then return "expected ':' at " .. at() end
-          i = i + 1
+        b, at, i = s:byte(j), j - 1, j + 1
+        if b == 0x22 then
+          mode = key and COLON or AFTER
+        elseif b == 0x5c then
+          mode = ESCAPE
+        elseif b < 0x20 then
+          return "control character " .. hex(b) .. " inside a string at byte " .. at .. " (it must be escaped)"
+        elseif b == 0x7f then
+          -- allowed as it is
+        elseif b >= 0xc2 and b <= 0xdf then
+          mode, left, lo, hi = UTF8, 1, 0x80, 0xbf
+        elseif b >= 0xe0 and b <= 0xef then
+          mode, left = UTF8, 2
+          lo = b == 0xe0 and 0xa0 or 0x80
+          hi = b == 0xed and 0x9f or 0xbf
+        elseif b >= 0xf0 and b <= 0xf4 then
+          mode, left = UTF8, 3
+          lo = b == 0xf0 and 0x90 or 0x80
+          hi = b == 0xf4 and 0x8f or 0xbf
+        else
+          return "invalid UTF-8 byte " .. hex(b) .. " at byte " .. at
         end
-        expect_value = true
-      elseif c == stack[depth] then
-        i = i + 1; depth = depth - 1
-      elseif i > n then return "unexpected end"
-      else return "unexpected " .. quote(s:sub(i, i)) .. " at " .. at() end
+      end
+    elseif mode == UTF8 then
+      if b < lo or b > hi then
+        return "invalid UTF-8 sequence at byte " .. at .. " (" .. hex(b) .. " cannot follow)"
+      end
+      lo, hi, i, left = 0x80, 0xbf, i + 1, left - 1
+      if left == 0 then mode = STRING end
+    elseif mode == ESCAPE then
+      i = i + 1
+      if b == 0x75 then
+        mode, left = HEX, 4
+      elseif ESCAPED[b] then
+        mode = STRING
+      else
+        local shown = (b > 0x20 and b < 0x7f) and string.char(b) or hex(b)
+        return 'invalid escape "\\' .. shown .. '" in a string at byte ' .. (at - 1)
+      end
+    elseif mode == HEX then
+      if not is_hex(b) then
+        return "invalid \\u escape: " .. name(b) .. " at byte " .. at .. " is not a hex digit"
+      end
+      i, left = i + 1, left - 1
+      if left == 0 then mode = STRING end
+    elseif mode == LITERAL then
+      if b ~= literal:byte(#literal - left + 1) then
+        return "unexpected " .. name(b) .. " at byte " .. at .. ' (in the literal "' .. literal .. '")'
+      end
+      i, left = i + 1, left - 1
+      if left == 0 then mode = AFTER end
+    elseif is_space(b) and mode <= AFTER then
+      i = i + 1
+    elseif mode == VALUE or mode == VALUE_OR_CLOSE then
+      i = i + 1
+      if b == 0x22 then
+        mode, key = STRING, false
+      elseif b >= 0x31 and b <= 0x39 then
+        mode = INT
+      elseif b == 0x30 then
+        mode = ZERO
+      elseif b == 0x2d then
+        mode = MINUS
+      elseif b == 0x7b or b == 0x5b then
+        depth = depth + 1
+        stack[depth] = b == 0x7b
+        mode = b == 0x7b and KEY_OR_CLOSE or VALUE_OR_CLOSE
+      elseif LITERALS[b] then
+        literal = LITERALS[b]
+        mode, left = LITERAL, #literal - 1
+      elseif b == 0x5d and mode == VALUE_OR_CLOSE then
+        mode, depth = AFTER, depth - 1
+      else
+        return unexpected(b, at)
+      end
+    elseif mode == COLON then
+      if b ~= 0x3a then return unexpected(b, at) end
+      mode, i = VALUE, i + 1
+    elseif mode == KEY or mode == KEY_OR_CLOSE then
+      if b == 0x22 then
+        mode, key = STRING, true
+      elseif b == 0x7d and mode == KEY_OR_CLOSE then
+        mode, depth = AFTER, depth - 1
+      else
+        return unexpected(b, at)
+      end
+      i = i + 1
+    elseif mode == AFTER then
+      local in_object = depth > 0 and stack[depth]
+      if depth > 0 and b == 0x2c then
+        mode = in_object and KEY or VALUE
+      elseif depth > 0 and b == (in_object and 0x7d or 0x5d) then
+        depth = depth - 1
+      else
+        return unexpected(b, at)
+      end
+      i = i + 1
+    else
+      -- A number: each state says what may follow.
+      local digit = is_digit(b)
+      if (mode == INT or mode == FRAC or mode == EXP) and digit then
+        i = (s:find("[^0-9]", i) or n + 1)
+      elseif mode == MINUS then
+        if not digit then return '"-" at byte ' .. (at - 1) .. " is not followed by a digit" end
+        mode, i = b == 0x30 and ZERO or INT, i + 1
+      elseif mode == DOT or mode == EXP_SIGN then
+        if not digit then return "unexpected " .. name(b) .. " at byte " .. at .. " (a digit)" end
+        mode, i = mode == DOT and FRAC or EXP, i + 1
+      elseif mode == EXP_MARK then
+        if digit then
+          mode = EXP
+        elseif b == 0x2b or b == 0x2d then
+          mode = EXP_SIGN
+        else
+          return "unexpected " .. name(b) .. " at byte " .. at .. " (a digit)"
+        end
+        i = i + 1
+      elseif b == 0x2e and (mode == ZERO or mode == INT) then
+        mode, i = DOT, i + 1
+      elseif (b == 0x65 or b == 0x45) and mode ~= EXP then
+        mode, i = EXP_MARK, i + 1
+      else
+        -- The number ended: the byte is looked at again after it.
+        mode = AFTER
+      end
     end
   end
-end
-
-local function payload_error(bytes)
-  if utf8_error(bytes) then
-    return string.format("payload of %d byte%s is not valid UTF-8", #bytes, #bytes == 1 and "" or "s")
+  local at = "at byte " .. n
+  if depth > 0 then
+    return "the text ends inside " .. (stack[depth] and "an object" or "an array") .. " (" .. at .. ")"
   end
-  if #bytes == 0 then return "payload is empty, which is not JSON" end
-  local why = json_error(bytes)
-  if why then return "payload is not valid JSON (" .. why .. ")" end
-  return nil
+  if mode == AFTER or mode == ZERO or mode == INT or mode == FRAC or mode == EXP then return nil end
+  if mode >= STRING and mode <= UTF8 then return "the text ends inside a string (" .. at .. ")" end
+  if mode == LITERAL then return "the text ends inside a literal (" .. at .. ")" end
+  return "the text ends inside a number (" .. at .. ")"
 end
 
-local function is_digit(b) return b >= 48 and b <= 57 end
+-- Why a payload is bad, as the receiver says it, or nil when it is good.
+local function payload_error(bytes)
+  local why = json_error(bytes)
+  if not why then return nil end
+  if why:find("^invalid UTF%-8") then
+    return string.format("payload of %d byte%s is not valid UTF-8: %s", #bytes, #bytes == 1 and "" or "s", why)
+  end
+  return "payload is not valid JSON: " .. why
+end
+
 
 -- Reads the frame at offset. Returns "frame", the prefix's length (LF
 -- included) and the declared length; or "more" and how many more bytes it
