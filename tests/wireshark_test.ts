@@ -224,15 +224,26 @@ Deno.test({
       ...["{1:2}", '{"a":1 "b":2}', "[1 2]", '{"k":"v"}x', "[[[[]]]", '{"a":', '"abc', '"\\u12"'],
       ...['"\\x"', '"\\', '"a\tb"', "[1.x]", "1ex", "1e+]", '"' + "x".repeat(200) + '\x05"'],
     ].map((text) => encoder.encode(text));
-    for (const bytes of ["22ff22", "22c322", "22eda08022", "22c0af22", "22f09f", "ff"]) {
+    for (
+      const bytes of ["22ff22", "22c322", "22eda08022", "22c0af22", "22f09f", "ff", "5b2c22ff225d"]
+    ) {
       texts.push(new Uint8Array(bytes.match(/../g)!.map((h) => parseInt(h, 16))));
     }
+    // What framecat receive says: the checker's reason, or that the payload is
+    // not UTF-8 when a decoder finds so.
     const expected = texts.map((payload) => {
-      const why = new JsonChecker().check(payload);
-      if (why === undefined) return new TextDecoder().decode(payload);
+      let why = new JsonChecker().check(payload);
+      if (why === undefined) return decoder.decode(payload);
+      let utf8 = why.startsWith("invalid UTF-8");
+      try {
+        new TextDecoder("utf-8", { fatal: true }).decode(payload);
+      } catch {
+        if (!utf8) why = "a byte sequence is not UTF-8";
+        utf8 = true;
+      }
       const size = payload.length === 1 ? "1 byte" : `${payload.length} bytes`;
       return "Cannot read frame 1 (stream byte 0): " +
-        (why.startsWith("invalid UTF-8")
+        (utf8
           ? `payload of ${size} is not valid UTF-8: ${why}`
           : `payload is not valid JSON: ${why}`);
     });

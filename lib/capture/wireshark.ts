@@ -327,11 +327,42 @@ local function json_error(s)
   return "the text ends inside a number (" .. at .. ")"
 end
 
--- Why a payload is bad, as the receiver says it, or nil when it is good.
+-- Whether s is UTF-8 throughout (as a strict decoder finds, strings or not).
+local function is_utf8(s)
+  local i = s:find("[\128-\255]")
+  local n = #s
+  while i do
+    local b = s:byte(i)
+    local left, lo, hi
+    if b >= 0xc2 and b <= 0xdf then
+      left, lo, hi = 1, 0x80, 0xbf
+    elseif b >= 0xe0 and b <= 0xef then
+      left, lo, hi = 2, b == 0xe0 and 0xa0 or 0x80, b == 0xed and 0x9f or 0xbf
+    elseif b >= 0xf0 and b <= 0xf4 then
+      left, lo, hi = 3, b == 0xf0 and 0x90 or 0x80, b == 0xf4 and 0x8f or 0xbf
+    else
+      return false
+    end
+    for k = 1, left do
+      local c = s:byte(i + k)
+      if not c or c < lo or c > hi then return false end
+      lo, hi = 0x80, 0xbf
+    end
+    i = s:find("[\128-\255]", i + left + 1)
+  end
+  return true
+end
+
+-- Why a payload is bad, as the receiver says it, or nil when it is good: a
+-- payload that is not UTF-8 anywhere is said to be that, as a decoder finds first.
 local function payload_error(bytes)
   local why = json_error(bytes)
   if not why then return nil end
-  if why:find("^invalid UTF%-8") then
+  local not_utf8 = why:find("^invalid UTF%-8") ~= nil
+  if not not_utf8 and not is_utf8(bytes) then
+    not_utf8, why = true, "a byte sequence is not UTF-8"
+  end
+  if not_utf8 then
     return string.format("payload of %d byte%s is not valid UTF-8: %s", #bytes, #bytes == 1 and "" or "s", why)
   end
   return "payload is not valid JSON: " .. why
