@@ -55,6 +55,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
       return { run: runDissect, help: DISSECT_HELP };
     },
   },
+  wireshark: {
+    summary: "print a Wireshark dissector for framecat (Lua), to save in Wireshark's " +
+      "plugins folder",
+    load: async () => {
+      const { runWireshark, WIRESHARK_HELP } = await import("./cli/wireshark.ts");
+      return { run: runWireshark, help: WIRESHARK_HELP };
+    },
+  },
   demo: {
     summary: 'start a receiver on a free loopback port, send it "Hello World!", show ' +
       "both sides, and exit",

@@ -84,7 +84,7 @@ Deno.test("framecat --version prints the version in deno.json", async () => {
 Deno.test("framecat reports usage errors in one line with exit code 2", async () => {
   const cases: [string[], RegExp][] = [
     [[], /missing command/],
-    [["frobnicate"], /unknown command "frobnicate": use receive, send, dissect, demo/],
+    [["frobnicate"], /unknown command "frobnicate": use receive, send, dissect, wireshark, demo/],
     [["recieve"], /unknown command "recieve": did you mean receive\?/],
     [["send", "--frob"], /unknown option '--frob' \(see framecat send --help\)/],
     [["send", "--prot", "1"], /unknown option '--prot'; did you mean --port\?/],
