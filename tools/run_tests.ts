@@ -91,5 +91,12 @@ if (summary === undefined && failures.length === 0) {
   }
   if (failures.length > 0) await out(`\n${[...failures, rest].join("\n").trim()}\n`);
   else await out(`\n${summary}\n`);
+  // The same in the plain form other runners close with.
+  const counts = /(\d+) passed.*?\| (\d+) failed(?:.*?\| (\d+) ignored)?/.exec(
+    summary ?? failures.join("\n"),
+  );
+  if (counts) {
+    await out(`tests: ${counts[1]} passed, ${counts[2]} failed, ${counts[3] ?? 0} skipped\n`);
+  }
 }
 Deno.exit(code);
