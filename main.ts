@@ -37,7 +37,9 @@ import {
 } from "./lib/receiver.ts";
 import {
   batchFrames,
+  checkCaCert,
   DEFAULT_ACK_TIMEOUT,
+  DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_PORT,
   send,
   type SendResult,
@@ -94,7 +96,8 @@ Options:
   --retry SECONDS  keep trying to connect this long, with backoff, until the
                    receiver is up (default 0: one attempt)
   --connect-timeout SECONDS
-                   give up on one connection attempt after this long
+                   give up on one connection attempt, TLS handshake included,
+                   after this long (default ${DEFAULT_CONNECT_TIMEOUT / 1000})
   --ack            wait until the receiver (receive --ack) confirms every message;
                    exit 1 naming the first one not confirmed in time
   --ack-timeout SECONDS
@@ -107,9 +110,12 @@ Options:
   -h, --help       show this help
 
 Put a MESSAGE that starts with "-" after "--": framecat send --json -- -5
-It reports what it sent on stderr. Exit codes: 0 every byte was written,
-1 connection refused, lost or host unknown, 2 usage error or a bad message
-(invalid JSON, not UTF-8, over --max-bytes: nothing after it is sent).
+After the last message it closes its side and waits up to 2 s for the receiver
+to close the connection. It reports what it sent on stderr. Exit codes:
+0 every byte was written (and, with --ack, confirmed), 1 connection refused,
+lost, reset by a receiver that closed it with data unread, TLS mismatch or host
+unknown, 2 usage error or a bad message (invalid JSON, not UTF-8, over
+--max-bytes: nothing after it is sent).
 `;
 
 const RECEIVE_HELP =
@@ -296,7 +302,7 @@ async function runSend(args: string[], say: (line: string) => void): Promise<num
     source = [batchFrames(frames)];
   }
   const tls = values.tls
-    ? { caCerts: values.ca === undefined ? undefined : [await readPem(values.ca, "--ca")] }
+    ? { caCerts: values.ca === undefined ? undefined : [await readCa(values.ca)] }
     : undefined;
   let sent: SendResult | undefined;
   const tally = (s: SendResult) =>
@@ -440,6 +446,19 @@ async function readPem(path: string, flag: string): Promise<string> {
       : describeError(error);
     throw new Error(`Cannot read the ${flag} file ${path}: ${why}`, { cause: error });
   }
+}
+
+/** Reads the --ca file, and checks that it holds a certificate, naming the file if not. */
+async function readCa(path: string): Promise<string> {
+  const pem = await readPem(path, "--ca");
+  try {
+    checkCaCert(pem);
+  } catch (error) {
+    throw new Error(`Cannot use the --ca file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return pem;
 }
 
 /** Calls `stop` on SIGINT and SIGTERM; returns what removes the listeners. */
