@@ -101,3 +101,81 @@ Deno.test("frameLines() refuses a line whose payload exceeds maxBytes", async ()
   assert.deepEqual(endless.values, ["ok"]);
   assert.match(endless.error?.message ?? "", /^Cannot send line 2: it is longer than the limit/);
 });
+
+/** The frames `frameLines` must send for `text`, written the plain way, one line at a time. */
+function expectedFrames(text: string, json: boolean): Uint8Array {
+  const lines = text.split("\n");
+  if (text.endsWith("\n")) lines.pop();
+  const frames: string[] = [];
+  for (let line of lines) {
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    if (json && line.trim() === "") continue;
+    const payload = json ? line : JSON.stringify(line);
+    if (json) JSON.parse(payload);
+    frames.push(`${encoder.encode(payload).length}\n${payload}`);
+  }
+  return encoder.encode(frames.join(""));
+}
+
+Deno.test("frameLines() sends the bytes a line-by-line encoder sends, long lines and short, however split", async () => {
+  // A seeded generator, so that a failure can be replayed.
+  let seed = 8;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+  const long = (n: number) => "x".repeat(Math.floor(n * (0.5 + random())));
+  const makers = [
+    () => JSON.stringify(`message ${random()}`),
+    () => JSON.stringify(long(100_000)),
+    () => JSON.stringify('tab\there, quote " and \\ and é 🙂 ' + long(70_000)),
+    () => JSON.stringify({ a: [1, 2.5e3, null, true], s: "ü" }),
+    () => `  ${JSON.stringify(long(80_000))}  `,
+    () => "",
+    () => "   ",
+    () => "-0",
+    () => JSON.stringify("\u2028\ufeff\ufffd"),
+  ];
+  // Lines that are not JSON, sent as strings without --json.
+  const textMakers = [...makers, () => long(90_000), () => `plain ${long(10)}`];
+  for (let round = 0; round < 24; round++) {
+    const json = round % 2 === 0;
+    const lines = Array.from(
+      { length: 3 + Math.floor(random() * 20) },
+      () => pick(json ? makers : textMakers)(),
+    );
+    const eols = lines.map(() => pick(["\n", "\r\n"]));
+    let text = lines.map((line, i) => line + eols[i]).join("");
+    if (random() < 0.3) text = text.replace(/\r?\n$/, "");
+    {
+      const chunk = pick([1 + Math.floor(random() * 5000), 65_536, text.length]);
+      const bufferSize = pick([64, 4096, 256 * 1024]);
+      const parts: Uint8Array[] = [];
+      const data = encoder.encode(text);
+      for await (const batch of frameLines(chunked(data, chunk), { json, bufferSize })) {
+        parts.push(batch.data.slice());
+      }
+      const got = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        got.set(part, at);
+        at += part.length;
+      }
+      const expected = expectedFrames(text, json);
+      assert.ok(
+        got.length === expected.length && got.every((b, i) => b === expected[i]),
+        `round ${round}, json ${json}, chunks of ${chunk}, buffer ${bufferSize}`,
+      );
+    }
+  }
+});
+
+Deno.test("frameLines() with json refuses string lines that only look simple", async () => {
+  for (const bad of ['"a\\qb"', '"raw\ttab"', '"open', '"a"b"', '"a\u0000"', "'single'"]) {
+    const input = `"ok"\n${bad}\n"after"\n`;
+    for (const chunk of [1, 7, input.length]) {
+      const { values, error } = await send(input, { json: true, chunk });
+      assert.deepEqual(values, ["ok"], bad);
+      assert.ok(error instanceof SyntaxError, bad);
+      assert.match(error.message, /^Cannot send line 2: it is not valid JSON \(/);
+    }
+  }
+});
