@@ -26,7 +26,7 @@
  * @module
  */
 
-import { type ByteReader, DEFAULT_MAX_BYTES } from "./framing.ts";
+import { type ByteReader, DEFAULT_MAX_BYTES, MAX_PREFIX_DIGITS } from "./framing.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts";
 
 /** Encoded frames ready to write, and how many messages they hold. */
@@ -125,27 +125,12 @@ export async function* frameLines(
       continue;
     }
     const bytes = buf.subarray(HEADROOM, complete);
-    const plan = planBatch(bytes, lineNumber + 1, json, maxBytes);
-    lineNumber += plan.lines;
-    let first = 0;
-    if (plan.starts[0] === 0 && plan.escaped[0] === null) {
-      // A long first line is sent from where it was read, its prefix
-      // written in front of it: no copy.
-      const frame = frameInPlace(buf, plan.ends[0], json, bytes.length);
-      if (frame) {
-        yield { data: frame, messages: 1 };
-        first = 1;
-      }
-    }
-    if (first < plan.starts.length) {
-      const size = plan.size - (first === 0 ? 0 : frameLength(plan.ends[0], json));
-      if (out.length < size) out = new Uint8Array(Math.max(size, out.length * 2));
-      yield {
-        data: writeFrames(plan, bytes, first, json, out),
-        messages: plan.starts.length - first,
-      };
-    }
-    if (plan.error) throw plan.error;
+    const batch = encodeLines(bytes, { firstLine: lineNumber + 1, json, maxBytes, out });
+    out = batch.out;
+    lineNumber += batch.lines;
+    if (batch.inPlace >= 0) yield { data: frameInPlace(buf, batch.inPlace, json), messages: 1 };
+    if (batch.messages > 0) yield { data: out.subarray(0, batch.at), messages: batch.messages };
+    if (batch.error) throw batch.error;
     buf.copyWithin(HEADROOM, complete, end);
     end = HEADROOM + end - complete;
   }
@@ -158,26 +143,13 @@ const MAX_READ = 1024 * 1024;
 /** From this many bytes a first line is framed in place instead of copied. */
 const IN_PLACE_BYTES = 64 * 1024;
 
-/** The bytes of the frame of a line of `bytes` bytes, prefix included. */
-function frameLength(bytes: number, json: boolean): number {
-  const length = bytes + (json ? 0 : 2);
-  return decimalLength(length) + 1 + length;
-}
-
 /**
- * Frames a batch's first line, read into `buf` at HEADROOM and ending at
- * `lineEnd` bytes from there, where it lies: its prefix (and without `json`,
- * its opening quote) goes in front of it, and without `json` its closing
- * quote over the CR or LF after it. Returns the frame, or undefined if the
- * line is short, or has no byte after it of the batch's `batchBytes`.
+ * Frames a batch's first line where it was read, into `buf` at HEADROOM and
+ * ending `lineEnd` bytes from there: its prefix (and without `json` its
+ * opening quote) goes in front of it, and without `json` its closing quote
+ * over the CR or LF after it. Returns the frame.
  */
-function frameInPlace(
-  buf: Uint8Array,
-  lineEnd: number,
-  json: boolean,
-  batchBytes: number,
-): Uint8Array | undefined {
-  if (lineEnd < IN_PLACE_BYTES || (!json && lineEnd >= batchBytes)) return undefined;
+function frameInPlace(buf: Uint8Array, lineEnd: number, json: boolean): Uint8Array {
   const length = lineEnd + (json ? 0 : 2);
   let from = HEADROOM;
   if (!json) buf[--from] = QUOTE;
@@ -187,40 +159,6 @@ function frameInPlace(
   let to = HEADROOM + lineEnd;
   if (!json) buf[to++] = QUOTE;
   return buf.subarray(from, to);
-}
-
-/** Writes the frames of `plan`'s lines from `first` on into `out`; returns them. */
-function writeFrames(
-  plan: LinePlan,
-  bytes: Uint8Array,
-  first: number,
-  json: boolean,
-  out: Uint8Array,
-): Uint8Array {
-  const { starts, ends, escaped } = plan;
-  let at = 0;
-  for (let k = first; k < starts.length; k++) {
-    const escape = escaped[k];
-    const from = starts[k];
-    const to = ends[k];
-    if (escape !== null) {
-      at = writeDecimal(out, at, utf8Length(escape));
-      out[at++] = LF;
-      at += encoder.encodeInto(escape, out.subarray(at)).written;
-      continue;
-    }
-    at = writeDecimal(out, at, to - from + (json ? 0 : 2));
-    out[at++] = LF;
-    if (!json) out[at++] = QUOTE;
-    if (to - from < 64) {
-      for (let j = from; j < to; j++) out[at++] = bytes[j];
-    } else {
-      out.set(bytes.subarray(from, to), at);
-      at += to - from;
-    }
-    if (!json) out[at++] = QUOTE;
-  }
-  return out.subarray(0, at);
 }
 
 /** Bytes searched at a time for the last LF; decoded, a piece this size stays in V8's young space. */
@@ -265,86 +203,97 @@ const SIMPLE_JSON_LINES = /(?:"[^"\\\x00-\x1f]{0,1024}"\r?\n)*/y;
 // deno-lint-ignore no-control-regex
 const SIMPLE_TEXT_LINES = /(?:[^"\\\x00-\x1f]{0,1024}\r?\n)*/y;
 
-/**
- * Checks the lines in `bytes` and notes where each one's payload comes from,
- * on one decode of all of them: a line's frame is then written by copying
- * its own bytes behind the length prefix; only a string that JSON must
- * escape is encoded anew.
- */
-function planBatch(
-  bytes: Uint8Array,
-  firstLine: number,
-  json: boolean,
-  maxBytes: number,
-): LinePlan {
-  const text = looseDecoder.decode(bytes);
-  const ascii = isAsciiDecoding(text, bytes.length);
-  if (!ascii && decodeUtf8(bytes) === undefined) {
-    return planUntilBadUtf8(bytes, firstLine, json, maxBytes);
-  }
-  const plan: LinePlan = { starts: [], ends: [], escaped: [], size: 0, lines: 0 };
-  if (ascii) planAsciiLines(text, plan, firstLine, json, maxBytes);
-  else planLines(text, bytes, plan, firstLine, json, maxBytes);
-  return plan;
+interface EncodeOptions {
+  /** The number of the batch's first line, for errors. */
+  firstLine: number;
+  json: boolean;
+  maxBytes: number;
+  /** The output buffer to write frames into (grown if need be). */
+  out: Uint8Array;
 }
 
-/** Where each line's payload comes from, and what is wrong with the first bad line. */
-interface LinePlan {
-  /** Byte offsets where payloads begin and end. */
-  starts: number[];
-  ends: number[];
-  /** The payload as JSON text, for a line JSON.stringify must escape. */
-  escaped: (string | null)[];
-  /** Bytes of the frames, prefixes included. */
-  size: number;
+/** The frames of one batch of lines. */
+interface EncodedLines {
+  /** The output buffer; its first `at` bytes hold `messages` frames. */
+  out: Uint8Array;
+  at: number;
+  messages: number;
+  /**
+   * Where the first line ends, if it is long and is to be framed in place
+   * (see `frameInPlace`), before the frames in `out`; otherwise -1.
+   */
+  inPlace: number;
   /** Lines read, including the bad one if there is an error. */
   lines: number;
   error?: Error;
 }
 
 /**
- * Plans the lines of ASCII `text`, whose characters are its bytes. Runs of
+ * Frames the lines in `bytes`, checked on one decode of all of them. A
+ * line's frame is written by copying its own bytes behind the length prefix;
+ * only a string that JSON must escape is encoded anew.
+ */
+function encodeLines(bytes: Uint8Array, options: EncodeOptions): EncodedLines {
+  const text = looseDecoder.decode(bytes);
+  const ascii = isAsciiDecoding(text, bytes.length);
+  if (!ascii && decodeUtf8(bytes) === undefined) return encodeUntilBadUtf8(bytes, options);
+  const batch: EncodedLines = { out: options.out, at: 0, messages: 0, inPlace: -1, lines: 0 };
+  if (ascii) encodeAsciiLines(text, bytes, batch, options);
+  else encodeOtherLines(text, bytes, batch, options);
+  return batch;
+}
+
+/**
+ * Frames the lines of ASCII `text`, whose characters are its bytes. Runs of
  * simple lines are checked by one regular expression; any other line is
  * checked on its own, without first splitting all of them.
  */
-function planAsciiLines(
+function encodeAsciiLines(
   text: string,
-  plan: LinePlan,
-  firstLine: number,
-  json: boolean,
-  maxBytes: number,
+  bytes: Uint8Array,
+  batch: EncodedLines,
+  options: EncodeOptions,
 ): void {
+  const json = options.json;
   const simple = json ? SIMPLE_JSON_LINES : SIMPLE_TEXT_LINES;
   let simpleEnd = 0;
+  // Lines to check on their own before trying for a run again, doubling
+  // while no run is found: input of lines that are never simple does not pay
+  // for a failed match on each one.
+  let skip = 0;
+  let backoff = 1;
   let start = 0;
   while (start < text.length) {
-    if (start >= simpleEnd) {
+    if (start >= simpleEnd && skip-- <= 0) {
       simple.lastIndex = start;
       simple.test(text);
       simpleEnd = simple.lastIndex;
+      if (simpleEnd > start) {
+        backoff = 1;
+      } else {
+        skip = backoff;
+        backoff = Math.min(backoff * 2, 64);
+      }
     }
     let lf = text.indexOf("\n", start);
     if (lf < 0) lf = text.length;
     let end = lf;
     if (end > start && text.charCodeAt(end - 1) === CR) end--;
-    plan.lines++;
-    const length = lf < simpleEnd
-      ? end - start + (json ? 0 : 2)
-      : checkLine(text.slice(start, end), end - start, plan, firstLine, json, true);
-    if (plan.error) return;
-    if (length >= 0 && !addLine(plan, start, end, length, firstLine, maxBytes)) return;
+    batch.lines++;
+    const added = lf < simpleEnd
+      ? addFrame(batch, bytes, start, end, options)
+      : addLine(batch, text.slice(start, end), bytes, start, end, options, true);
+    if (!added) return;
     start = lf + 1;
   }
 }
 
-/** Plans the lines of `text`, decoded from `bytes`, which are not all ASCII. */
-function planLines(
+/** Frames the lines of `text`, decoded from `bytes`, which are not all ASCII. */
+function encodeOtherLines(
   text: string,
   bytes: Uint8Array,
-  plan: LinePlan,
-  firstLine: number,
-  json: boolean,
-  maxBytes: number,
+  batch: EncodedLines,
+  options: EncodeOptions,
 ): void {
   const lines = text.split("\n");
   if (text.endsWith("\n")) lines.pop();
@@ -357,69 +306,109 @@ function planLines(
       line = line.slice(0, -1);
       end--;
     }
-    plan.lines++;
-    const length = checkLine(line, end - start, plan, firstLine, json, false);
-    if (plan.error) return;
-    if (length >= 0 && !addLine(plan, start, end, length, firstLine, maxBytes)) return;
+    batch.lines++;
+    if (!addLine(batch, line, bytes, start, end, options, false)) return;
     start = next;
   }
 }
 
 /**
- * Checks one line of `bytes` bytes: with `json`, that it is JSON (a blank
- * line is skipped: -1); otherwise whether JSON.stringify escapes it. Returns
- * its payload's length in bytes, or sets `plan.error`.
+ * Checks one line, `bytes[start, end)` decoded: with `json`, that it is JSON
+ * (a blank line is skipped); otherwise whether JSON.stringify escapes it.
+ * Frames it; returns false (with `batch.error` set) if it is refused.
  */
-function checkLine(
+function addLine(
+  batch: EncodedLines,
   line: string,
-  bytes: number,
-  plan: LinePlan,
-  firstLine: number,
-  json: boolean,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  options: EncodeOptions,
   ascii: boolean,
-): number {
-  if (json) {
-    if (line.trim() === "") return -1;
+): boolean {
+  if (options.json) {
+    if (line.trim() === "") return true;
     try {
       JSON.parse(line);
     } catch (e) {
-      plan.error = new SyntaxError(
-        `Cannot send line ${firstLine + plan.lines - 1}: it is not valid JSON (${
+      batch.error = new SyntaxError(
+        `Cannot send line ${options.firstLine + batch.lines - 1}: it is not valid JSON (${
           (e as Error).message
         })`,
       );
+      return false;
     }
-    return bytes;
+    return addFrame(batch, bytes, start, end, options);
   }
   const quoted = JSON.stringify(line);
   // Without escapes the JSON string is the line's own bytes in quotes.
-  if (quoted.length === line.length + 2) return bytes + 2;
-  plan.escaped[plan.starts.length] = quoted;
-  return ascii ? quoted.length : utf8Length(quoted);
+  if (quoted.length === line.length + 2) return addFrame(batch, bytes, start, end, options);
+  const length = ascii ? quoted.length : utf8Length(quoted);
+  if (!fits(batch, length, options)) return false;
+  let at = writeDecimal(batch.out, batch.at, length);
+  batch.out[at++] = LF;
+  batch.at = at + encoder.encodeInto(quoted, batch.out.subarray(at)).written;
+  batch.messages++;
+  return true;
 }
 
-/** Adds a line to the plan, or sets `plan.error` if its payload is over `maxBytes`. */
-function addLine(
-  plan: LinePlan,
+/**
+ * Frames `bytes[start, end)`, as it is with `json`, otherwise in quotes.
+ * Returns false (with `batch.error` set) if its payload is over `maxBytes`.
+ */
+function addFrame(
+  batch: EncodedLines,
+  bytes: Uint8Array,
   start: number,
   end: number,
-  length: number,
-  firstLine: number,
-  maxBytes: number,
+  options: EncodeOptions,
 ): boolean {
-  if (length > maxBytes) {
-    plan.error = new RangeError(
+  const json = options.json;
+  const length = end - start + (json ? 0 : 2);
+  if (!fits(batch, length, options)) return false;
+  if (
+    start === 0 && end >= IN_PLACE_BYTES && batch.messages === 0 && batch.inPlace < 0 &&
+    (json || end < bytes.length)
+  ) {
+    // The first line of the batch, long: framed where it is, no copy.
+    batch.inPlace = end;
+    return true;
+  }
+  const out = batch.out;
+  let at = writeDecimal(out, batch.at, length);
+  out[at++] = LF;
+  if (!json) out[at++] = QUOTE;
+  if (end - start < 64) {
+    for (let j = start; j < end; j++) out[at++] = bytes[j];
+  } else {
+    out.set(bytes.subarray(start, end), at);
+    at += end - start;
+  }
+  if (!json) out[at++] = QUOTE;
+  batch.at = at;
+  batch.messages++;
+  return true;
+}
+
+/**
+ * Whether a payload of `length` bytes may be sent; if so, makes room for
+ * its frame in `batch.out`, else sets `batch.error`.
+ */
+function fits(batch: EncodedLines, length: number, options: EncodeOptions): boolean {
+  if (length > options.maxBytes) {
+    batch.error = new RangeError(
       `Cannot send line ${
-        firstLine + plan.lines - 1
-      }: its payload of ${length} bytes exceeds the limit of ${maxBytes} bytes`,
+        options.firstLine + batch.lines - 1
+      }: its payload of ${length} bytes exceeds the limit of ${options.maxBytes} bytes`,
     );
     return false;
   }
-  const k = plan.starts.length;
-  plan.starts.push(start);
-  plan.ends.push(end);
-  if (plan.escaped.length <= k) plan.escaped.push(null);
-  plan.size += decimalLength(length) + 1 + length;
+  const needed = batch.at + MAX_PREFIX_DIGITS + 1 + length;
+  if (needed > batch.out.length) {
+    const bigger = new Uint8Array(Math.max(needed, 2 * batch.out.length, 64 * 1024));
+    bigger.set(batch.out.subarray(0, batch.at));
+    batch.out = bigger;
+  }
   return true;
 }
 
@@ -443,23 +432,20 @@ function writeDecimal(data: Uint8Array, at: number, n: number): number {
   return end;
 }
 
-/** Plans the lines before the first one that is not UTF-8, and reports it. */
-function planUntilBadUtf8(
-  bytes: Uint8Array,
-  firstLine: number,
-  json: boolean,
-  maxBytes: number,
-): LinePlan {
+/** Frames the lines before the first one that is not UTF-8, and reports it. */
+function encodeUntilBadUtf8(bytes: Uint8Array, options: EncodeOptions): EncodedLines {
   let start = 0;
   for (let i = 0;; i++) {
     let end = bytes.indexOf(LF, start);
     if (end < 0) end = bytes.length;
     if (decodeUtf8(bytes.subarray(start, end)) === undefined) {
-      const before: LinePlan = start === 0
-        ? { starts: [], ends: [], escaped: [], size: 0, lines: 0 }
-        : planBatch(bytes.subarray(0, start), firstLine, json, maxBytes);
+      const before: EncodedLines = start === 0
+        ? { out: options.out, at: 0, messages: 0, inPlace: -1, lines: 0 }
+        : encodeLines(bytes.subarray(0, start), options);
       if (before.error) return before;
-      before.error = new SyntaxError(`Cannot send line ${firstLine + i}: it is not valid UTF-8`);
+      before.error = new SyntaxError(
+        `Cannot send line ${options.firstLine + i}: it is not valid UTF-8`,
+      );
       before.lines = i + 1;
       return before;
     }
