@@ -106,9 +106,10 @@ export async function* frameLines(
       bigger.set(buf.subarray(0, end));
       buf = bigger;
     }
-    // At most MAX_READ at a time: what follows the last line end is moved
-    // to the front, and that stays short.
-    const n = await source.read(buf.subarray(end, Math.min(buf.length, end + MAX_READ)));
+    // As much as fits: each read of a file or stdin is a round trip to a
+    // thread of the runtime, which costs more than moving what follows the
+    // last line end to the front.
+    const n = await source.read(buf.subarray(end));
     if (n === null) eof = true;
     else end += n;
     // Only the bytes just read can hold a new LF: what came before is
@@ -138,8 +139,6 @@ export async function* frameLines(
 
 /** Bytes kept free before pending bytes: a length prefix, its LF and a quote. */
 const HEADROOM = 16;
-/** The most read at once. */
-const MAX_READ = 1024 * 1024;
 /** From this many bytes a first line is framed in place instead of copied. */
 const IN_PLACE_BYTES = 64 * 1024;
 
