@@ -133,9 +133,19 @@ Deno.test("frameLines() sends the bytes a line-by-line encoder sends, long lines
     () => "   ",
     () => "-0",
     () => JSON.stringify("\u2028\ufeff\ufffd"),
+    () => JSON.stringify("é" + long(70_000)),
+    () => JSON.stringify(long(70_000) + "\u0001"),
+    () => JSON.stringify(long(200_000)),
   ];
   // Lines that are not JSON, sent as strings without --json.
-  const textMakers = [...makers, () => long(90_000), () => `plain ${long(10)}`];
+  const textMakers = [
+    ...makers,
+    () => long(90_000),
+    () => `plain ${long(10)}`,
+    () => long(70_000) + "\t" + long(100),
+    () => long(70_000) + '"',
+    () => "\\" + long(70_000),
+  ];
   for (let round = 0; round < 24; round++) {
     const json = round % 2 === 0;
     const lines = Array.from(
@@ -169,13 +179,43 @@ Deno.test("frameLines() sends the bytes a line-by-line encoder sends, long lines
 });
 
 Deno.test("frameLines() with json refuses string lines that only look simple", async () => {
-  for (const bad of ['"a\\qb"', '"raw\ttab"', '"open', '"a"b"', '"a\u0000"', "'single'"]) {
+  const x = "x".repeat(100_000);
+  for (
+    const bad of [
+      '"a\\qb"',
+      '"raw\ttab"',
+      '"open',
+      '"a"b"',
+      '"a\u0000"',
+      "'single'",
+      `"${x}\t"`,
+      `"${x}"x"`,
+      `"${x}`,
+      `${x}"`,
+      `"${x}\\q"`,
+      `"${x}\r\r"`,
+    ]
+  ) {
     const input = `"ok"\n${bad}\n"after"\n`;
     for (const chunk of [1, 7, input.length]) {
       const { values, error } = await send(input, { json: true, chunk });
-      assert.deepEqual(values, ["ok"], bad);
-      assert.ok(error instanceof SyntaxError, bad);
+      assert.deepEqual(values, ["ok"], bad.slice(0, 20));
+      assert.ok(error instanceof SyntaxError, bad.slice(0, 20));
       assert.match(error.message, /^Cannot send line 2: it is not valid JSON \(/);
+    }
+  }
+});
+
+Deno.test("frameLines() names a long line that is not UTF-8 after sending the lines before it", async () => {
+  const long = encoder.encode('"' + "y".repeat(100_000) + '"\n');
+  const bad = new Uint8Array([...encoder.encode('"' + "z".repeat(70_000)), 0xff, 0x22, 0x0a]);
+  const input = new Uint8Array([...long, ...encoder.encode('"short"\n'), ...bad, ...long]);
+  for (const chunk of [4096, input.length]) {
+    for (const json of [true, false]) {
+      const { values, error } = await send(input, { json, chunk });
+      assert.equal(values.length, 2);
+      assert.ok(error instanceof SyntaxError);
+      assert.equal(error.message, "Cannot send line 3: it is not valid UTF-8");
     }
   }
 });
