@@ -29,6 +29,8 @@
 import { type ByteReader, DEFAULT_MAX_BYTES, MAX_PREFIX_DIGITS } from "./framing.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts";
 
+export type { ByteReader } from "./framing.ts";
+
 /** Encoded frames ready to write, and how many messages they hold. */
 export interface FrameBatch {
   /**

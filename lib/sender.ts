@@ -97,7 +97,8 @@ export interface SendResult {
   acknowledged?: number;
 }
 
-type Conn = Deno.TcpConn | Deno.TlsConn;
+/** A connection to a receiver, plain or TLS. */
+export type Conn = Deno.TcpConn | Deno.TlsConn;
 
 /**
  * Opens a TCP connection to a receiver, with Nagle's algorithm off so that a
