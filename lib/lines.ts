@@ -203,6 +203,8 @@ function lastLf(bytes: Uint8Array): number {
 const SIMPLE_JSON_LINES = /(?:"[^"\\\x00-\x1f]{0,1024}"\r?\n)*/y;
 // deno-lint-ignore no-control-regex
 const SIMPLE_TEXT_LINES = /(?:[^"\\\x00-\x1f]{0,1024}\r?\n)*/y;
+/** The most text one run is matched over. */
+const RUN_WINDOW = 64 * 1024;
 
 interface EncodeOptions {
   /** The number of the batch's first line, for errors. */
@@ -266,9 +268,15 @@ function encodeAsciiLines(
   let start = 0;
   while (start < text.length) {
     if (start >= simpleEnd && skip-- <= 0) {
-      simple.lastIndex = start;
-      simple.test(text);
-      simpleEnd = simple.lastIndex;
+      // Over a window of the text: V8 keeps backtracking state for every
+      // character a run matches, and over megabytes its stack overflows.
+      simple.lastIndex = 0;
+      simple.test(
+        text.length - start > RUN_WINDOW
+          ? text.slice(start, start + RUN_WINDOW)
+          : text.slice(start),
+      );
+      simpleEnd = start + simple.lastIndex;
       if (simpleEnd > start) {
         backoff = 1;
       } else {

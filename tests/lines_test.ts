@@ -219,3 +219,18 @@ Deno.test("frameLines() names a long line that is not UTF-8 after sending the li
     }
   }
 });
+
+Deno.test("frameLines() frames 16 MiB of short lines read at once", async () => {
+  // One run of a regular expression over all of them would overflow its stack.
+  const lines = Array.from({ length: 500_000 }, (_, i) => `message ${String(i).padStart(24)}`);
+  for (const json of [true, false]) {
+    const input = encoder.encode(lines.map((l) => (json ? `"${l}"` : l) + "\n").join(""));
+    let messages = 0;
+    for await (
+      const batch of frameLines(chunked(input, input.length), { json, bufferSize: input.length })
+    ) {
+      messages += batch.messages;
+    }
+    assert.equal(messages, lines.length);
+  }
+});
