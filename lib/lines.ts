@@ -192,17 +192,31 @@ function lastLf(bytes: Uint8Array): number {
   return -1;
 }
 
+// JSON's grammar, exactly, for the texts that need no nesting: a string, a
+// number, true, false, null, or an object or array of those, with spaces
+// and tabs between tokens.
+const STRING = String.raw`"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"`;
+const NUMBER = String.raw`-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?`;
+const SPACE = String.raw`[ \t]*`;
+const SCALAR = `(?:${STRING}|${NUMBER}|true|false|null)`;
+const MEMBER = `${STRING}${SPACE}:${SPACE}${SCALAR}`;
+const OBJECT = String.raw`\{${SPACE}(?:${MEMBER}${SPACE}(?:,${SPACE}${MEMBER}${SPACE})*)?\}`;
+const ARRAY = String.raw`\[${SPACE}(?:${SCALAR}${SPACE}(?:,${SPACE}${SCALAR}${SPACE})*)?\]`;
+
 /**
- * Runs of lines that need no other check, matched at once: with `json`, JSON
- * strings without escapes (`"..."`, a valid JSON text exactly when no `"`,
- * `\` or control character is inside), and otherwise lines that JSON.stringify
- * only puts in quotes. Each line ends in LF (a CR before it is dropped).
- * Longer lines are left to the general checks, which are faster for them.
+ * Runs of lines that need no other check, matched at once (sticky, from
+ * `lastIndex`), each ending in LF (a CR before it is dropped): with `json`,
+ * lines that are flat JSON texts (any other line is left to JSON.parse), and
+ * otherwise lines that JSON.stringify only puts in quotes (ASCII without `"`,
+ * `\` or control characters; longer ones are left to JSON.stringify).
  */
-// deno-lint-ignore no-control-regex
-const SIMPLE_JSON_LINES = /(?:"[^"\\\x00-\x1f]{0,1024}"\r?\n)*/y;
+const SIMPLE_JSON_LINES = new RegExp(
+  `(?:${SPACE}(?:${OBJECT}|${ARRAY}|${SCALAR})${SPACE}\\r?\\n)*`,
+  "y",
+);
 // deno-lint-ignore no-control-regex
 const SIMPLE_TEXT_LINES = /(?:[^"\\\x00-\x1f]{0,1024}\r?\n)*/y;
+
 /** The most text one run is matched over. */
 const RUN_WINDOW = 64 * 1024;
 

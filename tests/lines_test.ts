@@ -234,3 +234,103 @@ Deno.test("frameLines() frames 16 MiB of short lines read at once", async () => 
     assert.equal(messages, lines.length);
   }
 });
+
+Deno.test("frameLines() with json accepts exactly the lines JSON.parse accepts", async () => {
+  // Seeded: lines built from JSON's pieces at random, and valid flat texts
+  // with one character changed, each between two valid lines.
+  let seed = 10;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+  const pieces = [
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    '"',
+    '"a"',
+    '"\\u00e9"',
+    "\\",
+    "u",
+    "0",
+    "1",
+    "9",
+    "-",
+    ".",
+    "e",
+    "E",
+    "+",
+    "true",
+    "false",
+    "null",
+    "nul",
+    " ",
+    "\t",
+    "x",
+    "\x01",
+    "\x7f",
+    "/",
+    "n",
+    '"\\n"',
+    '"\\x"',
+    '"k":',
+    "\r",
+    "01",
+    "1.",
+    ".5",
+    "1e",
+    "{}",
+    "[]",
+  ];
+  const flat = () =>
+    JSON.stringify(
+      pick([
+        { a: 1, b: "two\n", c: [true, null] },
+        [1.5e-7, -0, "\u0001", "\\"],
+        { "": -12.25, q: '"', f: false },
+        "a string",
+        -3e21,
+      ]),
+      null,
+      pick([undefined, 1]),
+    ).replaceAll("\n", " ");
+  const candidates: string[] = [];
+  for (let i = 0; i < 1500; i++) {
+    candidates.push(
+      Array.from({ length: 1 + Math.floor(random() * 8) }, () => pick(pieces)).join(""),
+    );
+    const valid = flat();
+    const at = Math.floor(random() * valid.length);
+    const change = pick(["", pick(pieces), pick(pieces) + valid[at]]);
+    candidates.push(valid.slice(0, at) + change + valid.slice(at + 1), valid);
+  }
+  for (const candidate of candidates) {
+    if (candidate.includes("\n")) continue;
+    let parses = true;
+    try {
+      JSON.parse(candidate);
+    } catch {
+      parses = false;
+    }
+    const blank = candidate.replace(/\r$/, "").trim() === "";
+    const input = encoder.encode(`"before"\n${candidate}\n"after"\n`);
+    let messages = 0;
+    let error: Error | undefined;
+    try {
+      for await (const batch of frameLines(chunked(input, input.length), { json: true })) {
+        messages += batch.messages;
+      }
+    } catch (e) {
+      error = e as Error;
+    }
+    const what = JSON.stringify(candidate);
+    if (blank || parses) {
+      assert.equal(error, undefined, what);
+      assert.equal(messages, blank ? 2 : 3, what);
+    } else {
+      assert.equal(messages, 1, what);
+      assert.match(error?.message ?? "", /^Cannot send line 2: it is not valid JSON/, what);
+    }
+  }
+});
