@@ -207,8 +207,8 @@ const ARRAY = String.raw`\[${SPACE}(?:${SCALAR}${SPACE}(?:,${SPACE}${SCALAR}${SP
  * Runs of lines that need no other check, matched at once (sticky, from
  * `lastIndex`), each ending in LF (a CR before it is dropped): with `json`,
  * lines that are flat JSON texts (any other line is left to JSON.parse), and
- * otherwise lines that JSON.stringify only puts in quotes (ASCII without `"`,
- * `\` or control characters; longer ones are left to JSON.stringify).
+ * otherwise lines that JSON.stringify only puts in quotes (without `"`, `\`
+ * or control characters; longer ones are left to JSON.stringify).
  */
 const SIMPLE_JSON_LINES = new RegExp(
   `(?:${SPACE}(?:${OBJECT}|${ARRAY}|${SCALAR})${SPACE}\\r?\\n)*`,
@@ -255,19 +255,21 @@ function encodeLines(bytes: Uint8Array, options: EncodeOptions): EncodedLines {
   const ascii = isAsciiDecoding(text, bytes.length);
   if (!ascii && decodeUtf8(bytes) === undefined) return encodeUntilBadUtf8(bytes, options);
   const batch: EncodedLines = { out: options.out, at: 0, messages: 0, inPlace: -1, lines: 0 };
-  if (ascii) encodeAsciiLines(text, bytes, batch, options);
-  else encodeOtherLines(text, bytes, batch, options);
+  encodeTextLines(text, bytes, ascii, batch, options);
   return batch;
 }
 
 /**
- * Frames the lines of ASCII `text`, whose characters are its bytes. Runs of
- * simple lines are checked by one regular expression; any other line is
- * checked on its own, without first splitting all of them.
+ * Frames the lines of `text`, decoded from `bytes` (as UTF-8, valid). Runs
+ * of simple lines are checked by one regular expression; any other line is
+ * checked on its own, without first splitting all of them. When `text` is
+ * ASCII its characters are its bytes; otherwise each line's bytes are found
+ * by its LF, which is one byte and one character.
  */
-function encodeAsciiLines(
+function encodeTextLines(
   text: string,
   bytes: Uint8Array,
+  ascii: boolean,
   batch: EncodedLines,
   options: EncodeOptions,
 ): void {
@@ -280,6 +282,7 @@ function encodeAsciiLines(
   let skip = 0;
   let backoff = 1;
   let start = 0;
+  let byteStart = 0;
   while (start < text.length) {
     if (start >= simpleEnd && skip-- <= 0) {
       // Over a window of the text: V8 keeps backtracking state for every
@@ -300,38 +303,21 @@ function encodeAsciiLines(
     }
     let lf = text.indexOf("\n", start);
     if (lf < 0) lf = text.length;
+    let byteLf = ascii ? lf : bytes.indexOf(LF, byteStart);
+    if (byteLf < 0) byteLf = bytes.length;
     let end = lf;
-    if (end > start && text.charCodeAt(end - 1) === CR) end--;
-    batch.lines++;
-    const added = lf < simpleEnd
-      ? addFrame(batch, bytes, start, end, options)
-      : addLine(batch, text.slice(start, end), bytes, start, end, options, true);
-    if (!added) return;
-    start = lf + 1;
-  }
-}
-
-/** Frames the lines of `text`, decoded from `bytes`, which are not all ASCII. */
-function encodeOtherLines(
-  text: string,
-  bytes: Uint8Array,
-  batch: EncodedLines,
-  options: EncodeOptions,
-): void {
-  const lines = text.split("\n");
-  if (text.endsWith("\n")) lines.pop();
-  let start = 0;
-  for (let line of lines) {
-    let end = bytes.indexOf(LF, start);
-    if (end < 0) end = bytes.length;
-    const next = end + 1;
-    if (line.endsWith("\r")) {
-      line = line.slice(0, -1);
+    let byteEnd = byteLf;
+    if (end > start && text.charCodeAt(end - 1) === CR) {
       end--;
+      byteEnd--;
     }
     batch.lines++;
-    if (!addLine(batch, line, bytes, start, end, options, false)) return;
-    start = next;
+    const added = lf < simpleEnd
+      ? addFrame(batch, bytes, byteStart, byteEnd, options)
+      : addLine(batch, text.slice(start, end), bytes, byteStart, byteEnd, options, ascii);
+    if (!added) return;
+    start = lf + 1;
+    byteStart = byteLf + 1;
   }
 }
 
