@@ -1,7 +1,8 @@
 /**
  * Turns lines of text (one message a line, or NDJSON) into batches of frames,
- * streamed: each read of the source becomes one batch, checked and encoded
- * with one UTF-8 decode and one encode.
+ * streamed: the lines each read completes become one batch (two when the
+ * first is long: it is framed where it was read, without a copy), checked on
+ * one UTF-8 decode, each frame its line's own bytes behind a length prefix.
  *
  * @example
  * ```ts
