@@ -68,22 +68,59 @@ Deno.bench({
   },
 });
 
+/** A reader that serves `data` in reads as large as asked, as a file on stdin does. */
+function readerOf(data: Uint8Array): { read(p: Uint8Array): Promise<number | null> } {
+  let offset = 0;
+  return {
+    read(p: Uint8Array): Promise<number | null> {
+      if (offset >= data.length) return Promise.resolve(null);
+      const n = Math.min(p.length, data.length - offset);
+      p.set(data.subarray(offset, offset + n));
+      offset += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+/** Frames every line of `data` and counts the messages. */
+async function frameAll(data: Uint8Array, json: boolean): Promise<number> {
+  let messages = 0;
+  for await (const batch of frameLines(readerOf(data), { json })) messages += batch.messages;
+  return messages;
+}
+
 const smallLines = encoder.encode(SMALL.map((m) => JSON.stringify(m)).join("\n") + "\n");
 Deno.bench({
   name: "framecat: frameLines() 10,000 NDJSON lines (send --stdin --json)",
   group: "encode small",
   async fn(): Promise<void> {
-    let offset = 0;
-    const reader = {
-      read(p: Uint8Array): Promise<number | null> {
-        if (offset >= smallLines.length) return Promise.resolve(null);
-        const n = Math.min(p.length, smallLines.length - offset);
-        p.set(smallLines.subarray(offset, offset + n));
-        offset += n;
-        return Promise.resolve(n);
-      },
-    };
-    for await (const _ of frameLines(reader, { json: true })) { /* consumed */ }
+    if (await frameAll(smallLines, true) !== SMALL.length) throw new Error("lost lines");
+  },
+});
+
+// send --stdin --json of big messages: 8 lines of 8 MiB JSON strings.
+const largeLines = encoder.encode((JSON.stringify(LARGE) + "\n").repeat(8));
+
+Deno.bench({
+  name: "naive: split, check and frame 8 NDJSON lines of 8 MiB",
+  group: "encode large",
+  baseline: true,
+  fn(): void {
+    let end = 0;
+    for (let start = 0; start < largeLines.length; start = end + 1) {
+      end = largeLines.indexOf(0x0a, start);
+      const payload = largeLines.subarray(start, end);
+      JSON.parse(decoder.decode(payload));
+      concat([encoder.encode(`${payload.length}\n`), payload]);
+    }
+  },
+});
+
+Deno.bench({
+  name: "framecat: frameLines() 8 NDJSON lines of 8 MiB (send --stdin --json)",
+  group: "encode large",
+  async fn(): Promise<void> {
+    if (await frameAll(largeLines, true) !== 8) throw new Error("lost lines");
   },
 });
 

@@ -14,7 +14,9 @@ import {
 import { frameLines, type FrameLinesOptions } from "../lib/lines.ts";
 import {
   batchFrames,
+  checkCaCert,
   DEFAULT_ACK_TIMEOUT,
+  DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_PORT,
   type FrameBatch,
   send,
@@ -69,9 +71,8 @@ const FLAGS = [
   {
     name: "connect-timeout",
     value: "SECONDS",
-    // lib/sender.ts's DEFAULT_CONNECT_TIMEOUT (issue 10, item 4).
-    default: "10",
-    help: "give up on one connection attempt after this long",
+    default: String(DEFAULT_CONNECT_TIMEOUT / 1000),
+    help: "give up on one connection attempt, TLS handshake included, after this long",
   },
   {
     name: "ack",
@@ -107,10 +108,14 @@ stderr.`,
     `framecat send -j '{"level":"error"}' 42  # two JSON messages, one connection`,
     "tail -f app.log | framecat send -p 9000  # one message a line, as they come",
   ],
-  notes: `Put a MESSAGE that starts with "-" after "--": framecat send --json -- -5`,
+  notes: `Put a MESSAGE that starts with "-" after "--": framecat send --json -- -5
+After the last message it closes its side and waits up to 2 s for the receiver
+to close the connection; a receiver that resets it (closing with data unread)
+is a failure.`,
   exitCodes: [
     "0  every byte was written (and, with --ack, confirmed)",
-    "1  connection refused, lost or timed out, host unknown, message not confirmed",
+    "1  connection refused, lost, reset or timed out, host unknown, TLS mismatch,",
+    "   message not confirmed",
     "2  usage error, or a bad message (invalid JSON, not UTF-8, over --max-bytes):",
     "   nothing after it is sent",
   ],
@@ -178,7 +183,7 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
     source = [batchFrames(frames)];
   }
   const tls = values.tls
-    ? { caCerts: values.ca === undefined ? undefined : [await readPem(values.ca, "--ca")] }
+    ? { caCerts: values.ca === undefined ? undefined : [await readCa(values.ca)] }
     : undefined;
   let sent: SendResult | undefined;
   const tally = (s: SendResult) =>
@@ -232,4 +237,17 @@ async function* stdinOrHello(options: FrameLinesOptions): AsyncGenerator<FrameBa
       return Promise.resolve(size);
     },
   }, options);
+}
+
+/** Reads the --ca file, and checks that it holds a certificate, naming the file if not. */
+async function readCa(path: string): Promise<string> {
+  const pem = await readPem(path, "--ca");
+  try {
+    checkCaCert(pem);
+  } catch (error) {
+    throw new Error(`Cannot use the --ca file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return pem;
 }

@@ -1,7 +1,8 @@
 /**
  * Turns lines of text (one message a line, or NDJSON) into batches of frames,
- * streamed: each read of the source becomes one batch, checked and encoded
- * with one UTF-8 decode and one encode.
+ * streamed: the lines each read completes become one batch (two when the
+ * first is long: it is framed where it was read, without a copy), checked on
+ * one UTF-8 decode, each frame its line's own bytes behind a length prefix.
  *
  * @example
  * ```ts
@@ -26,8 +27,10 @@
  * @module
  */
 
-import { type ByteReader, DEFAULT_MAX_BYTES } from "./framing.ts";
+import { type ByteReader, DEFAULT_MAX_BYTES, MAX_PREFIX_DIGITS } from "./framing.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts";
+
+export type { ByteReader } from "./framing.ts";
 
 /** Encoded frames ready to write, and how many messages they hold. */
 export interface FrameBatch {
@@ -55,6 +58,7 @@ export interface FrameLinesOptions {
 }
 
 const LF = 0x0a;
+const CR = 0x0d;
 const QUOTE = 0x22;
 const encoder = new TextEncoder();
 
@@ -91,155 +95,331 @@ export async function* frameLines(
 ): AsyncGenerator<FrameBatch, void, undefined> {
   const json = options.json ?? false;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  let buf = new Uint8Array(options.bufferSize ?? 256 * 1024);
+  // Pending bytes start at HEADROOM, so that a long line's length prefix can
+  // be written in front of it, in place.
+  let buf = new Uint8Array(HEADROOM + (options.bufferSize ?? 256 * 1024));
   let out: Uint8Array = new Uint8Array(0);
-  let end = 0;
+  let end = HEADROOM;
   let lineNumber = 0;
   let eof = false;
   while (!eof) {
     if (end === buf.length) {
       // A line longer than the buffer: grow it, up to what a message may be.
-      const bigger = new Uint8Array(Math.min(buf.length * 2, maxBytes + 2));
-      bigger.set(buf);
+      const bigger = new Uint8Array(Math.min(buf.length * 2, HEADROOM + maxBytes + 2));
+      bigger.set(buf.subarray(0, end));
       buf = bigger;
     }
+    // As much as fits: each read of a file or stdin is a round trip to a
+    // thread of the runtime, which costs more than moving what follows the
+    // last line end to the front.
     const n = await source.read(buf.subarray(end));
     if (n === null) eof = true;
     else end += n;
     // Only the bytes just read can hold a new LF: what came before is
     // the start of a line already searched.
-    const newLf = buf.subarray(end - (n ?? 0), end).lastIndexOf(LF);
-    let complete = newLf < 0 ? 0 : end - (n ?? 0) + newLf + 1;
+    const newLf = lastLf(buf.subarray(end - (n ?? 0), end));
+    let complete = newLf < 0 ? HEADROOM : end - (n ?? 0) + newLf + 1;
     if (eof) complete = end;
-    if (complete === 0) {
-      if (end > maxBytes + 1) {
+    if (complete === HEADROOM) {
+      if (end - HEADROOM > maxBytes + 1) {
         throw new RangeError(
           `Cannot send line ${lineNumber + 1}: it is longer than the limit of ${maxBytes} bytes`,
         );
       }
       continue;
     }
-    const batch = encodeLines(buf.subarray(0, complete), lineNumber + 1, json, maxBytes, out);
-    out = batch.buffer;
+    const bytes = buf.subarray(HEADROOM, complete);
+    const batch = encodeLines(bytes, { firstLine: lineNumber + 1, json, maxBytes, out });
+    out = batch.out;
     lineNumber += batch.lines;
-    buf.copyWithin(0, complete, end);
-    end -= complete;
-    if (batch.messages > 0) yield { data: batch.data, messages: batch.messages };
+    if (batch.inPlace >= 0) yield { data: frameInPlace(buf, batch.inPlace, json), messages: 1 };
+    if (batch.messages > 0) yield { data: out.subarray(0, batch.at), messages: batch.messages };
     if (batch.error) throw batch.error;
+    buf.copyWithin(HEADROOM, complete, end);
+    end = HEADROOM + end - complete;
   }
 }
 
-interface EncodedLines extends FrameBatch {
+/** Bytes kept free before pending bytes: a length prefix, its LF and a quote. */
+const HEADROOM = 16;
+/** From this many bytes a first line is framed in place instead of copied. */
+const IN_PLACE_BYTES = 64 * 1024;
+
+/**
+ * Frames a batch's first line where it was read, into `buf` at HEADROOM and
+ * ending `lineEnd` bytes from there: its prefix (and without `json` its
+ * opening quote) goes in front of it, and without `json` its closing quote
+ * over the CR or LF after it. Returns the frame.
+ */
+function frameInPlace(buf: Uint8Array, lineEnd: number, json: boolean): Uint8Array {
+  const length = lineEnd + (json ? 0 : 2);
+  let from = HEADROOM;
+  if (!json) buf[--from] = QUOTE;
+  buf[--from] = LF;
+  from -= decimalLength(length);
+  writeDecimal(buf, from, length);
+  let to = HEADROOM + lineEnd;
+  if (!json) buf[to++] = QUOTE;
+  return buf.subarray(from, to);
+}
+
+/** Bytes searched at a time for the last LF; decoded, a piece this size stays in V8's young space. */
+const SEARCH_PIECE = 16 * 1024;
+
+/**
+ * The index of the last LF in `bytes`, or -1. The end is searched first as
+ * bytes (a short line ends near it); beyond that, piece by piece from the
+ * end, in decoded text where the piece is ASCII: decoding and searching text
+ * runs several times faster than `Uint8Array.prototype.lastIndexOf`.
+ */
+function lastLf(bytes: Uint8Array): number {
+  const tail = Math.max(0, bytes.length - 256);
+  const near = bytes.subarray(tail).lastIndexOf(LF);
+  if (near >= 0) return tail + near;
+  for (let end = tail; end > 0; end -= SEARCH_PIECE) {
+    const start = Math.max(0, end - SEARCH_PIECE);
+    const piece = bytes.subarray(start, end);
+    const text = looseDecoder.decode(piece);
+    if (!isAsciiDecoding(text, piece.length)) {
+      const at = piece.lastIndexOf(LF);
+      if (at >= 0) return start + at;
+      continue;
+    }
+    let at = text.indexOf("\n");
+    if (at < 0) continue;
+    for (let next = at; next >= 0; next = text.indexOf("\n", next + 1)) at = next;
+    return start + at;
+  }
+  return -1;
+}
+
+// JSON's grammar, exactly, for the texts that need no nesting: a string, a
+// number, true, false, null, or an object or array of those, with spaces
+// and tabs between tokens.
+const STRING = String.raw`"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"`;
+const NUMBER = String.raw`-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?`;
+const SPACE = String.raw`[ \t]*`;
+const SCALAR = `(?:${STRING}|${NUMBER}|true|false|null)`;
+const MEMBER = `${STRING}${SPACE}:${SPACE}${SCALAR}`;
+const OBJECT = String.raw`\{${SPACE}(?:${MEMBER}${SPACE}(?:,${SPACE}${MEMBER}${SPACE})*)?\}`;
+const ARRAY = String.raw`\[${SPACE}(?:${SCALAR}${SPACE}(?:,${SPACE}${SCALAR}${SPACE})*)?\]`;
+
+/**
+ * Runs of lines that need no other check, matched at once (sticky, from
+ * `lastIndex`), each ending in LF (a CR before it is dropped): with `json`,
+ * lines that are flat JSON texts (any other line is left to JSON.parse), and
+ * otherwise lines that JSON.stringify only puts in quotes (without `"`, `\`
+ * or control characters; longer ones are left to JSON.stringify).
+ */
+const SIMPLE_JSON_LINES = new RegExp(
+  `(?:${SPACE}(?:${OBJECT}|${ARRAY}|${SCALAR})${SPACE}\\r?\\n)*`,
+  "y",
+);
+// deno-lint-ignore no-control-regex
+const SIMPLE_TEXT_LINES = /(?:[^"\\\x00-\x1f]{0,1024}\r?\n)*/y;
+
+/** The most text one run is matched over. */
+const RUN_WINDOW = 64 * 1024;
+
+interface EncodeOptions {
+  /** The number of the batch's first line, for errors. */
+  firstLine: number;
+  json: boolean;
+  maxBytes: number;
+  /** The output buffer to write frames into (grown if need be). */
+  out: Uint8Array;
+}
+
+/** The frames of one batch of lines. */
+interface EncodedLines {
+  /** The output buffer; its first `at` bytes hold `messages` frames. */
+  out: Uint8Array;
+  at: number;
+  messages: number;
+  /**
+   * Where the first line ends, if it is long and is to be framed in place
+   * (see `frameInPlace`), before the frames in `out`; otherwise -1.
+   */
+  inPlace: number;
   /** Lines read, including the bad one if there is an error. */
   lines: number;
   error?: Error;
-  /** The output buffer, grown if it had to be, to reuse for the next batch. */
-  buffer: Uint8Array;
 }
 
 /**
- * Frames the lines in `bytes`. Each line is checked on one decode of all of
- * them, and its frame is written by copying its own bytes behind the length
- * prefix: only a string that JSON must escape is encoded anew.
+ * Frames the lines in `bytes`, checked on one decode of all of them. A
+ * line's frame is written by copying its own bytes behind the length prefix;
+ * only a string that JSON must escape is encoded anew.
  */
-function encodeLines(
-  bytes: Uint8Array,
-  firstLine: number,
-  json: boolean,
-  maxBytes: number,
-  buffer: Uint8Array,
-): EncodedLines {
+function encodeLines(bytes: Uint8Array, options: EncodeOptions): EncodedLines {
   const text = looseDecoder.decode(bytes);
   const ascii = isAsciiDecoding(text, bytes.length);
-  if (!ascii && decodeUtf8(bytes) === undefined) {
-    return encodeLinesUntilBadUtf8(bytes, firstLine, json, maxBytes, buffer);
-  }
-  const lines = text.split("\n");
-  if (text.endsWith("\n")) lines.pop();
-  // Pass 1: check each line and note where its payload comes from.
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const escaped: (string | null)[] = [];
-  let size = 0;
+  if (!ascii && decodeUtf8(bytes) === undefined) return encodeUntilBadUtf8(bytes, options);
+  const batch: EncodedLines = { out: options.out, at: 0, messages: 0, inPlace: -1, lines: 0 };
+  encodeTextLines(text, bytes, ascii, batch, options);
+  return batch;
+}
+
+/**
+ * Frames the lines of `text`, decoded from `bytes` (as UTF-8, valid). Runs
+ * of simple lines are checked by one regular expression; any other line is
+ * checked on its own, without first splitting all of them. When `text` is
+ * ASCII its characters are its bytes; otherwise each line's bytes are found
+ * by its LF, which is one byte and one character.
+ */
+function encodeTextLines(
+  text: string,
+  bytes: Uint8Array,
+  ascii: boolean,
+  batch: EncodedLines,
+  options: EncodeOptions,
+): void {
+  const json = options.json;
+  const simple = json ? SIMPLE_JSON_LINES : SIMPLE_TEXT_LINES;
+  let simpleEnd = 0;
+  // Lines to check on their own before trying for a run again, doubling
+  // while no run is found: input of lines that are never simple does not pay
+  // for a failed match on each one.
+  let skip = 0;
+  let backoff = 1;
   let start = 0;
-  let error: Error | undefined;
-  let i = 0;
-  for (; i < lines.length; i++) {
-    let line = lines[i];
-    // In ASCII a line's bytes are as many as its characters.
-    let end = ascii ? start + line.length : bytes.indexOf(LF, start);
-    if (end < 0) end = bytes.length;
-    const next = end + 1;
-    if (line.endsWith("\r")) {
-      line = line.slice(0, -1);
-      end--;
-    }
-    let length = end - start;
-    let escape: string | null = null;
-    if (json) {
-      if (line.trim() === "") {
-        start = next;
-        continue;
-      }
-      try {
-        JSON.parse(line);
-      } catch (e) {
-        error = new SyntaxError(
-          `Cannot send line ${firstLine + i}: it is not valid JSON (${(e as Error).message})`,
-        );
-        break;
-      }
-    } else {
-      const quoted = JSON.stringify(line);
-      // Without escapes the JSON string is the line's own bytes in quotes.
-      if (quoted.length === line.length + 2) {
-        length += 2;
-      } else {
-        escape = quoted;
-        length = ascii ? quoted.length : utf8Length(quoted);
-      }
-    }
-    if (length > maxBytes) {
-      error = new RangeError(
-        `Cannot send line ${
-          firstLine + i
-        }: its payload of ${length} bytes exceeds the limit of ${maxBytes} bytes`,
+  let byteStart = 0;
+  while (start < text.length) {
+    if (start >= simpleEnd && skip-- <= 0) {
+      // Over a window of the text: V8 keeps backtracking state for every
+      // character a run matches, and over megabytes its stack overflows.
+      simple.lastIndex = 0;
+      simple.test(
+        text.length - start > RUN_WINDOW
+          ? text.slice(start, start + RUN_WINDOW)
+          : text.slice(start),
       );
-      break;
+      simpleEnd = start + simple.lastIndex;
+      if (simpleEnd > start) {
+        backoff = 1;
+      } else {
+        skip = backoff;
+        backoff = Math.min(backoff * 2, 64);
+      }
     }
-    starts.push(start);
-    ends.push(end);
-    escaped.push(escape);
-    size += decimalLength(length) + 1 + length;
-    start = next;
+    let lf = text.indexOf("\n", start);
+    if (lf < 0) lf = text.length;
+    let byteLf = ascii ? lf : bytes.indexOf(LF, byteStart);
+    if (byteLf < 0) byteLf = bytes.length;
+    let end = lf;
+    let byteEnd = byteLf;
+    if (end > start && text.charCodeAt(end - 1) === CR) {
+      end--;
+      byteEnd--;
+    }
+    batch.lines++;
+    const added = lf < simpleEnd
+      ? addFrame(batch, bytes, byteStart, byteEnd, options)
+      : addLine(batch, text.slice(start, end), bytes, byteStart, byteEnd, options, ascii);
+    if (!added) return;
+    start = lf + 1;
+    byteStart = byteLf + 1;
   }
-  // Pass 2: write the frames.
-  if (buffer.length < size) buffer = new Uint8Array(Math.max(size, buffer.length * 2));
-  const data = buffer.subarray(0, size);
-  let at = 0;
-  for (let k = 0; k < starts.length; k++) {
-    const escape = escaped[k];
-    const from = starts[k];
-    const to = ends[k];
-    if (escape !== null) {
-      const length = ascii ? escape.length : utf8Length(escape);
-      at = writeDecimal(data, at, length);
-      data[at++] = LF;
-      at += encoder.encodeInto(escape, data.subarray(at)).written;
-      continue;
+}
+
+/**
+ * Checks one line, `bytes[start, end)` decoded: with `json`, that it is JSON
+ * (a blank line is skipped); otherwise whether JSON.stringify escapes it.
+ * Frames it; returns false (with `batch.error` set) if it is refused.
+ */
+function addLine(
+  batch: EncodedLines,
+  line: string,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  options: EncodeOptions,
+  ascii: boolean,
+): boolean {
+  if (options.json) {
+    if (line.trim() === "") return true;
+    try {
+      JSON.parse(line);
+    } catch (e) {
+      batch.error = new SyntaxError(
+        `Cannot send line ${options.firstLine + batch.lines - 1}: it is not valid JSON (${
+          (e as Error).message
+        })`,
+      );
+      return false;
     }
-    at = writeDecimal(data, at, to - from + (json ? 0 : 2));
-    data[at++] = LF;
-    if (!json) data[at++] = QUOTE;
-    if (to - from < 64) {
-      for (let j = from; j < to; j++) data[at++] = bytes[j];
-    } else {
-      data.set(bytes.subarray(from, to), at);
-      at += to - from;
-    }
-    if (!json) data[at++] = QUOTE;
+    return addFrame(batch, bytes, start, end, options);
   }
-  return { data, messages: starts.length, lines: error ? i + 1 : lines.length, error, buffer };
+  const quoted = JSON.stringify(line);
+  // Without escapes the JSON string is the line's own bytes in quotes.
+  if (quoted.length === line.length + 2) return addFrame(batch, bytes, start, end, options);
+  const length = ascii ? quoted.length : utf8Length(quoted);
+  if (!fits(batch, length, options)) return false;
+  let at = writeDecimal(batch.out, batch.at, length);
+  batch.out[at++] = LF;
+  batch.at = at + encoder.encodeInto(quoted, batch.out.subarray(at)).written;
+  batch.messages++;
+  return true;
+}
+
+/**
+ * Frames `bytes[start, end)`, as it is with `json`, otherwise in quotes.
+ * Returns false (with `batch.error` set) if its payload is over `maxBytes`.
+ */
+function addFrame(
+  batch: EncodedLines,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  options: EncodeOptions,
+): boolean {
+  const json = options.json;
+  const length = end - start + (json ? 0 : 2);
+  if (!fits(batch, length, options)) return false;
+  if (
+    start === 0 && end >= IN_PLACE_BYTES && batch.messages === 0 && batch.inPlace < 0 &&
+    (json || end < bytes.length)
+  ) {
+    // The first line of the batch, long: framed where it is, no copy.
+    batch.inPlace = end;
+    return true;
+  }
+  const out = batch.out;
+  let at = writeDecimal(out, batch.at, length);
+  out[at++] = LF;
+  if (!json) out[at++] = QUOTE;
+  if (end - start < 64) {
+    for (let j = start; j < end; j++) out[at++] = bytes[j];
+  } else {
+    out.set(bytes.subarray(start, end), at);
+    at += end - start;
+  }
+  if (!json) out[at++] = QUOTE;
+  batch.at = at;
+  batch.messages++;
+  return true;
+}
+
+/**
+ * Whether a payload of `length` bytes may be sent; if so, makes room for
+ * its frame in `batch.out`, else sets `batch.error`.
+ */
+function fits(batch: EncodedLines, length: number, options: EncodeOptions): boolean {
+  if (length > options.maxBytes) {
+    batch.error = new RangeError(
+      `Cannot send line ${
+        options.firstLine + batch.lines - 1
+      }: its payload of ${length} bytes exceeds the limit of ${options.maxBytes} bytes`,
+    );
+    return false;
+  }
+  const needed = batch.at + MAX_PREFIX_DIGITS + 1 + length;
+  if (needed > batch.out.length) {
+    const bigger = new Uint8Array(Math.max(needed, 2 * batch.out.length, 64 * 1024));
+    bigger.set(batch.out.subarray(0, batch.at));
+    batch.out = bigger;
+  }
+  return true;
 }
 
 /** How many decimal digits `n` has. */
@@ -262,28 +442,22 @@ function writeDecimal(data: Uint8Array, at: number, n: number): number {
   return end;
 }
 
-/** Encodes the lines before the first one that is not UTF-8, and reports it. */
-function encodeLinesUntilBadUtf8(
-  bytes: Uint8Array,
-  firstLine: number,
-  json: boolean,
-  maxBytes: number,
-  buffer: Uint8Array,
-): EncodedLines {
+/** Frames the lines before the first one that is not UTF-8, and reports it. */
+function encodeUntilBadUtf8(bytes: Uint8Array, options: EncodeOptions): EncodedLines {
   let start = 0;
   for (let i = 0;; i++) {
     let end = bytes.indexOf(LF, start);
     if (end < 0) end = bytes.length;
     if (decodeUtf8(bytes.subarray(start, end)) === undefined) {
-      const before = start === 0
-        ? { data: new Uint8Array(0), messages: 0, lines: 0, buffer }
-        : encodeLines(bytes.subarray(0, start), firstLine, json, maxBytes, buffer);
-      return {
-        ...before,
-        lines: i + 1,
-        error: before.error ??
-          new SyntaxError(`Cannot send line ${firstLine + i}: it is not valid UTF-8`),
-      };
+      const before: EncodedLines = start === 0
+        ? { out: options.out, at: 0, messages: 0, inPlace: -1, lines: 0 }
+        : encodeLines(bytes.subarray(0, start), options);
+      if (before.error) return before;
+      before.error = new SyntaxError(
+        `Cannot send line ${options.firstLine + i}: it is not valid UTF-8`,
+      );
+      before.lines = i + 1;
+      return before;
     }
     start = end + 1;
   }

@@ -28,13 +28,28 @@ export const DEFAULT_PORT = 1234;
 /** How long `send --ack` waits for the next acknowledgement, by default: 10 s. */
 export const DEFAULT_ACK_TIMEOUT = 10_000;
 
+/**
+ * How long one connection attempt may take, the TLS handshake included, by
+ * default: 10 s.
+ */
+export const DEFAULT_CONNECT_TIMEOUT = 10_000;
+
+/**
+ * How long {@linkcode send}, without `ack`, waits after its last write for the
+ * receiver to close the connection, by default: 2 s.
+ */
+export const DEFAULT_CLOSE_TIMEOUT = 2_000;
+
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
   /** The receiver's name or address; IPv6 with or without brackets. Defaults to `127.0.0.1`. */
   hostname?: string;
   /** The receiver's port. Defaults to {@linkcode DEFAULT_PORT}. */
   port?: number;
-  /** Give up on one attempt after this many milliseconds. Defaults to the system's limit. */
+  /**
+   * Give up on one attempt after this many milliseconds, the TLS handshake
+   * included. Defaults to {@linkcode DEFAULT_CONNECT_TIMEOUT}.
+   */
   connectTimeout?: number;
   /**
    * Keep trying for this many milliseconds, with backoff (0.1 s doubling to
@@ -59,6 +74,15 @@ export interface SendOptions extends ConnectOptions {
   ack?: boolean;
   /** Milliseconds to wait for the next acknowledgement. Defaults to 10 s. */
   ackTimeout?: number;
+  /**
+   * Without `ack`: after the last write, the sending side is closed and
+   * `send` waits up to this many milliseconds for the receiver to close the
+   * connection. If the receiver resets it instead (it closed the connection
+   * with data unread), `send` rejects. Waiting it out is not an error: a
+   * receiver may keep the connection open. 0 does not wait. Defaults to
+   * {@linkcode DEFAULT_CLOSE_TIMEOUT}.
+   */
+  closeTimeout?: number;
 }
 
 /** What {@linkcode send} sent. */
@@ -96,6 +120,14 @@ export type Conn = Deno.TcpConn | Deno.TlsConn;
 export async function connect(options: ConnectOptions = {}): Promise<Conn> {
   const hostname = unbracket(options.hostname ?? "127.0.0.1");
   const port = options.port ?? DEFAULT_PORT;
+  const caCerts = typeof options.tls === "object" ? options.tls.caCerts ?? [] : [];
+  caCerts.forEach((pem, i) => {
+    try {
+      checkCaCert(pem);
+    } catch (error) {
+      throw new SyntaxError(`CA certificate ${i + 1}: ${(error as Error).message}`);
+    }
+  });
   const deadline = Date.now() + (options.retry ?? 0);
   let attempts = 0;
   let wait = 100;
@@ -118,43 +150,94 @@ export async function connect(options: ConnectOptions = {}): Promise<Conn> {
   }
 }
 
+/**
+ * Checks that `pem` holds a certificate authority that TLS can use: at least
+ * one PEM `CERTIFICATE` block, each one readable. Throws `SyntaxError`
+ * saying what is wrong. {@linkcode connect} checks its `caCerts` so; a
+ * program that reads them from files can check each first, to name the file.
+ *
+ * @example
+ * ```ts
+ * import { checkCaCert } from "./sender.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => checkCaCert("not a certificate"), /holds no PEM certificate/);
+ * ```
+ */
+export function checkCaCert(pem: string): void {
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new SyntaxError("it holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+  }
+  try {
+    // Parses the certificates as a TLS connection would, without connecting.
+    Deno.createHttpClient({ caCerts: [pem] }).close();
+  } catch (error) {
+    const why = describeError(error).replace(/^invalid peer certificate: /, "");
+    throw new SyntaxError(`it is not a valid PEM certificate (${why})`, { cause: error });
+  }
+}
+
 /** The receiver's certificate was refused, or the TLS handshake failed: not worth retrying. */
 class TlsError extends Error {}
 
-/** One connection attempt, within `connectTimeout`. */
+/** One connection attempt, TLS handshake included, within `connectTimeout`. */
 async function attempt(hostname: string, port: number, options: ConnectOptions): Promise<Conn> {
   const tls = options.tls;
-  const connecting: Promise<Conn> = tls
-    ? Deno.connectTls({ hostname, port, caCerts: tls === true ? undefined : tls.caCerts })
-    : Deno.connect({ hostname, port });
-  const timeout = options.connectTimeout;
+  const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let conn: Conn;
+  const expired = new Promise<"expired">((resolve) => {
+    timer = setTimeout(resolve, timeout, "expired");
+  });
   try {
-    conn = timeout === undefined ? await connecting : await Promise.race([
-      connecting,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          // The attempt goes on in the runtime: close what it may still bring.
-          connecting.then((late) => late.close(), () => {});
-          reject(new Error(`no answer within ${timeout / 1000} s`));
-        }, timeout);
-      }),
-    ]);
+    const connecting: Promise<Conn> = tls
+      ? Deno.connectTls({ hostname, port, caCerts: tls === true ? undefined : tls.caCerts })
+      : Deno.connect({ hostname, port });
+    const conn = await Promise.race([connecting, expired]);
+    if (conn === "expired") {
+      // The attempt goes on in the runtime: close what it may still bring.
+      connecting.then((late) => late.close(), () => {});
+      throw new Error(`no answer within ${timeout / 1000} s`);
+    }
+    if (!("handshake" in conn)) {
+      conn.setNoDelay(true);
+      return conn;
+    }
+    let answer: unknown;
+    try {
+      answer = await Promise.race([conn.handshake(), expired]);
+    } catch (error) {
+      conn.close();
+      throw new TlsError(describeHandshakeError(error), { cause: error });
+    }
+    if (answer === "expired") {
+      conn.close();
+      throw new TlsError(
+        `no TLS handshake within ${
+          timeout / 1000
+        } s; if the receiver does not speak TLS, drop --tls`,
+      );
+    }
+    return conn;
   } finally {
     clearTimeout(timer);
   }
-  if ("handshake" in conn) {
-    try {
-      await conn.handshake();
-    } catch (error) {
-      conn.close();
-      throw new TlsError(`TLS handshake failed: ${describeError(error)}`, { cause: error });
-    }
-  } else {
-    conn.setNoDelay(true);
-  }
-  return conn;
+}
+
+/**
+ * Why a TLS handshake failed, in words: a peer that hangs up, resets or
+ * answers with something that is not TLS is most likely a plain receiver.
+ */
+function describeHandshakeError(error: unknown): string {
+  const words = describeError(error);
+  if (/certificate|alert|incompatible/i.test(words)) return `TLS handshake failed: ${words}`;
+  const plain = error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    /corrupt message|InvalidContentType|close_notify|end of file/i.test(words);
+  return plain
+    ? `TLS handshake failed (${words}): the receiver does not speak TLS; drop --tls`
+    : `TLS handshake failed: ${words}`;
 }
 
 /**
@@ -186,10 +269,19 @@ export function batchFrames(frames: Uint8Array[]): FrameBatch {
 
 /**
  * Connects to a receiver and writes every batch of frames, in order, over one
- * connection, then closes it. Resolves once every byte has been written.
- * Errors of the source are passed on as they are, after what came before
- * them was sent; a lost connection rejects with an error that says how much
- * had been sent.
+ * connection, then closes it. Errors of the source are passed on as they
+ * are, after what came before them was sent; a lost connection rejects with
+ * an error that says how much had been sent.
+ *
+ * Without `ack`, after the last write it closes its sending side and waits
+ * (up to `closeTimeout`) for the receiver to close the connection, reading
+ * and dropping anything sent back: a receiver that closed the connection
+ * with data unread resets it, and `send` rejects, since messages may be lost.
+ * A receiver that keeps the connection open is not an error. With `ack` it
+ * resolves once the receiver has confirmed every message, which is the only
+ * proof that each one was handled.
+ *
+ * A plain connection whose receiver answers with TLS rejects, saying so.
  *
  * @example
  * ```ts
@@ -212,12 +304,19 @@ export async function send(
 ): Promise<SendResult> {
   const conn = await connect(options);
   const result: SendResult = { messages: 0, bytes: 0, peer: formatAddress(conn.remoteAddr) };
-  const acks = options.ack ? new Acknowledgements(conn, result) : undefined;
+  const replies = new Replies(conn, result.peer);
+  const acks = options.ack ? new Acknowledgements(replies, result) : undefined;
+  // Without acks, what the receiver sends back is read and dropped, so that
+  // it never fills the socket's buffers, and its end is watched for.
+  const ended = acks ? acks.stopped.then(() => acks.error) : drain(replies);
   try {
     for await (const batch of source) {
       try {
         await writeAll(conn, batch.data);
       } catch (error) {
+        // A TLS receiver answers plain bytes with an alert before it hangs up.
+        await within(ended, 500);
+        if (replies.tlsAnswer) throw replies.tlsAnswer;
         throw new Error(
           `Connection to ${result.peer} lost after ${plural(result.messages, "message")}: ${
             describeError(error)
@@ -232,12 +331,120 @@ export async function send(
     if (acks) {
       await conn.closeWrite();
       await acks.all(options.ackTimeout ?? DEFAULT_ACK_TIMEOUT);
+    } else {
+      await awaitClose(conn, ended, result, options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
     }
   } finally {
     conn.close();
-    await acks?.stopped;
+    await ended;
   }
   return result;
+}
+
+/**
+ * Closes the sending side, then waits up to `timeout` for the receiver to
+ * close the connection (`ended` resolves, to the error reading ended with if
+ * one did). A reset means the receiver closed it with data unread.
+ */
+async function awaitClose(
+  conn: Conn,
+  ended: Promise<unknown>,
+  result: SendResult,
+  timeout: number,
+): Promise<void> {
+  if (timeout <= 0) return;
+  let shutdown: unknown;
+  try {
+    await conn.closeWrite();
+  } catch (error) {
+    // Only a connection already reset cannot be shut down.
+    shutdown = error;
+  }
+  const end = await within(ended, timeout);
+  if (end === "expired") return;
+  if (end instanceof TlsAnswerError) throw end;
+  const error = end ?? shutdown;
+  // A TLS receiver that hangs up without a close_notify has still closed.
+  if (error === undefined || error instanceof Deno.errors.UnexpectedEof) return;
+  const sent = `${plural(result.messages, "message")} sent (${result.bytes} bytes)`;
+  if (
+    error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionAborted
+  ) {
+    throw new Error(
+      `Connection to ${result.peer} reset: the receiver closed it with data unread, ` +
+        `so some of the ${sent} may be lost`,
+      { cause: error },
+    );
+  }
+  throw new Error(`Connection to ${result.peer} failed after ${sent}: ${describeError(error)}`, {
+    cause: error,
+  });
+}
+
+/** Resolves to what `promise` resolves to, or to `"expired"` after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | "expired"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<"expired">((resolve) => timer = setTimeout(resolve, ms, "expired")),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A plain connection's receiver answered with TLS records. */
+class TlsAnswerError extends Error {}
+
+/**
+ * What the receiver sends back. On a plain connection, a first byte that
+ * starts a TLS record (an alert or a handshake, then major version 3) means
+ * the receiver speaks TLS: reading then fails with a `TlsAnswerError`.
+ */
+class Replies {
+  /** The error reading failed with, if the receiver answered with TLS. */
+  tlsAnswer: TlsAnswerError | undefined;
+  #conn: Conn;
+  #peer: string;
+  #checked: boolean;
+
+  constructor(conn: Conn, peer: string) {
+    this.#conn = conn;
+    this.#peer = peer;
+    this.#checked = "handshake" in conn;
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    const n = await this.#conn.read(p);
+    if (!this.#checked && n !== null && n > 0) {
+      this.#checked = true;
+      if ((p[0] === 0x15 || p[0] === 0x16) && (n === 1 || p[1] === 0x03)) {
+        this.tlsAnswer = new TlsAnswerError(
+          `Cannot send to ${this.#peer}: the receiver answered with TLS; add --tls`,
+        );
+        throw this.tlsAnswer;
+      }
+    }
+    return n;
+  }
+}
+
+/**
+ * Reads and drops what the receiver sends back. Resolves once it closes, to
+ * the error reading ended with if one did.
+ */
+async function drain(replies: Replies): Promise<unknown> {
+  const buf = new Uint8Array(16 * 1024);
+  try {
+    while (await replies.read(buf) !== null) {
+      // Nothing is expected back without acknowledgements.
+    }
+    return undefined;
+  } catch (error) {
+    return error;
+  }
 }
 
 /** Reads `{"ack":N}` frames from the receiver while the sender writes. */
@@ -248,14 +455,19 @@ class Acknowledgements {
   #ended = false;
   #progress: (() => void) | undefined;
 
-  constructor(conn: Conn, result: SendResult) {
+  constructor(replies: Replies, result: SendResult) {
     this.#result = result;
     result.acknowledged = 0;
-    this.stopped = this.#read(conn);
+    this.stopped = this.#read(replies);
   }
 
-  async #read(conn: Conn): Promise<void> {
-    const reader = new FrameReader(conn, { maxBytes: 1024 });
+  /** The error reading ended with, if one did. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  async #read(replies: Replies): Promise<void> {
+    const reader = new FrameReader(replies, { maxBytes: 1024 });
     try {
       while (true) {
         const frames = await reader.readBatch();
@@ -287,6 +499,7 @@ class Acknowledgements {
       const before = result.acknowledged!;
       const next = before + 1;
       if (this.#ended) {
+        if (this.#error instanceof TlsAnswerError) throw this.#error;
         const why = this.#error ? describeError(this.#error) : "the receiver closed the connection";
         const hint = before === 0 ? "; does the receiver run with --ack?" : "";
         throw new Error(

@@ -56,6 +56,9 @@ export function tlsContext(options: TlsContextOptions): TlsContext {
   }
 }
 
+/** A TLS record: a fatal alert, unexpected_message. */
+const UNEXPECTED_MESSAGE_ALERT = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a]);
+
 /** Read from the TCP connection at most this much at a time. */
 const READ_SIZE = 64 * 1024;
 /** Decrypted bytes held unread past this pause reading from the peer. */
@@ -86,16 +89,39 @@ export class TlsServerConn {
   #error: Error | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
+  #secure = false;
+  #closeTcp: () => void;
 
   /** Serves TLS on `tcp` with `context`. */
   constructor(tcp: Deno.TcpConn, context: TlsContext) {
     this.#tcp = tcp;
     this.remoteAddr = tcp.remoteAddr;
     const buf = new Uint8Array(READ_SIZE);
+    // The TCP connection is closed only once an alert being written is out.
+    let alerting: Promise<unknown> = Promise.resolve();
+    let first = true;
+    const closeTcp = () =>
+      alerting.finally(() => {
+        try {
+          tcp.close();
+        } catch {
+          // Closed already.
+        }
+      });
+    this.#closeTcp = closeTcp;
     const transport = new Duplex({
       read(): void {
         tcp.read(buf).then(
-          (n) => this.push(n === null ? null : buf.slice(0, n)),
+          (n) => {
+            if (first && n !== null && buf[0] !== 0x16) {
+              // Not a TLS handshake record: a peer that does not speak TLS (a
+              // plain framecat send) gets a fatal alert, so that it can say
+              // what is wrong, before the TLS layer ends the connection.
+              alerting = writeAll(tcp, UNEXPECTED_MESSAGE_ALERT).catch(() => {});
+            }
+            first = false;
+            this.push(n === null ? null : buf.slice(0, n));
+          },
           (error) => this.destroy(error),
         );
       },
@@ -106,11 +132,7 @@ export class TlsServerConn {
         tcp.closeWrite().then(() => done(), () => done());
       },
       destroy(error, done): void {
-        try {
-          tcp.close();
-        } catch {
-          // Closed already.
-        }
+        closeTcp();
         done(error);
       },
     });
@@ -128,8 +150,13 @@ export class TlsServerConn {
       this.#ended = true;
       this.#wakeReader();
     });
+    socket.on("secure", () => this.#secure = true);
     socket.on("error", (error: Error) => {
-      this.#error ??= new Error(`TLS failed: ${error.message}`, { cause: error });
+      const plain = !this.#secure && /wrong version number|InvalidContentType/.test(error.message);
+      const why = plain
+        ? "the peer does not speak TLS (a framecat sender needs --tls)"
+        : error.message;
+      this.#error ??= new Error(`TLS failed: ${why}`, { cause: error });
       this.#wakeReader();
     });
     socket.on("close", () => {
@@ -177,11 +204,7 @@ export class TlsServerConn {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.destroy();
-    try {
-      this.#tcp.close();
-    } catch {
-      // Closed already.
-    }
+    this.#closeTcp();
     this.#wakeReader();
   }
 

@@ -101,3 +101,242 @@ Deno.test("frameLines() refuses a line whose payload exceeds maxBytes", async ()
   assert.deepEqual(endless.values, ["ok"]);
   assert.match(endless.error?.message ?? "", /^Cannot send line 2: it is longer than the limit/);
 });
+
+/** The frames `frameLines` must send for `text`, written the plain way, one line at a time. */
+function expectedFrames(text: string, json: boolean): Uint8Array {
+  const lines = text.split("\n");
+  if (text.endsWith("\n")) lines.pop();
+  const frames: string[] = [];
+  for (let line of lines) {
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    if (json && line.trim() === "") continue;
+    const payload = json ? line : JSON.stringify(line);
+    if (json) JSON.parse(payload);
+    frames.push(`${encoder.encode(payload).length}\n${payload}`);
+  }
+  return encoder.encode(frames.join(""));
+}
+
+Deno.test("frameLines() sends the bytes a line-by-line encoder sends, long lines and short, however split", async () => {
+  // A seeded generator, so that a failure can be replayed.
+  let seed = 8;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+  const long = (n: number) => "x".repeat(Math.floor(n * (0.5 + random())));
+  const makers = [
+    () => JSON.stringify(`message ${random()}`),
+    () => JSON.stringify(long(100_000)),
+    () => JSON.stringify('tab\there, quote " and \\ and é 🙂 ' + long(70_000)),
+    () => JSON.stringify({ a: [1, 2.5e3, null, true], s: "ü" }),
+    () => `  ${JSON.stringify(long(80_000))}  `,
+    () => "",
+    () => "   ",
+    () => "-0",
+    () => JSON.stringify("\u2028\ufeff\ufffd"),
+    () => JSON.stringify("é" + long(70_000)),
+    () => JSON.stringify(long(70_000) + "\u0001"),
+    () => JSON.stringify(long(200_000)),
+  ];
+  // Lines that are not JSON, sent as strings without --json.
+  const textMakers = [
+    ...makers,
+    () => long(90_000),
+    () => `plain ${long(10)}`,
+    () => long(70_000) + "\t" + long(100),
+    () => long(70_000) + '"',
+    () => "\\" + long(70_000),
+  ];
+  for (let round = 0; round < 24; round++) {
+    const json = round % 2 === 0;
+    const lines = Array.from(
+      { length: 3 + Math.floor(random() * 20) },
+      () => pick(json ? makers : textMakers)(),
+    );
+    const eols = lines.map(() => pick(["\n", "\r\n"]));
+    let text = lines.map((line, i) => line + eols[i]).join("");
+    if (random() < 0.3) text = text.replace(/\r?\n$/, "");
+    {
+      const chunk = pick([1 + Math.floor(random() * 5000), 65_536, text.length]);
+      const bufferSize = pick([64, 4096, 256 * 1024]);
+      const parts: Uint8Array[] = [];
+      const data = encoder.encode(text);
+      for await (const batch of frameLines(chunked(data, chunk), { json, bufferSize })) {
+        parts.push(batch.data.slice());
+      }
+      const got = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        got.set(part, at);
+        at += part.length;
+      }
+      const expected = expectedFrames(text, json);
+      assert.ok(
+        got.length === expected.length && got.every((b, i) => b === expected[i]),
+        `round ${round}, json ${json}, chunks of ${chunk}, buffer ${bufferSize}`,
+      );
+    }
+  }
+});
+
+Deno.test("frameLines() with json refuses string lines that only look simple", async () => {
+  const x = "x".repeat(100_000);
+  for (
+    const bad of [
+      '"a\\qb"',
+      '"raw\ttab"',
+      '"open',
+      '"a"b"',
+      '"a\u0000"',
+      "'single'",
+      `"${x}\t"`,
+      `"${x}"x"`,
+      `"${x}`,
+      `${x}"`,
+      `"${x}\\q"`,
+      `"${x}\r\r"`,
+    ]
+  ) {
+    const input = `"ok"\n${bad}\n"after"\n`;
+    for (const chunk of [1, 7, input.length]) {
+      const { values, error } = await send(input, { json: true, chunk });
+      assert.deepEqual(values, ["ok"], bad.slice(0, 20));
+      assert.ok(error instanceof SyntaxError, bad.slice(0, 20));
+      assert.match(error.message, /^Cannot send line 2: it is not valid JSON \(/);
+    }
+  }
+});
+
+Deno.test("frameLines() names a long line that is not UTF-8 after sending the lines before it", async () => {
+  const long = encoder.encode('"' + "y".repeat(100_000) + '"\n');
+  const bad = new Uint8Array([...encoder.encode('"' + "z".repeat(70_000)), 0xff, 0x22, 0x0a]);
+  const input = new Uint8Array([...long, ...encoder.encode('"short"\n'), ...bad, ...long]);
+  for (const chunk of [4096, input.length]) {
+    for (const json of [true, false]) {
+      const { values, error } = await send(input, { json, chunk });
+      assert.equal(values.length, 2);
+      assert.ok(error instanceof SyntaxError);
+      assert.equal(error.message, "Cannot send line 3: it is not valid UTF-8");
+    }
+  }
+});
+
+Deno.test("frameLines() frames 16 MiB of short lines read at once", async () => {
+  // One run of a regular expression over all of them would overflow its stack.
+  const lines = Array.from({ length: 500_000 }, (_, i) => `message ${String(i).padStart(24)}`);
+  for (const json of [true, false]) {
+    const input = encoder.encode(lines.map((l) => (json ? `"${l}"` : l) + "\n").join(""));
+    let messages = 0;
+    for await (
+      const batch of frameLines(chunked(input, input.length), { json, bufferSize: input.length })
+    ) {
+      messages += batch.messages;
+    }
+    assert.equal(messages, lines.length);
+  }
+});
+
+Deno.test("frameLines() with json accepts exactly the lines JSON.parse accepts", async () => {
+  // Seeded: lines built from JSON's pieces at random, and valid flat texts
+  // with one character changed, each between two valid lines.
+  let seed = 10;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+  const pieces = [
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    '"',
+    '"a"',
+    '"\\u00e9"',
+    "\\",
+    "u",
+    "0",
+    "1",
+    "9",
+    "-",
+    ".",
+    "e",
+    "E",
+    "+",
+    "true",
+    "false",
+    "null",
+    "nul",
+    " ",
+    "\t",
+    "x",
+    "\x01",
+    "\x7f",
+    "/",
+    "n",
+    '"\\n"',
+    '"\\x"',
+    '"k":',
+    "é",
+    "🙂",
+    "\u2028",
+    "\ufeff",
+    "\u00a0",
+    '"ü"',
+    "\r",
+    "01",
+    "1.",
+    ".5",
+    "1e",
+    "{}",
+    "[]",
+  ];
+  const flat = () =>
+    JSON.stringify(
+      pick([
+        { a: 1, b: "two\n", c: [true, null] },
+        [1.5e-7, -0, "\u0001", "\\"],
+        { "": -12.25, q: '"', f: false, "ключ": "значение 🙂" },
+        "a string",
+        -3e21,
+      ]),
+      null,
+      pick([undefined, 1]),
+    ).replaceAll("\n", " ");
+  const candidates: string[] = [];
+  for (let i = 0; i < 1500; i++) {
+    candidates.push(
+      Array.from({ length: 1 + Math.floor(random() * 8) }, () => pick(pieces)).join(""),
+    );
+    const valid = flat();
+    const at = Math.floor(random() * valid.length);
+    const change = pick(["", pick(pieces), pick(pieces) + valid[at]]);
+    candidates.push(valid.slice(0, at) + change + valid.slice(at + 1), valid);
+  }
+  for (const candidate of candidates) {
+    if (candidate.includes("\n")) continue;
+    let parses = true;
+    try {
+      JSON.parse(candidate);
+    } catch {
+      parses = false;
+    }
+    const blank = candidate.replace(/\r$/, "").trim() === "";
+    const input = encoder.encode(`"before"\n${candidate}\n"after"\n`);
+    let messages = 0;
+    let error: Error | undefined;
+    try {
+      for await (const batch of frameLines(chunked(input, input.length), { json: true })) {
+        messages += batch.messages;
+      }
+    } catch (e) {
+      error = e as Error;
+    }
+    const what = JSON.stringify(candidate);
+    if (blank || parses) {
+      assert.equal(error, undefined, what);
+      assert.equal(messages, blank ? 2 : 3, what);
+    } else {
+      assert.equal(messages, 1, what);
+      assert.match(error?.message ?? "", /^Cannot send line 2: it is not valid JSON/, what);
+    }
+  }
+});

@@ -391,7 +391,8 @@ Deno.test(tlsTest, async () => {
     );
 
     const plain = await framecat(["send", "--port", port, "in clear"]);
-    assert.equal(plain.code, 0); // it wrote its bytes; the receiver refuses them
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /the receiver answered with TLS; add --tls\n$/);
     await receiver.waitFor(/Connection from 127\.0\.0\.1:\d+ closed after 0 messages: .+/);
     assert.doesNotMatch(receiver.stdout, /in clear/);
     assert.equal(await stop(receiver), 0);
