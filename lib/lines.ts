@@ -28,6 +28,7 @@
  */
 
 import { type ByteReader, DEFAULT_MAX_BYTES, MAX_PREFIX_DIGITS } from "./framing.ts";
+import { JsonChecker } from "./json_check.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts";
 
 export type { ByteReader } from "./framing.ts";
@@ -61,6 +62,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
 const encoder = new TextEncoder();
+const checker = new JsonChecker();
 
 /**
  * Reads lines from `source` and yields them as frames, in order. A CR before
@@ -341,10 +343,11 @@ function addLine(
     try {
       JSON.parse(line);
     } catch (e) {
+      // The engine's message quotes the line raw; the checker's names the
+      // byte, escaped.
+      const why = checker.check(bytes, start, end) ?? (e as Error).message;
       batch.error = new SyntaxError(
-        `Cannot send line ${options.firstLine + batch.lines - 1}: it is not valid JSON (${
-          (e as Error).message
-        })`,
+        `Cannot send line ${options.firstLine + batch.lines - 1}: it is not valid JSON (${why})`,
       );
       return false;
     }
