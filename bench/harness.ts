@@ -68,6 +68,12 @@ export interface Result {
   metEveryRound: boolean | null;
   /** 1-minute load average (/proc/loadavg) when each round began. */
   load: number[];
+  /**
+   * CPU seconds (user + system) of each contender's processes per run, where
+   * measured: on a loaded machine wall time depends on the neighbours, CPU
+   * time much less.
+   */
+  cpuSeconds?: { framecat: Stats; peer: Stats };
   notes: string[];
 }
 
@@ -305,7 +311,17 @@ export interface ResultOptions {
   /** Conditions besides the target, each true or a reason it failed (e.g. "12 lost"). */
   conditions?: (true | string)[];
   load: number[];
+  /** CPU seconds per round of framecat's processes and the peer's. */
+  cpuSeconds?: { framecat: number[]; peer: number[] };
   notes?: string[];
+}
+
+function cpuNote(cpu: { framecat: Stats; peer: Stats }): string {
+  const one = (s: Stats) =>
+    `${format(s.median)}${s.rounds.length > 1 ? ` (${format(s.min)}-${format(s.max)})` : ""}`;
+  return `CPU seconds per run, both ends: framecat ${one(cpu.framecat)}, peer ${
+    one(cpu.peer)
+  } (ratio of medians ${(cpu.framecat.median / cpu.peer.median).toFixed(2)}x)`;
 }
 
 /** Each distinct line once, with how many times it came when more than once. */
@@ -321,6 +337,9 @@ export function result(options: ResultOptions): Result {
   const ratios = peer ? options.framecat.map((f, i) => f / peer[i]) : undefined;
   const target = options.target ?? null;
   const failed = (options.conditions ?? []).filter((c): c is string => c !== true);
+  const cpu = options.cpuSeconds
+    ? { framecat: stats(options.cpuSeconds.framecat), peer: stats(options.cpuSeconds.peer) }
+    : undefined;
   let met: boolean | null = null;
   let metEveryRound: boolean | null = null;
   if (target) {
@@ -343,7 +362,8 @@ export function result(options: ResultOptions): Result {
     met,
     metEveryRound,
     load: options.load,
-    notes: [...tally(failed), ...(options.notes ?? [])],
+    ...(cpu ? { cpuSeconds: cpu } : {}),
+    notes: [...tally(failed), ...(options.notes ?? []), ...(cpu ? [cpuNote(cpu)] : [])],
   };
 }
 

@@ -20,6 +20,7 @@ import {
   rounds,
   scaled,
   type ScenarioDefinition,
+  sh,
   shOk,
   timed,
   waitListening,
@@ -97,89 +98,138 @@ async function check(
   await removeQuietly(out);
 }
 
-/** ms for framecat to carry `input` (NDJSON) from `send` to `receive`'s output. */
-export async function framecatRun(
+/** One run of a pair: its wall time and the CPU time of both ends (user + system). */
+export interface Run {
+  ms: number;
+  cpuSeconds: number;
+}
+
+/** Appends bash's `times` (the CPU time of the command's children) to stderr. */
+function withTimes(command: string): string {
+  return `${command}\ncode=$?; times >&2; exit $code`;
+}
+
+/** The children's user + system seconds from the last `times` output in `stderr`. */
+function cpuOf(stderr: string): number {
+  const lines = stderr.trim().split("\n");
+  const match = lines.at(-1)?.match(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/);
+  if (!match) return NaN;
+  const [, um, us, sm, ss] = match.map(Number);
+  return um * 60 + us + sm * 60 + ss;
+}
+
+/**
+ * One run of a pair: the receiving end `receiver(port)` (listening on
+ * 127.0.0.1:port, ending by itself once it has everything), its output to
+ * `sink`; then the sending end `sender(port)`. The time is from the sender's
+ * start to the receiver's end; what the output holds is checked after.
+ */
+async function carry(
+  context: Context,
+  who: string,
+  receiver: (port: number) => string,
+  sender: (port: number) => string,
+  sink: Sink,
+  lines: number,
+  bytes: number,
+): Promise<Run> {
+  const port = freePort();
+  const out = `${context.dir}/${who.replaceAll(" ", "_")}.out`;
+  const receiving = new Background(
+    withTimes(`set -o pipefail; ${receiver(port)} ${sinkOf(sink, out)}`),
+  );
+  try {
+    await waitListening(port, receiving);
+    let sent = { code: 0, stdout: "", stderr: "" };
+    const ms = await timed(async () => {
+      sent = await sh(withTimes(sender(port)), 240);
+      if (sent.code !== 0) throw new Error(`${who}: the sender failed: ${sent.stderr.slice(-500)}`);
+      const status = await receiving.finish(240_000);
+      if (status.code !== 0) {
+        throw new Error(`${who}: the receiver failed: ${receiving.stderr.slice(-500)}`);
+      }
+    });
+    await check(sink, out, lines, bytes, who);
+    return { ms, cpuSeconds: cpuOf(sent.stderr) + cpuOf(receiving.stderr) };
+  } finally {
+    await receiving.stop();
+  }
+}
+
+/** framecat carries `input` (NDJSON) from `send --stdin --json` to `receive --json`. */
+export function framecatRun(
   context: Context,
   input: string,
   set: DataSet,
   sink: Sink,
   limit = "",
-): Promise<number> {
-  const port = freePort();
-  const out = `${context.dir}/framecat.out`;
-  const receiver = new Background(
-    `set -o pipefail; ${FRAMECAT} receive --host 127.0.0.1 --port ${port} --json --quiet ` +
-      `--count ${set.count} ${limit} ${sinkOf(sink, out)}`,
+): Promise<Run> {
+  return carry(
+    context,
+    "framecat",
+    (port) =>
+      `${FRAMECAT} receive --host 127.0.0.1 --port ${port} --json --quiet --count ${set.count} ${limit}`,
+    (port) => `${FRAMECAT} send --port ${port} --stdin --json ${limit} < "${input}"`,
+    sink,
+    set.count,
+    set.count * set.bytes,
   );
-  try {
-    await waitListening(port, receiver);
-    const ms = await timed(async () => {
-      await shOk(`${FRAMECAT} send --port ${port} --stdin --json ${limit} < "${input}"`, 240);
-      const status = await receiver.finish(240_000);
-      if (status.code !== 0) throw new Error(`framecat receive failed: ${receiver.stderr}`);
-    });
-    await check(sink, out, set.count, set.count * set.bytes, "framecat");
-    return ms;
-  } finally {
-    await receiver.stop();
-  }
+}
+
+/** nc carries `input` to a listening nc whose output goes through `filter` (`| jq -c .`). */
+export function ncRun(
+  context: Context,
+  input: string,
+  set: DataSet,
+  sink: Sink,
+  filter = "",
+): Promise<Run> {
+  return carry(
+    context,
+    filter === "" ? "nc" : "nc filtered",
+    (port) => `nc -l 127.0.0.1 ${port} ${filter}`,
+    (port) => `nc -N 127.0.0.1 ${port} < "${input}"`,
+    sink,
+    set.count,
+    set.count * set.bytes,
+  );
+}
+
+/** nc carries `frames` (framed) into the Node receiver, which ends after `set.count`. */
+export function nodeRun(context: Context, frames: string, set: DataSet, sink: Sink): Promise<Run> {
+  return carry(
+    context,
+    "node receiver",
+    (port) => `node "${PEERS}receiver.mjs" ${port} ${set.count}`,
+    (port) => `nc -N 127.0.0.1 ${port} < "${frames}"`,
+    sink,
+    set.count,
+    set.count * set.bytes,
+  );
 }
 
 /**
- * ms for nc to carry `input` to a listening nc whose output goes through
- * `filter` (such as `| jq -c .`) to the sink; `lines` is what the output must hold.
+ * Rounds of `contenders` whose figure is `rate(ms)`, keeping each one's CPU
+ * seconds per run beside: wall time on a loaded machine says as much about
+ * the neighbours as about the program, CPU time much less.
  */
-export async function ncRun(
+async function throughputRounds<K extends string>(
   context: Context,
-  input: string,
-  sink: Sink,
-  filter = "",
-  lines = 0,
-  bytes = 0,
-): Promise<number> {
-  const port = freePort();
-  const out = `${context.dir}/peer.out`;
-  const receiver = new Background(
-    `set -o pipefail; nc -l 127.0.0.1 ${port} ${filter} ${sinkOf(sink, out)}`,
-  );
-  try {
-    await waitListening(port, receiver);
-    const ms = await timed(async () => {
-      await shOk(`nc -N 127.0.0.1 ${port} < "${input}"`, 240);
-      const status = await receiver.finish(240_000);
-      if (status.code !== 0) throw new Error(`nc receiver failed: ${receiver.stderr}`);
-    });
-    await check(sink, out, lines, bytes, "nc");
-    return ms;
-  } finally {
-    await receiver.stop();
+  rate: (ms: number) => number,
+  contenders: Record<K, () => Promise<Run>>,
+): Promise<{ figures: Record<K, number[]>; cpu: Record<K, number[]>; load: number[] }> {
+  const cpu = {} as Record<K, number[]>;
+  const wrapped = {} as Record<K, () => Promise<number>>;
+  for (const key of Object.keys(contenders) as K[]) {
+    cpu[key] = [];
+    wrapped[key] = async () => {
+      const run = await contenders[key]();
+      cpu[key].push(run.cpuSeconds);
+      return rate(run.ms);
+    };
   }
-}
-
-/** ms for nc to carry `frames` (framed) into the Node receiver, which exits after `count`. */
-export async function nodeRun(
-  context: Context,
-  frames: string,
-  set: DataSet,
-  sink: Sink,
-): Promise<number> {
-  const port = freePort();
-  const out = `${context.dir}/node.out`;
-  const receiver = new Background(
-    `set -o pipefail; node "${PEERS}receiver.mjs" ${port} ${set.count} ${sinkOf(sink, out)}`,
-  );
-  try {
-    await waitListening(port, receiver);
-    const ms = await timed(async () => {
-      await shOk(`nc -N 127.0.0.1 ${port} < "${frames}"`, 240);
-      const status = await receiver.finish(240_000);
-      if (status.code !== 0) throw new Error(`node receiver failed: ${receiver.stderr}`);
-    });
-    await check(sink, out, set.count, set.count * set.bytes, "node receiver");
-    return ms;
-  } finally {
-    await receiver.stop();
-  }
+  const { figures, load } = await rounds(context, wrapped);
+  return { figures, cpu, load };
 }
 
 const FULL_SMALL: DataSet = { name: "small", count: 1_000_000, bytes: 22 };
@@ -195,10 +245,10 @@ export const small: ScenarioDefinition = {
     const input = await makeData(context.dir, SMALL, true);
     const frames = `${context.dir}/small.frames`;
     const rate = (ms: number) => SMALL.count / (ms / 1000);
-    const { figures, load } = await rounds(context, {
-      framecat: async () => rate(await framecatRun(context, input, SMALL, "file")),
-      jq: async () => rate(await ncRun(context, input, "file", "| jq -c .", SMALL.count)),
-      node: async () => rate(await nodeRun(context, frames, SMALL, "file")),
+    const { figures, cpu, load } = await throughputRounds(context, rate, {
+      framecat: () => framecatRun(context, input, SMALL, "file"),
+      jq: () => ncRun(context, input, SMALL, "file", "| jq -c ."),
+      node: () => nodeRun(context, frames, SMALL, "file"),
     });
     await removeQuietly(input, frames);
     const name = "1,000,000 small messages, to a tmpfs file";
@@ -212,6 +262,7 @@ export const small: ScenarioDefinition = {
         peer: figures.jq,
         target: { on: "ratio", op: ">=", value: 2.0, text: ">= 2.0x" },
         load,
+        cpuSeconds: { framecat: cpu.framecat, peer: cpu.jq },
       }),
       result({
         scenario: "small",
@@ -222,6 +273,7 @@ export const small: ScenarioDefinition = {
         peer: figures.node,
         target: { on: "ratio", op: ">=", value: 1.2, text: ">= 1.2x" },
         load,
+        cpuSeconds: { framecat: cpu.framecat, peer: cpu.node },
       }),
     ];
   },
@@ -243,10 +295,9 @@ export const bulk: ScenarioDefinition = {
     for (const sink of ["pipe", "null", "file"] as Sink[]) {
       context.log(` ${SINK_NAMES[sink]}`);
       const rate = (ms: number) => BULK.count * 8 / (ms / 1000);
-      const { figures, load } = await rounds(context, {
-        framecat: async () => rate(await framecatRun(context, input, BULK, sink, limit)),
-        nc: async () =>
-          rate(await ncRun(context, input, sink, "", BULK.count, BULK.count * BULK.bytes)),
+      const { figures, cpu, load } = await throughputRounds(context, rate, {
+        framecat: () => framecatRun(context, input, BULK, sink, limit),
+        nc: () => ncRun(context, input, BULK, sink),
       });
       results.push(result({
         scenario: "bulk",
@@ -262,6 +313,7 @@ export const bulk: ScenarioDefinition = {
           text: `>= ${targets[sink]}x`,
         },
         load,
+        cpuSeconds: { framecat: cpu.framecat, peer: cpu.nc },
       }));
     }
     await removeQuietly(input);
@@ -281,9 +333,9 @@ export const large: ScenarioDefinition = {
     const input = await makeData(context.dir, LARGE);
     const total = LARGE.count * LARGE.bytes;
     const rate = (ms: number) => total / 1e6 / (ms / 1000);
-    const { figures, load } = await rounds(context, {
-      framecat: async () => rate(await framecatRun(context, input, LARGE, "pipe")),
-      nc: async () => rate(await ncRun(context, input, "pipe", "", LARGE.count, total)),
+    const { figures, cpu, load } = await throughputRounds(context, rate, {
+      framecat: () => framecatRun(context, input, LARGE, "pipe"),
+      nc: () => ncRun(context, input, LARGE, "pipe"),
     });
     await removeQuietly(input);
     return [result({
@@ -295,6 +347,7 @@ export const large: ScenarioDefinition = {
       peer: figures.nc,
       target: { on: "ratio", op: ">=", value: 0.5, text: ">= 0.5x" },
       load,
+      cpuSeconds: { framecat: cpu.framecat, peer: cpu.nc },
     })];
   },
 };
@@ -311,9 +364,9 @@ export const bytes: ScenarioDefinition = {
     const input = await makeData(context.dir, BYTES);
     const total = BYTES.count * BYTES.bytes;
     const rate = (ms: number) => total / 1e6 / (ms / 1000);
-    const { figures, load } = await rounds(context, {
-      framecat: async () => rate(await framecatRun(context, input, BYTES, "pipe")),
-      nc: async () => rate(await ncRun(context, input, "pipe", "", BYTES.count, total)),
+    const { figures, cpu, load } = await throughputRounds(context, rate, {
+      framecat: () => framecatRun(context, input, BYTES, "pipe"),
+      nc: () => ncRun(context, input, BYTES, "pipe"),
     });
     await removeQuietly(input);
     return [result({
@@ -324,6 +377,7 @@ export const bytes: ScenarioDefinition = {
       framecat: figures.framecat,
       peer: figures.nc,
       load,
+      cpuSeconds: { framecat: cpu.framecat, peer: cpu.nc },
       notes: ["no target in issue 9; for the record"],
     })];
   },
