@@ -217,7 +217,8 @@ const HELLO = "Hello World!";
  * when it is a pipe, a file or a socket, or the seed's Hello World when it is
  * a character device such as /dev/null. It reads first, and looks at what
  * standard input is only when it ends at once: that look loads `node:fs`
- * (about 25 ms), which a pipe with data never pays.
+ * (about 20 ms), which a pipe with data never pays. (Deno 2 has no fstat of
+ * its own, and reading /proc/self/fd/0 needs --allow-all.)
  */
 async function* stdinOrHello(options: FrameLinesOptions): AsyncGenerator<FrameBatch> {
   const first = new Uint8Array(64 * 1024);

@@ -184,10 +184,8 @@ class TlsError extends Error {}
 async function attempt(hostname: string, port: number, options: ConnectOptions): Promise<Conn> {
   const tls = options.tls;
   const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<"expired">((resolve) => {
-    timer = setTimeout(resolve, timeout, "expired");
-  });
+  const deadline = expiry(timeout);
+  const expired = deadline.expired;
   try {
     const connecting: Promise<Conn> = tls
       ? Deno.connectTls({ hostname, port, caCerts: tls === true ? undefined : tls.caCerts })
@@ -219,7 +217,7 @@ async function attempt(hostname: string, port: number, options: ConnectOptions):
     }
     return conn;
   } finally {
-    clearTimeout(timer);
+    deadline.cancel();
   }
 }
 
@@ -384,15 +382,28 @@ async function awaitClose(
 
 /** Resolves to what `promise` resolves to, or to `"expired"` after `ms`. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | "expired"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = expiry(ms);
   try {
-    return await Promise.race([
-      promise,
-      new Promise<"expired">((resolve) => timer = setTimeout(resolve, ms, "expired")),
-    ]);
+    return await Promise.race([promise, deadline.expired]);
   } finally {
-    clearTimeout(timer);
+    deadline.cancel();
   }
+}
+
+/**
+ * A promise of `"expired"` after `ms`, until cancelled. Made with
+ * `AbortSignal.timeout`: the first `setTimeout` of a process loads Deno's
+ * timers module, about 6 ms of a sender's start-up. Cancelling lets the
+ * process end without waiting for it.
+ */
+function expiry(ms: number): { expired: Promise<"expired">; cancel(): void } {
+  const signal = AbortSignal.timeout(ms);
+  let fire = () => {};
+  const expired = new Promise<"expired">((resolve) => {
+    fire = () => resolve("expired");
+    signal.addEventListener("abort", fire, { once: true });
+  });
+  return { expired, cancel: () => signal.removeEventListener("abort", fire) };
 }
 
 /** A plain connection's receiver answered with TLS records. */
@@ -506,12 +517,12 @@ class Acknowledgements {
           `Message ${next} was not acknowledged: ${why} (${before} of ${result.messages} confirmed${hint})`,
         );
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = await new Promise<boolean>((resolve) => {
-        this.#progress = () => resolve(false);
-        timer = setTimeout(() => resolve(true), timeout);
-      });
-      clearTimeout(timer);
+      const deadline = expiry(timeout);
+      const timedOut = await Promise.race([
+        new Promise<boolean>((resolve) => this.#progress = () => resolve(false)),
+        deadline.expired.then(() => true),
+      ]);
+      deadline.cancel();
       this.#progress = undefined;
       if (timedOut && result.acknowledged === before) {
         throw new Error(
