@@ -5,7 +5,7 @@
  */
 
 import { describeError } from "../lib/errors.ts";
-import { dissectCapture } from "../lib/dissect_report.ts";
+import { dissectCapture } from "../lib/capture/report.ts";
 import { LineWriter } from "../lib/line_writer.ts";
 import { DEFAULT_PORT } from "../lib/sender.ts";
 import {

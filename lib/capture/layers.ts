@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { dissectPacket } from "./dissect.ts";
+ * import { dissectPacket } from "./layers.ts";
  * import assert from "node:assert/strict";
  *
  * // Raw IPv4 (link type 101): a TCP segment of 3 bytes, "14\n".
@@ -77,7 +77,7 @@ const TCP_FLAGS = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
  *
  * @example
  * ```ts
- * import { dissectPacket } from "./dissect.ts";
+ * import { dissectPacket } from "./layers.ts";
  * import assert from "node:assert/strict";
  *
  * const { layers, notes } = dissectPacket(new Uint8Array(20), 147);

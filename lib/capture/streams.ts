@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { TcpStreams } from "./tcp_streams.ts";
+ * import { TcpStreams } from "./streams.ts";
  * import assert from "node:assert/strict";
  *
  * const streams = new TcpStreams();
@@ -24,9 +24,9 @@
  * @module
  */
 
-import { formatAddress } from "./address.ts";
-import type { TcpInfo } from "./dissect.ts";
-import { decodeFrames, FrameError, MAX_PAYLOAD_BYTES } from "./framing.ts";
+import { formatAddress } from "../address.ts";
+import type { TcpInfo } from "./layers.ts";
+import { decodeFrames, FrameError, MAX_PAYLOAD_BYTES } from "../framing.ts";
 
 /** What Wireshark shows of a segment once its connection is known. */
 export interface SegmentView {

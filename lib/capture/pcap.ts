@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { readCapture } from "./capture.ts";
+ * import { readCapture } from "./pcap.ts";
  * import assert from "node:assert/strict";
  *
  * // A classic pcap header (little-endian, microseconds, Ethernet) and no packet.
@@ -42,7 +42,7 @@ export interface CapturedPacket {
  *
  * @example
  * ```ts
- * import { readCapture } from "./capture.ts";
+ * import { readCapture } from "./pcap.ts";
  * import assert from "node:assert/strict";
  *
  * assert.throws(() => [...readCapture(new TextEncoder().encode("not a capture"))], SyntaxError);

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { dissectCapture } from "./dissect_report.ts";
+ * import { dissectCapture } from "./report.ts";
  * import assert from "node:assert/strict";
  *
  * const empty = new Uint8Array(24);
@@ -19,9 +19,9 @@
  * @module
  */
 
-import { readCapture } from "./capture.ts";
-import { dissectPacket, type Layer } from "./dissect.ts";
-import { TcpStreams } from "./tcp_streams.ts";
+import { readCapture } from "./pcap.ts";
+import { dissectPacket, type Layer } from "./layers.ts";
+import { TcpStreams } from "./streams.ts";
 
 /** Options for {@linkcode dissectCapture}. */
 export interface DissectOptions {
@@ -59,7 +59,7 @@ const COLORS: Record<string, number> = {
  *
  * @example
  * ```ts
- * import { dissectCapture } from "./dissect_report.ts";
+ * import { dissectCapture } from "./report.ts";
  * import assert from "node:assert/strict";
  *
  * const report = await dissectCapture(new TextEncoder().encode("garbage!"));
