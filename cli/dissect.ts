@@ -5,8 +5,7 @@
  */
 
 import { describeError } from "../lib/errors.ts";
-import { dissectCapture } from "../lib/capture/report.ts";
-import { LineWriter } from "../lib/line_writer.ts";
+import { writeDissection } from "../lib/capture/report.ts";
 import { DEFAULT_PORT } from "../lib/sender.ts";
 import {
   type CommandContext,
@@ -80,28 +79,29 @@ export async function runDissect(args: string[], { say }: CommandContext): Promi
     throw new UsageError("give one capture FILE, or - for standard input", "dissect");
   }
   const [path] = positionals;
-  let file: Uint8Array;
+  const port = parseWhole(values.port, { flag: "--port", command: "dissect", min: 1, max: 65535 });
+  let file: Deno.FsFile | undefined;
   try {
-    file = path === "-"
-      ? new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer())
-      : await Deno.readFile(path);
+    file = path === "-" ? undefined : await Deno.open(path);
   } catch (error) {
     const why = error instanceof Deno.errors.NotCapable
       ? "reading a file needs --allow-read (or give it on standard input: dissect - < FILE)"
       : describeError(error);
     throw new Error(`Cannot read ${path}: ${why}`, { cause: error });
   }
-  const report = await dissectCapture(file, {
-    json: values.json,
-    port: parseWhole(values.port, { flag: "--port", command: "dissect", min: 1, max: 65535 }),
-    color: !values.json && Deno.stdout.isTerminal() && !Deno.noColor,
-  });
-  const out = new LineWriter(Deno.stdout);
-  for (const line of report.lines) out.add(line + "\n");
+  let report;
   try {
-    await out.flush();
+    report = await writeDissection(file ?? Deno.stdin, Deno.stdout, {
+      json: values.json,
+      port,
+      color: !values.json && Deno.stdout.isTerminal() && !Deno.noColor,
+    });
   } catch (error) {
-    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+    // Standard output closed early, as by `framecat dissect FILE | head`: done.
+    if (error instanceof Deno.errors.BrokenPipe) return 0;
+    throw error;
+  } finally {
+    file?.close();
   }
   for (const problem of report.problems) say(`framecat: ${problem}`);
   return report.broken ? 1 : 0;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readCapture } from "../lib/capture/pcap.ts";
 import { dissectPacket, type Layer } from "../lib/capture/layers.ts";
-import { dissectCapture } from "../lib/capture/report.ts";
+import { type DissectOptions, writeDissection } from "../lib/capture/report.ts";
 import { framecat } from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
@@ -84,6 +84,23 @@ function pcap(
   return new Uint8Array(parts);
 }
 
+/** The report of a capture in memory, as lines. */
+async function dissect(
+  file: Uint8Array,
+  options: DissectOptions = {},
+): Promise<{ lines: string[]; problems: string[]; broken: boolean }> {
+  let text = "";
+  const decoder = new TextDecoder();
+  const out = {
+    write(p: Uint8Array): Promise<number> {
+      text += decoder.decode(p, { stream: true });
+      return Promise.resolve(p.length);
+    },
+  };
+  const result = await writeDissection([file], out, options);
+  return { lines: text.split("\n").filter((l) => l !== ""), ...result };
+}
+
 function messagesOf(lines: string[]): { stream: string; packets: number[]; message: unknown }[] {
   return lines.map((l) => JSON.parse(l)).filter((o) => o.type === "message");
 }
@@ -94,10 +111,10 @@ function ranges(layers: Layer[]): [string, number, number][] {
 
 // ------------------------------------------------------------ tests
 
-Deno.test("dissectCapture() explains the fixture's packets and finds both senders' messages", async () => {
+Deno.test("dissect() explains the fixture's packets and finds both senders' messages", async () => {
   for (const name of ["framecat_and_seed.pcapng", "framecat_and_seed.pcap"]) {
     const file = await Deno.readFile(FIXTURES + name);
-    const report = await dissectCapture(file, { json: true });
+    const report = await dissect(file, { json: true });
     assert.equal(report.broken, false);
     const objects = report.lines.map((l) => JSON.parse(l));
     const data = objects.find((o) => o.type === "packet" && o.number === 4);
@@ -137,7 +154,7 @@ Deno.test("dissectCapture() explains the fixture's packets and finds both sender
   }
 });
 
-Deno.test("dissectCapture() agrees with tshark on every packet's fields", async (t) => {
+Deno.test("dissect() agrees with tshark on every packet's fields", async (t) => {
   const file = FIXTURES + "framecat_and_seed.pcapng";
   const fields = [
     "frame.number",
@@ -170,7 +187,7 @@ Deno.test("dissectCapture() agrees with tshark on every packet's fields", async 
   const theirs = new TextDecoder().decode(tshark.stdout).trim().split("\n").map((l) =>
     l.split("|")
   );
-  const report = await dissectCapture(await Deno.readFile(file), { json: true });
+  const report = await dissect(await Deno.readFile(file), { json: true });
   const packets = report.lines.map((l) => JSON.parse(l)).filter((o) => o.type === "packet");
   assert.equal(packets.length, theirs.length);
   for (const [i, packet] of packets.entries()) {
@@ -253,9 +270,9 @@ Deno.test("dissectPacket() notes what it cannot dissect instead of failing", () 
   arp[12] = 0x08;
   arp[13] = 0x06;
   assert.match(dissectPacket(arp, 1).notes[0], /ARP: not IP/);
-  const udp = ipv4Tcp({ seq: 1 });
-  udp[9] = 17;
-  assert.match(dissectPacket(udp, 101).notes[0], /UDP: not TCP/);
+  const icmp = ipv4Tcp({ seq: 1 });
+  icmp[9] = 1;
+  assert.match(dissectPacket(icmp, 101).notes[0], /ICMP: not TCP or UDP/);
   const lying = ipv4Tcp({ seq: 1 });
   new DataView(lying.buffer).setUint16(2, 9000);
   assert.match(dissectPacket(lying, 101).notes[0], /total length 9000 does not fit/);
@@ -263,7 +280,7 @@ Deno.test("dissectPacket() notes what it cannot dissect instead of failing", () 
   assert.match(dissectPacket(ethernet(ip).subarray(0, 10), 1).notes[0], /Ethernet header is cut/);
 });
 
-Deno.test("dissectCapture() reassembles out-of-order and retransmitted segments", async () => {
+Deno.test("dissect() reassembles out-of-order and retransmitted segments", async () => {
   const frame = '14\n"Hello World!"';
   const segments = [
     ipv4Tcp({ seq: 100, flags: 0x02 }), // SYN
@@ -273,7 +290,7 @@ Deno.test("dissectCapture() reassembles out-of-order and retransmitted segments"
     ipv4Tcp({ seq: 105, payload: frame.slice(4, 12) }), // overlapping
   ];
   const file = pcap(101, segments);
-  const report = await dissectCapture(file, { json: true });
+  const report = await dissect(file, { json: true });
   const messages = messagesOf(report.lines);
   assert.deepEqual(messages, [{
     type: "message",
@@ -284,12 +301,12 @@ Deno.test("dissectCapture() reassembles out-of-order and retransmitted segments"
   }]);
 });
 
-Deno.test("dissectCapture() reports gaps and bad frames with the receiver's reasons", async () => {
+Deno.test("dissect() reports gaps and bad frames with the receiver's reasons", async () => {
   const gap = pcap(101, [
     ipv4Tcp({ seq: 1, payload: "2\n{}1\n" }),
     ipv4Tcp({ seq: 20, payload: "7" }),
   ]);
-  const report = await dissectCapture(gap, { json: true });
+  const report = await dissect(gap, { json: true });
   const problems = report.lines.map((l) => JSON.parse(l)).filter((o) => o.type === "problem");
   assert.deepEqual(messagesOf(report.lines).map((m) => m.message), [{}]);
   assert.match(
@@ -298,7 +315,7 @@ Deno.test("dissectCapture() reports gaps and bad frames with the receiver's reas
   );
 
   const bad = pcap(101, [ipv4Tcp({ seq: 1, payload: "2\n[]1e3\n" })]);
-  const badReport = await dissectCapture(bad, { json: true });
+  const badReport = await dissect(bad, { json: true });
   assert.deepEqual(messagesOf(badReport.lines).map((m) => m.message), [[]]);
   assert.match(badReport.lines.at(-1)!, /length prefix \\"1e3\\" is not decimal digits/);
 });

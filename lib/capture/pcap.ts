@@ -2,7 +2,8 @@
  * Reads packet captures as tcpdump, tshark and Wireshark write them: classic
  * pcap (either byte order, microsecond or nanosecond timestamps) and pcapng
  * (section headers, interface descriptions, enhanced and simple packet
- * blocks; other blocks are skipped).
+ * blocks; other blocks are skipped). The file is read as a stream: only the
+ * packet being read is held, whatever the capture's size.
  *
  * @example
  * ```ts
@@ -27,7 +28,10 @@ export interface CapturedPacket {
   time: number;
   /** The link type of its interface (1 Ethernet, 0 BSD loopback, 101 raw IP, 113 and 276 Linux cooked). */
   linkType: number;
-  /** The bytes captured, at most the snap length. */
+  /**
+   * The bytes captured, at most the snap length. When read from a stream
+   * they are valid until the next packet is asked for: copy what you keep.
+   */
   data: Uint8Array;
   /** The packet's length on the wire; more than `data.length` when the snap length cut it. */
   originalLength: number;
@@ -35,10 +39,20 @@ export interface CapturedPacket {
   offset: number;
 }
 
+/** Where {@linkcode readCaptureStream} reads a capture from. */
+export type CaptureSource =
+  | { read(p: Uint8Array): Promise<number | null> }
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>;
+
+/** A record larger than this is taken for a broken file rather than buffered. */
+const MAX_RECORD = 0x4000000 + 0x10000;
+
 /**
- * Yields the packets of a capture file in file order. Throws `SyntaxError`,
- * with the byte offset (and the packet number, when in a packet), when the
- * file is not a capture or is broken; the packets before are yielded first.
+ * Yields the packets of a whole capture file in memory, in file order.
+ * Throws `SyntaxError`, with the byte offset (and the packet number, when in
+ * a packet), when the file is not a capture or is broken; the packets before
+ * are yielded first.
  *
  * @example
  * ```ts
@@ -49,61 +63,57 @@ export interface CapturedPacket {
  * ```
  */
 export function* readCapture(file: Uint8Array): Generator<CapturedPacket, void, undefined> {
-  if (file.length < 4) throw broken(0, `the file has ${file.length} bytes, too few for a capture`);
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const magic = view.getUint32(0, false);
-  if (magic === 0x0a0d0d0a) {
-    yield* readPcapng(file, view);
-  } else if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(magic)) {
-    yield* readPcap(file, view, magic);
+  const parser = new CaptureParser();
+  parser.push(file);
+  yield* parser.packets();
+  parser.end();
+}
+
+/**
+ * Yields the packets of a capture read from `source` (a `Deno.FsFile` or
+ * `Deno.stdin`, a `ReadableStream`, any iterable of byte chunks) as they
+ * arrive, holding no more of the file than the packet being read. Errors as
+ * {@linkcode readCapture}.
+ *
+ * @example
+ * ```ts
+ * import { readCaptureStream } from "./pcap.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const header = new Uint8Array(24);
+ * new DataView(header.buffer).setUint32(0, 0xa1b2c3d4, true);
+ * const packets = [];
+ * for await (const packet of readCaptureStream([header.subarray(0, 7), header.subarray(7)])) {
+ *   packets.push(packet);
+ * }
+ * assert.equal(packets.length, 0);
+ * ```
+ */
+export async function* readCaptureStream(
+  source: CaptureSource,
+): AsyncGenerator<CapturedPacket, void, undefined> {
+  const parser = new CaptureParser();
+  if ("read" in source && typeof source.read === "function") {
+    const reader = source as { read(p: Uint8Array): Promise<number | null> };
+    while (true) {
+      const room = parser.room(1024 * 1024);
+      const n = await reader.read(room);
+      if (n === null) break;
+      parser.commit(n);
+      yield* parser.packets();
+    }
   } else {
-    throw broken(0, "the file is neither pcap nor pcapng (unknown magic number)");
+    for await (const chunk of source as AsyncIterable<Uint8Array>) {
+      parser.push(chunk);
+      yield* parser.packets();
+    }
   }
+  parser.end();
 }
 
 function broken(offset: number, why: string, packet?: number): SyntaxError {
   const where = packet === undefined ? `byte ${offset}` : `packet ${packet} at byte ${offset}`;
   return new SyntaxError(`Cannot read capture: ${where}: ${why}`);
-}
-
-function* readPcap(
-  file: Uint8Array,
-  view: DataView,
-  magic: number,
-): Generator<CapturedPacket, void, undefined> {
-  const little = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
-  const nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
-  if (file.length < 24) throw broken(0, "the pcap file header is cut short");
-  const linkType = view.getUint32(20, little) & 0x0fffffff;
-  let offset = 24;
-  for (let number = 1; offset < file.length; number++) {
-    if (offset + 16 > file.length) {
-      throw broken(offset, "the file ends inside a packet header", number);
-    }
-    const seconds = view.getUint32(offset, little);
-    const fraction = view.getUint32(offset + 4, little);
-    const captured = view.getUint32(offset + 8, little);
-    const original = view.getUint32(offset + 12, little);
-    if (captured > 0x4000000) {
-      throw broken(offset, `the header claims ${captured} captured bytes`, number);
-    }
-    if (offset + 16 + captured > file.length) {
-      throw broken(
-        offset,
-        `the file ends after ${file.length - offset - 16} of the packet's ${captured} bytes`,
-        number,
-      );
-    }
-    yield {
-      number,
-      time: seconds + fraction / (nano ? 1e9 : 1e6),
-      linkType,
-      data: file.subarray(offset + 16, offset + 16 + captured),
-      originalLength: Math.max(original, captured),
-      offset,
-    };
-    offset += 16 + captured;
-  }
 }
 
 interface Interface {
@@ -112,41 +122,174 @@ interface Interface {
   resolution: number;
 }
 
-function* readPcapng(file: Uint8Array, view: DataView): Generator<CapturedPacket, void, undefined> {
-  let little = true;
-  let interfaces: Interface[] = [];
-  let number = 1;
-  let offset = 0;
-  while (offset < file.length) {
-    if (offset + 12 > file.length) throw broken(offset, "the file ends inside a block header");
-    const type = view.getUint32(offset, little);
+/** Turns bytes pushed in any pieces into packets. */
+class CaptureParser {
+  #buf: Uint8Array = new Uint8Array(0);
+  #view: DataView = new DataView(this.#buf.buffer);
+  #start = 0;
+  #end = 0;
+  /** File offset of `#buf[0]`. */
+  #base = 0;
+  #format: "pcap" | "pcapng" | undefined;
+  #little = true;
+  #nano = false;
+  #linkType = 0;
+  #interfaces: Interface[] = [];
+  #number = 1;
+
+  /** Room for at least `size` more bytes at the end of the buffer; fill it, then `commit`. */
+  room(size: number): Uint8Array {
+    const held = this.#end - this.#start;
+    if (this.#buf.length - this.#end < size) {
+      const buf = held + size > this.#buf.length ? new Uint8Array(held + size) : this.#buf;
+      buf.set(this.#buf.subarray(this.#start, this.#end));
+      this.#base += this.#start;
+      this.#start = 0;
+      this.#end = held;
+      if (buf !== this.#buf) {
+        this.#buf = buf;
+        this.#view = new DataView(buf.buffer);
+      }
+    }
+    return this.#buf.subarray(this.#end);
+  }
+
+  commit(n: number): void {
+    this.#end += n;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.#start === this.#end && this.#buf.length < chunk.length) {
+      // Nothing held: read the chunk where it is.
+      this.#base += this.#end;
+      this.#buf = chunk;
+      this.#view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      this.#start = 0;
+      this.#end = chunk.length;
+      return;
+    }
+    this.room(chunk.length).set(chunk);
+    this.#end += chunk.length;
+  }
+
+  /** Yields every packet whose record is complete in what was pushed. */
+  *packets(): Generator<CapturedPacket, void, undefined> {
+    if (this.#format === undefined && !this.#readFileHeader()) return;
+    while (true) {
+      const packet = this.#format === "pcap" ? this.#nextPcap() : this.#nextPcapng();
+      if (packet === null) return;
+      if (packet !== undefined) yield packet;
+    }
+  }
+
+  /** Says why, when the file ends inside a record. */
+  end(): void {
+    const have = this.#end - this.#start;
+    const at = this.#base + this.#start;
+    if (this.#format === undefined) {
+      if (have < 4) throw broken(0, `the file has ${have} bytes, too few for a capture`);
+      throw broken(0, "the pcap file header is cut short");
+    }
+    if (have === 0) return;
+    if (this.#format === "pcapng") {
+      if (have < 12) throw broken(at, "the file ends inside a block header");
+      const length = this.#view.getUint32(this.#start + 4, this.#little);
+      throw broken(at, `a block of ${length} bytes goes past the end of the file`);
+    }
+    if (have < 16) throw broken(at, "the file ends inside a packet header", this.#number);
+    const captured = this.#view.getUint32(this.#start + 8, this.#little);
+    throw broken(
+      at,
+      `the file ends after ${have - 16} of the packet's ${captured} bytes`,
+      this.#number,
+    );
+  }
+
+  #readFileHeader(): boolean {
+    const have = this.#end - this.#start;
+    if (have < 4) return false;
+    const magic = this.#view.getUint32(this.#start, false);
+    if (magic === 0x0a0d0d0a) {
+      this.#format = "pcapng";
+      return true;
+    }
+    if (![0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(magic)) {
+      throw broken(0, "the file is neither pcap nor pcapng (unknown magic number)");
+    }
+    if (have < 24) return false;
+    this.#little = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
+    this.#nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
+    this.#linkType = this.#view.getUint32(this.#start + 20, this.#little) & 0x0fffffff;
+    this.#format = "pcap";
+    this.#start += 24;
+    return true;
+  }
+
+  /** The next packet, or null when its record is not complete yet. */
+  #nextPcap(): CapturedPacket | null {
+    const at = this.#start;
+    if (this.#end - at < 16) return null;
+    const view = this.#view;
+    const little = this.#little;
+    const captured = view.getUint32(at + 8, little);
+    const offset = this.#base + at;
+    if (captured > 0x4000000) {
+      throw broken(offset, `the header claims ${captured} captured bytes`, this.#number);
+    }
+    if (this.#end - at < 16 + captured) return null;
+    const seconds = view.getUint32(at, little);
+    const fraction = view.getUint32(at + 4, little);
+    const original = view.getUint32(at + 12, little);
+    this.#start = at + 16 + captured;
+    return {
+      number: this.#number++,
+      time: seconds + fraction / (this.#nano ? 1e9 : 1e6),
+      linkType: this.#linkType,
+      data: this.#buf.subarray(at + 16, at + 16 + captured),
+      originalLength: Math.max(original, captured),
+      offset,
+    };
+  }
+
+  /** The next packet, undefined for a block that is not one, null when incomplete. */
+  #nextPcapng(): CapturedPacket | null | undefined {
+    const at = this.#start;
+    if (this.#end - at < 12) return null;
+    const view = this.#view;
+    const offset = this.#base + at;
+    const type = view.getUint32(at, this.#little);
+    let little = this.#little;
     if (type === 0x0a0d0d0a) {
       // A section header: its byte-order magic says how to read the section.
-      const order = view.getUint32(offset + 8, true);
+      const order = view.getUint32(at + 8, true);
       if (order === 0x1a2b3c4d) little = true;
       else if (order === 0x4d3c2b1a) little = false;
       else throw broken(offset, "a section header with an unknown byte-order magic");
-      interfaces = [];
     }
-    const length = view.getUint32(offset + 4, little);
+    const length = view.getUint32(at + 4, little);
     if (length < 12 || length % 4 !== 0) {
       throw broken(offset, `a block claims a length of ${length} bytes`);
     }
-    if (offset + length > file.length) {
-      throw broken(offset, `a block of ${length} bytes goes past the end of the file`);
+    if (length > MAX_RECORD) {
+      throw broken(offset, `a block claims a length of ${length} bytes, more than 64 MiB`);
     }
-    const body = offset + 8;
-    const end = offset + length - 4;
-    if (type === 1) {
-      interfaces.push({
+    if (this.#end - at < length) return null;
+    this.#start = at + length;
+    const body = at + 8;
+    const end = at + length - 4;
+    if (type === 0x0a0d0d0a) {
+      this.#little = little;
+      this.#interfaces = [];
+    } else if (type === 1) {
+      this.#interfaces.push({
         linkType: view.getUint16(body, little),
         resolution: interfaceResolution(view, body + 8, end, little),
       });
     } else if (type === 6 || type === 3) {
       const enhanced = type === 6;
       const id = enhanced ? view.getUint32(body, little) : 0;
-      const iface = interfaces[id];
-      if (!iface) throw broken(offset, `a packet of an undescribed interface ${id}`, number);
+      const iface = this.#interfaces[id];
+      if (!iface) throw broken(offset, `a packet of an undescribed interface ${id}`, this.#number);
       let time = 0;
       let captured: number;
       let original: number;
@@ -166,19 +309,19 @@ function* readPcapng(file: Uint8Array, view: DataView): Generator<CapturedPacket
         throw broken(
           offset,
           `the block claims ${captured} captured bytes, more than it holds`,
-          number,
+          this.#number,
         );
       }
-      yield {
-        number: number++,
+      return {
+        number: this.#number++,
         time,
         linkType: iface.linkType,
-        data: file.subarray(data, data + captured),
+        data: this.#buf.subarray(data, data + captured),
         originalLength: Math.max(original, captured),
         offset,
       };
     }
-    offset += length;
+    return undefined;
   }
 }
 

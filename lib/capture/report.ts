@@ -1,198 +1,516 @@
 /**
  * `framecat dissect`: a capture explained packet by packet, as the seed read
  * its Wireshark capture, then the framecat messages of each connection. For
- * people (a summary line, the layers with their byte ranges and a hex dump
- * labelled by layer) or as JSON lines.
+ * people (a summary line, the layers with their byte ranges and decoded
+ * fields, and a hex dump labelled by layer, in 100 columns) or as JSON lines.
+ * Streamed: each packet is written as it is read, and memory stays bounded
+ * whatever the capture's size.
  *
  * @example
  * ```ts
- * import { dissectCapture } from "./report.ts";
+ * import { writeDissection } from "./report.ts";
  * import assert from "node:assert/strict";
  *
  * const empty = new Uint8Array(24);
  * new DataView(empty.buffer).setUint32(0, 0xa1b2c3d4, true);
  * new DataView(empty.buffer).setUint32(20, 1, true);
- * const report = await dissectCapture(empty, { json: true });
- * assert.deepEqual(report, { lines: [], problems: [], broken: false });
+ * let written = "";
+ * const out = { write: (p: Uint8Array) => (written += new TextDecoder().decode(p), Promise.resolve(p.length)) };
+ * const result = await writeDissection([empty], out, { json: true });
+ * assert.deepEqual(result, { problems: [], broken: false });
+ * assert.equal(written, "");
  * ```
  *
  * @module
  */
 
-import { readCapture } from "./pcap.ts";
+import { type ByteWriter, LineWriter } from "../line_writer.ts";
+import { showJson } from "./json_text.ts";
 import { dissectPacket, type Layer } from "./layers.ts";
-import { TcpStreams } from "./streams.ts";
+import { type CaptureSource, readCaptureStream } from "./pcap.ts";
+import { type MessageRecord, type ProblemRecord, TcpStreams } from "./streams.ts";
 
-/** Options for {@linkcode dissectCapture}. */
-export interface DissectOptions {
-  /** One JSON object per line instead of text for people. */
-  json?: boolean;
+export type { MessageRecord, ProblemRecord } from "./streams.ts";
+export type { Layer, LayerName } from "./layers.ts";
+
+/** One packet, dissected. */
+export interface PacketRecord {
+  type: "packet";
+  /** Its number in the file, from 1, as Wireshark counts. */
+  number: number;
+  /** Its length on the wire. */
+  length: number;
+  /** The bytes captured. */
+  captured: number;
+  /** Capture time, seconds since the epoch. */
+  time: number;
+  layers: Layer[];
+  /** What is not dissected, and what is wrong with the packet. */
+  notes?: string[];
+  /**
+   * The captured bytes (not printed in JSON). Valid until the next record
+   * is asked for: copy them to keep them.
+   */
+  data: Uint8Array;
+}
+
+/** What `framecat dissect --json` prints, one a line, in this order of arrival. */
+export type DissectRecord = PacketRecord | MessageRecord | ProblemRecord;
+
+/** Options for {@linkcode dissectRecords}. */
+export interface DissectRecordsOptions {
   /** The framecat port: streams to or from it are always decoded. Defaults to 1234. */
   port?: number;
+}
+
+/** Options for {@linkcode writeDissection}. */
+export interface DissectOptions extends DissectRecordsOptions {
+  /** One JSON object per line instead of text for people. */
+  json?: boolean;
   /** Colour the hex dump by layer (ANSI), for a terminal. */
   color?: boolean;
 }
 
-/** What {@linkcode dissectCapture} found. */
-export interface DissectReport {
-  /** The output, one line each (without line breaks). */
-  lines: string[];
+/** What {@linkcode writeDissection} found wrong. */
+export interface DissectResult {
   /** What is wrong with the capture, one line each, for stderr. */
   problems: string[];
   /** Whether the file itself is broken (not only some packets in it). */
   broken: boolean;
 }
 
+/**
+ * Yields the records of a capture as its packets are read: each packet,
+ * then the messages and problems that it completed; at the end, the
+ * problems of unfinished streams. A broken file throws `SyntaxError` after
+ * everything that could be read (the streams' last records included).
+ *
+ * @example
+ * ```ts
+ * import { dissectRecords } from "./report.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // Raw IP (link type 101), one packet carrying the frame 2\n{}.
+ * const ip = [0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+ *   0xc3, 0x50, 0x04, 0xd2, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x18, 2, 0, 0, 0, 0, 0,
+ *   0x32, 0x0a, 0x7b, 0x7d];
+ * const file = new Uint8Array(24 + 16 + ip.length);
+ * const view = new DataView(file.buffer);
+ * view.setUint32(0, 0xa1b2c3d4, true);
+ * view.setUint32(20, 101, true);
+ * view.setUint32(32, ip.length, true);
+ * view.setUint32(36, ip.length, true);
+ * file.set(ip, 40);
+ * const types = [];
+ * for await (const record of dissectRecords([file])) types.push(record.type);
+ * assert.deepEqual(types, ["packet", "message"]);
+ * ```
+ */
+export async function* dissectRecords(
+  source: CaptureSource,
+  options: DissectRecordsOptions = {},
+): AsyncGenerator<DissectRecord, void, undefined> {
+  const streams = new TcpStreams({ port: options.port });
+  let broken: SyntaxError | undefined;
+  try {
+    for await (const captured of readCaptureStream(source)) {
+      const packet = dissectPacket(captured.data, captured.linkType, {
+        originalLength: captured.originalLength,
+      });
+      if (packet.tcp) {
+        const tcp = packet.layers.find((l) => l.layer === "tcp")!;
+        const view = streams.add(captured.number, packet.tcp);
+        tcp.relativeSeq = view.relativeSeq;
+        if (view.relativeAck !== undefined) tcp.relativeAck = view.relativeAck;
+        if (view.scaledWindow !== undefined) tcp.scaledWindow = view.scaledWindow;
+      }
+      const record: PacketRecord = {
+        type: "packet",
+        number: captured.number,
+        length: captured.originalLength,
+        captured: captured.data.length,
+        time: captured.time,
+        layers: packet.layers,
+        data: captured.data,
+      };
+      if (packet.notes.length > 0) record.notes = packet.notes;
+      yield record;
+      if (streams.pending) yield* await streams.take();
+    }
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    broken = error;
+  }
+  yield* await streams.finish();
+  if (broken) throw broken;
+}
+
+/**
+ * A record as `--json` prints it (without its line break): the packet's
+ * `data` left out, a message's `message` printed from its own text.
+ *
+ * @example
+ * ```ts
+ * import { recordToJson } from "./report.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const line = recordToJson({
+ *   type: "message", stream: "a:1 > b:2", packets: [4], bytes: 22,
+ *   message: 12345678901234567000, text: "12345678901234567890",
+ * });
+ * assert.equal(line, '{"type":"message","stream":"a:1 > b:2","packets":[4],"bytes":22,"message":12345678901234567890}');
+ * ```
+ */
+export function recordToJson(record: DissectRecord): string {
+  switch (record.type) {
+    case "packet": {
+      const { data: _, ...rest } = record;
+      return JSON.stringify(rest);
+    }
+    case "message":
+      return `{"type":"message","stream":${JSON.stringify(record.stream)},"packets":[${
+        record.packets.join(",")
+      }],"bytes":${record.bytes},"message":${showJson(record.text)}}`;
+    default:
+      return JSON.stringify(record);
+  }
+}
+
+/** Messages listed at the end of the text for people, at most (the rest are counted). */
+const MAX_LISTED = 50_000;
+/** Characters of a message's text shown in that list, at most. */
+const MAX_SHOWN = 300;
+const WIDTH = 100;
+
+interface Listed {
+  lines: string[];
+  count: number;
+  omitted: number;
+}
+
+/**
+ * Dissects a capture read from `source` and writes the report to `writer`
+ * as it goes. What could be read is reported even when the file is broken;
+ * the reason is in `problems`, and `broken` is set. A failed write (such as
+ * a closed pipe) rejects with its error.
+ *
+ * @example
+ * ```ts
+ * import { writeDissection } from "./report.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const out = { write: (p: Uint8Array) => Promise.resolve(p.length) };
+ * const result = await writeDissection([new TextEncoder().encode("garbage!")], out);
+ * assert.equal(result.broken, true);
+ * assert.match(result.problems[0], /neither pcap nor pcapng/);
+ * ```
+ */
+export async function writeDissection(
+  source: CaptureSource,
+  writer: ByteWriter,
+  options: DissectOptions = {},
+): Promise<DissectResult> {
+  const out = new LineWriter(writer);
+  const result: DissectResult = { problems: [], broken: false };
+  const listed = new Map<string, Listed>();
+  let total = 0;
+  let firstTime: number | undefined;
+  try {
+    for await (const record of dissectRecords(source, options)) {
+      if (options.json) {
+        out.add(recordToJson(record) + "\n");
+      } else if (record.type === "packet") {
+        firstTime ??= record.time;
+        out.add(describePacket(record, record.time - firstTime, options.color ?? false));
+      } else {
+        let stream = listed.get(record.stream);
+        if (!stream) listed.set(record.stream, stream = { lines: [], count: 0, omitted: 0 });
+        if (record.type === "message") {
+          stream.count++;
+          if (total < MAX_LISTED) {
+            total++;
+            stream.lines.push(describeMessage(stream.count, record));
+          } else stream.omitted++;
+        } else stream.lines.push(wrap("    problem: ", [record.reason], 6, " "));
+      }
+      await out.ready();
+    }
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    result.broken = true;
+    result.problems.push(error.message);
+  }
+  if (listed.size > 0) out.add("Messages\n");
+  for (const [name, stream] of listed) {
+    out.add(`  ${name}\n`);
+    for (const line of stream.lines) out.add(line + "\n");
+    if (stream.omitted > 0) {
+      out.add(
+        wrap(
+          "    ",
+          [
+            `... and ${stream.omitted} more messages, not listed: the list keeps ${MAX_LISTED}`,
+            "messages in all, to keep memory bounded (--json prints every message)",
+          ],
+          4,
+          " ",
+        ) + "\n",
+      );
+    }
+    await out.ready();
+  }
+  await out.flush();
+  return result;
+}
+
+function describeMessage(index: number, record: MessageRecord): string {
+  let text = showJson(record.text);
+  if (text.length > MAX_SHOWN) {
+    text = `${text.slice(0, MAX_SHOWN)}... (${text.length - MAX_SHOWN} more characters)`;
+  }
+  const packets = record.packets.length > 12
+    ? `${record.packets.slice(0, 6).join(", ")}, ... ${
+      record.packets.at(-1)
+    } (${record.packets.length})`
+    : record.packets.join(", ");
+  return wrap(
+    `    ${index}. `,
+    [
+      text,
+      `(${record.bytes} bytes; packet${record.packets.length === 1 ? "" : "s"} ${packets})`,
+    ],
+    7,
+    " ",
+  );
+}
+
 const COLORS: Record<string, number> = {
   ethernet: 34,
+  llc: 36,
+  snap: 36,
   sll: 34,
   loopback: 34,
   ipv4: 32,
   ipv6: 32,
   tcp: 33,
+  udp: 33,
   payload: 35,
+  trailer: 2,
+  undissected: 31,
 };
 
-/**
- * Dissects a whole capture file. What could be read is reported even when
- * the file is broken; the reason is in `problems`, and `broken` is set.
- *
- * @example
- * ```ts
- * import { dissectCapture } from "./report.ts";
- * import assert from "node:assert/strict";
- *
- * const report = await dissectCapture(new TextEncoder().encode("garbage!"));
- * assert.equal(report.broken, true);
- * assert.match(report.problems[0], /neither pcap nor pcapng/);
- * ```
- */
-export async function dissectCapture(
-  file: Uint8Array,
-  options: DissectOptions = {},
-): Promise<DissectReport> {
-  const report: DissectReport = { lines: [], problems: [], broken: false };
-  const streams = new TcpStreams();
-  let firstTime: number | undefined;
-  try {
-    for (const captured of readCapture(file)) {
-      firstTime ??= captured.time;
-      const packet = dissectPacket(captured.data, captured.linkType);
-      if (captured.data.length < captured.originalLength) {
-        packet.notes.push(
-          `cut by the snap length: ${captured.data.length} of ${captured.originalLength} bytes captured`,
-        );
-      }
-      const tcpLayer = packet.layers.find((l) => l.layer === "tcp");
-      if (packet.tcp && tcpLayer) Object.assign(tcpLayer, streams.add(captured.number, packet.tcp));
-      if (options.json) {
-        report.lines.push(JSON.stringify({
-          type: "packet",
-          number: captured.number,
-          length: captured.originalLength,
-          captured: captured.data.length,
-          time: captured.time,
-          layers: packet.layers,
-          ...(packet.notes.length > 0 ? { notes: packet.notes } : {}),
-        }));
-      } else {
-        report.lines.push(
-          summary(captured.number, captured.time - firstTime, captured, packet.layers),
-          ...packet.layers.map(describeLayer),
-          ...packet.notes.map((note) => `  note: ${note}`),
-          ...hexDump(captured.data, packet.layers, options.color ?? false),
-          "",
-        );
-      }
-    }
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    report.broken = true;
-    report.problems.push(error.message);
-  }
-  const decoded = await streams.decode({ port: options.port });
-  if (!options.json && decoded.length > 0) report.lines.push("Messages");
-  for (const stream of decoded) {
-    if (!options.json) report.lines.push(`  ${stream.stream}`);
-    stream.messages.forEach((m, i) => {
-      report.lines.push(
-        options.json
-          ? JSON.stringify({ type: "message", stream: stream.stream, ...m })
-          : `    ${i + 1}. ${JSON.stringify(m.message)} (${m.bytes} bytes; packet${
-            m.packets.length === 1 ? "" : "s"
-          } ${m.packets.join(", ")})`,
-      );
-    });
-    for (const problem of stream.problems) {
-      report.lines.push(
-        options.json
-          ? JSON.stringify({ type: "problem", stream: stream.stream, reason: problem })
-          : `    problem: ${problem}`,
-      );
-    }
-  }
-  return report;
+/** The text for people of one packet, every line within 100 columns. */
+function describePacket(record: PacketRecord, time: number, color: boolean): string {
+  let text = summary(record, time) + "\n";
+  for (const layer of record.layers) text += describeLayer(layer, record.data) + "\n";
+  for (const note of record.notes ?? []) text += wrap("  note: ", [note], 8, " ") + "\n";
+  return text + hexDump(record.data, record.layers, color) + "\n";
 }
 
-function summary(
-  number: number,
-  time: number,
-  captured: { data: Uint8Array; originalLength: number },
-  layers: Layer[],
-): string {
+function summary(record: PacketRecord, time: number): string {
+  const { layers } = record;
   const ip = layers.find((l) => l.layer === "ipv4" || l.layer === "ipv6");
-  const tcp = layers.find((l) => l.layer === "tcp");
-  let what = ip ? `${ip.src} > ${ip.dst}` : "";
-  if (tcp) {
+  const transport = layers.find((l) => l.layer === "tcp" || l.layer === "udp");
+  const words = [
+    `Packet ${record.number}`,
+    ` ${time.toFixed(6)} s`,
+    ` ${record.length} bytes${
+      record.captured < record.length ? ` (${record.captured} captured)` : ""
+    }`,
+  ];
+  if (ip && transport?.srcPort !== undefined && transport.dstPort !== undefined) {
     const host = (h: unknown) => String(h).includes(":") ? `[${h}]` : h;
-    what = `${host(ip!.src)}:${tcp.srcPort} > ${host(ip!.dst)}:${tcp.dstPort} TCP [${
-      (tcp.flags as string[]).join(", ")
-    }] seq ${tcp.relativeSeq ?? tcp.seq}${
-      tcp.relativeAck === undefined ? "" : ` ack ${tcp.relativeAck}`
-    } len ${tcp.payloadLength}`;
+    words.push(` ${host(ip.src)}:${transport.srcPort}`, `> ${host(ip.dst)}:${transport.dstPort}`);
+    if (transport.layer === "udp") words.push(`UDP len ${transport.payloadLength}`);
+    else {
+      words.push(`TCP [${((transport.flags as string[] | undefined) ?? []).join(", ")}]`);
+      if (transport.seq !== undefined) words.push(`seq ${transport.relativeSeq ?? transport.seq}`);
+      if (transport.relativeAck !== undefined) words.push(`ack ${transport.relativeAck}`);
+      words.push(`len ${transport.payloadLength}`);
+    }
+  } else if (ip?.src !== undefined) {
+    words.push(` ${ip.src} > ${ip.dst}`);
+  } else {
+    const link = layers[0];
+    if (link?.etherTypeName) words.push(` ${link.etherTypeName}`);
+    else if (link?.kind === "IEEE 802.3") words.push(" IEEE 802.3");
   }
-  return `Packet ${number}  ${time.toFixed(6)} s  ${captured.originalLength} bytes` +
-    (captured.data.length < captured.originalLength ? ` (${captured.data.length} captured)` : "") +
-    (what ? `  ${what}` : "");
+  return wrap("", words, 2, " ");
 }
 
-function describeLayer(layer: Layer): string {
-  const fields = Object.entries(layer)
-    .filter(([key]) => !["layer", "start", "end", "fieldRanges"].includes(key))
-    .map(([key, value]) => {
-      const range = layer.fieldRanges?.[key];
-      const bytes = range ? ` [${range[0] === range[1] ? range[0] : range.join("-")}]` : "";
-      return `${key} ${typeof value === "object" ? JSON.stringify(value) : value}${bytes}`;
-    });
+/** Keys shown with another key, or not shown as fields. */
+const HIDDEN = new Set([
+  "layer",
+  "start",
+  "end",
+  "fieldRanges",
+  "fieldBits",
+  "missing",
+  "checksumStatus",
+  "checksumCalculated",
+  "flagBits",
+  "reason",
+  "kind",
+]);
+const HEX_FIELDS: Record<string, number> = {
+  etherType: 4,
+  pid: 4,
+  oui: 6,
+  dsap: 2,
+  ssap: 2,
+  control: 2,
+  checksum: 4,
+};
+
+function describeLayer(layer: Layer, data: Uint8Array): string {
+  const fields: string[] = [];
+  if (layer.kind) fields.push(String(layer.kind));
+  if (layer.reason) fields.push(String(layer.reason));
+  for (const key in layer) {
+    if (HIDDEN.has(key) || (key.endsWith("Name") && key.slice(0, -4) in layer)) continue;
+    fields.push(`${key} ${describeValue(layer, key)}${describeRange(layer, key, data)}`);
+  }
+  if (layer.missing) fields.push(`not captured: ${layer.missing.join(", ")}`);
   const range = `${layer.start}-${layer.end}`;
-  return `  ${layer.layer.padEnd(8)} ${range.padEnd(9)} ${fields.join(", ")}`.trimEnd();
+  return wrap(`  ${layer.layer.padEnd(8)} ${range.padEnd(9)} `, fields, 21, ", ");
 }
+
+function describeValue(layer: Layer, key: string): string {
+  const value = layer[key];
+  let text: string;
+  if (key === "flags") {
+    const bits = layer.flagBits as number;
+    const names = (value as string[]).join(", ") || "none";
+    return `0x${bits.toString(16).padStart(layer.layer === "tcp" ? 3 : 1, "0")} (${names})`;
+  } else if (typeof value === "number" && key in HEX_FIELDS) {
+    text = `0x${value.toString(16).padStart(HEX_FIELDS[key], "0")}`;
+  } else if (key === "options" && Array.isArray(value)) {
+    text = value.map((o) =>
+      o.kind === "TS"
+        ? `TS ${o.value}/${o.echo}`
+        : o.kind === "SACK"
+        ? `SACK ${o.blocks.map((b: number[]) => b.join("-")).join(" ")}`
+        : o.value === undefined
+        ? String(o.kind)
+        : `${o.kind} ${o.value}`
+    ).join(" ");
+  } else if (typeof value === "object" && value !== null) {
+    text = JSON.stringify(value);
+  } else text = String(value);
+  const name = layer[`${key}Name`];
+  if (key === "checksum" && layer.checksumStatus) {
+    const calculated = layer.checksumCalculated as number | undefined;
+    const should = calculated === undefined
+      ? ""
+      : `, ${layer.checksumStatus === "incorrect" ? "should be" : "computed"} 0x${
+        calculated.toString(16).padStart(4, "0")
+      }`;
+    return `${text} (${layer.checksumStatus}${should})`;
+  }
+  return name === undefined ? text : `${text} (${name})`;
+}
+
+/** ` [16-17]`, or with bits ` [14: 0100 ....]`. */
+function describeRange(layer: Layer, key: string, data: Uint8Array): string {
+  const range = layer.fieldRanges?.[key];
+  if (!range) return "";
+  const where = range[0] === range[1] ? `${range[0]}` : `${range[0]}-${range[1]}`;
+  const bits = layer.fieldBits?.[key];
+  if (!bits) return ` [${where}]`;
+  return ` [${where}: ${bitPattern(data, range, bits)}]`;
+}
+
+/** Wireshark's picture of a bit field, its bits shown and the others dots: `0100 ....`. */
+function bitPattern(data: Uint8Array, [from, to]: [number, number], [high, low]: number[]): string {
+  let text = "";
+  for (let bit = (to - from + 1) * 8 - 1; bit >= 0; bit--) {
+    const byte = data[to - (bit >> 3)];
+    text += bit <= high && bit >= low ? (byte >> (bit & 7)) & 1 : ".";
+    if (bit % 4 === 0 && bit > 0) text += " ";
+  }
+  return text;
+}
+
+/**
+ * `first`, then `items` separated by `separator`, broken into lines of at
+ * most 100 columns, later lines indented by `indent`; an item too long for
+ * a line is cut across lines.
+ */
+function wrap(first: string, items: string[], indent: number, separator: string): string {
+  const pad = " ".repeat(indent);
+  let text = "";
+  let line = first;
+  let fresh = true;
+  for (let i = 0; i < items.length; i++) {
+    let item = items[i] + (i < items.length - 1 ? separator.trimEnd() : "");
+    const gap = fresh ? "" : " ";
+    if (line.length + gap.length + item.length <= WIDTH) {
+      line += gap + item;
+      fresh = false;
+      continue;
+    }
+    if (!fresh) {
+      text += line + "\n";
+      line = pad;
+    }
+    while (line.length + item.length > WIDTH) {
+      const room = WIDTH - line.length;
+      text += line + item.slice(0, room) + "\n";
+      item = item.slice(room);
+      line = pad;
+    }
+    line += item;
+    fresh = false;
+  }
+  return text + line.trimEnd();
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0") + " ");
+const ASCII = Array.from(
+  { length: 256 },
+  (_, i) => i >= 0x20 && i < 0x7f ? String.fromCharCode(i) : ".",
+);
 
 /** Rows of 16 bytes: offset, hex, ASCII, and the layers the row's bytes belong to. */
-function hexDump(data: Uint8Array, layers: Layer[], color: boolean): string[] {
-  const lines = [];
-  const layerOf = (i: number) => layers.find((l) => l.start <= i && i <= l.end);
+function hexDump(data: Uint8Array, layers: Layer[], color: boolean): string {
+  let text = "";
+  let first = 0;
   for (let row = 0; row < data.length; row += 16) {
+    const last = Math.min(row + 16, data.length) - 1;
     let hex = "";
     let ascii = "";
-    const names: string[] = [];
-    for (let i = row; i < row + 16; i++) {
-      if (i >= data.length) {
-        hex += "   ";
-        continue;
+    if (color) {
+      for (let i = row; i <= last; i++) {
+        const layer = layers.find((l) => l.start <= i && i <= l.end);
+        hex += `\x1b[${layer ? COLORS[layer.layer] : 31}m${HEX[data[i]].trimEnd()}\x1b[0m `;
+        ascii += ASCII[data[i]];
       }
-      const layer = layerOf(i);
-      const name = layer?.layer ?? "trailer";
-      const byte = data[i].toString(16).padStart(2, "0");
-      const code = layer ? COLORS[layer.layer] : 2;
-      hex += color ? `\x1b[${code}m${byte}\x1b[0m ` : `${byte} `;
-      ascii += data[i] >= 0x20 && data[i] < 0x7f ? String.fromCharCode(data[i]) : ".";
-      if (names.at(-1)?.startsWith(name + " ") !== true) names.push(`${name} ${i}`);
-      else names[names.length - 1] = names[names.length - 1].replace(/( \d+)(-\d+)?$/, `$1-${i}`);
+      hex += "   ".repeat(row + 15 - last);
+    } else {
+      for (let i = row; i <= last; i++) {
+        hex += HEX[data[i]];
+        ascii += ASCII[data[i]];
+      }
+      if (last < row + 15) hex = hex.padEnd(48);
     }
-    lines.push(
-      `  ${row.toString(16).padStart(4, "0")}  ${hex} ${ascii.padEnd(16)}  ${names.join(", ")}`,
-    );
+    const names: string[] = [];
+    while (first < layers.length && layers[first].end < row) first++;
+    let covered = row;
+    for (let k = first; k < layers.length && layers[k].start <= last; k++) {
+      const layer = layers[k];
+      if (layer.end < row) continue;
+      const from = Math.max(layer.start, row);
+      const to = Math.min(layer.end, last);
+      if (from > covered) names.push(`undissected ${covered}-${from - 1}`);
+      names.push(from === to ? `${layer.layer} ${from}` : `${layer.layer} ${from}-${to}`);
+      covered = to + 1;
+    }
+    if (covered <= last) {
+      names.push(covered === last ? `undissected ${last}` : `undissected ${covered}-${last}`);
+    }
+    const labels = wrap(" ".repeat(75), names, 75, ", ");
+    text += `  ${row.toString(16).padStart(4, "0")}  ${hex} ${ascii.padEnd(16)}  ` +
+      labels.slice(75) + "\n";
   }
-  return lines;
+  return text;
 }

@@ -1,9 +1,11 @@
 /**
- * Follows the TCP connections of a capture: relative sequence numbers and
- * scaled windows per packet, as Wireshark shows them, and each direction's
- * byte stream reassembled by sequence number (out-of-order, retransmitted
- * and overlapping segments taken once, gaps reported) and decoded as
- * framecat frames, with the packets that carried each message.
+ * Follows the TCP connections of a capture as its packets are read: relative
+ * sequence numbers and scaled windows per packet, as Wireshark shows them,
+ * and each direction's byte stream reassembled by sequence number
+ * (out-of-order, retransmitted and overlapping segments taken once, gaps
+ * reported) and decoded as framecat frames, with the packets that carried
+ * each message. A direction holds only the bytes of its unfinished frame
+ * (and segments that arrived before the bytes ahead of them).
  *
  * @example
  * ```ts
@@ -17,16 +19,20 @@
  * });
  * streams.add(1, segment(100, '14\n"Hello'));
  * streams.add(2, segment(109, ' World!"'));
- * const [stream] = await streams.decode();
- * assert.deepEqual(stream.messages, [{ packets: [1, 2], bytes: 14, message: "Hello World!" }]);
+ * const [message] = await streams.take();
+ * assert.deepEqual(message, {
+ *   type: "message", stream: "10.0.0.1:5000 > 10.0.0.2:1234", packets: [1, 2], bytes: 14,
+ *   message: "Hello World!", text: '"Hello World!"',
+ * });
  * ```
  *
  * @module
  */
 
 import { formatAddress } from "../address.ts";
+import { decodeFrames, DEFAULT_MAX_BYTES, FrameError, MAX_PREFIX_DIGITS } from "../framing.ts";
+import { decodeUtf8 } from "../utf8.ts";
 import type { TcpInfo } from "./layers.ts";
-import { decodeFrames, FrameError, MAX_PAYLOAD_BYTES } from "../framing.ts";
 
 /** What Wireshark shows of a segment once its connection is known. */
 export interface SegmentView {
@@ -39,33 +45,43 @@ export interface SegmentView {
 }
 
 /** A message decoded from a stream. */
-export interface StreamMessage {
+export interface MessageRecord {
+  type: "message";
+  /** `src:port > dst:port`. */
+  stream: string;
   /** The packets that carried its bytes (length prefix included), in stream order. */
   packets: number[];
   /** The payload's length. */
   bytes: number;
   /** The payload's value. */
   message: unknown;
+  /** The payload's JSON text exactly as it arrived (not printed in JSON: `message` is printed from it). */
+  text: string;
 }
 
-/** One direction of a connection, decoded. */
-export interface DecodedStream {
+/** Why a stream's decoding stopped or skipped a frame: a bad frame, as the receiver says it, or a gap. */
+export interface ProblemRecord {
+  type: "problem";
   /** `src:port > dst:port`. */
   stream: string;
-  messages: StreamMessage[];
-  /** Why decoding stopped early: a bad frame (as the receiver says it) or a gap. */
-  problems: string[];
+  reason: string;
 }
 
-/** Options for {@linkcode TcpStreams.decode}. */
-export interface DecodeStreamsOptions {
+/** Options for {@linkcode TcpStreams}. */
+export interface TcpStreamsOptions {
   /** Streams to or from this port are always decoded, bad frames reported. Defaults to 1234. */
   port?: number;
+  /** A frame declaring more is a problem. Defaults to the receiver's 64 MiB. */
+  maxBytes?: number;
+  /** Out-of-order bytes a direction holds before it gives the missing ones up as a gap. Defaults to 16 MiB. */
+  maxHeldBytes?: number;
 }
 
-interface Segment {
+interface Held {
   offset: number;
   data: Uint8Array;
+  /** Bytes after `data` that the snap length cut. */
+  cut: number;
   packet: number;
 }
 
@@ -75,44 +91,80 @@ interface Direction {
   base: number;
   windowScale?: number;
   sawSyn: boolean;
-  segments: Segment[];
+  started: boolean;
+  /** The next stream offset expected (modulo 2^32). */
+  next: number;
+  held: Held[];
+  heldBytes: number;
   reverse: string;
-  port: [number, number];
+  decoder: FrameDecoder;
+}
+
+type Event = MessageRecord | ProblemRecord | BadFrame;
+
+/** A bad frame, to be explained as the receiver would. */
+interface BadFrame {
+  type: "bad";
+  stream: string;
+  bytes: Uint8Array;
+  number: number;
+  offset: number;
+  maxBytes: number;
 }
 
 /** Collects the TCP segments of a capture; see the module's documentation. */
 export class TcpStreams {
   #directions = new Map<string, Direction>();
+  #events: Event[] = [];
+  #port: number;
+  #maxBytes: number;
+  #maxHeld: number;
+
+  /** Follows streams; `port` names the framecat port. */
+  constructor(options: TcpStreamsOptions = {}) {
+    this.#port = options.port ?? 1234;
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.#maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Whether `take()` has records to give. */
+  get pending(): boolean {
+    return this.#events.length > 0;
+  }
 
   /** Adds a segment of packet `number`; returns its relative numbers. */
   add(number: number, tcp: TcpInfo): SegmentView {
-    const name = `${formatAddress({ hostname: tcp.src, port: tcp.srcPort })} > ${
-      formatAddress({ hostname: tcp.dst, port: tcp.dstPort })
-    }`;
-    const reverse = `${formatAddress({ hostname: tcp.dst, port: tcp.dstPort })} > ${
-      formatAddress({ hostname: tcp.src, port: tcp.srcPort })
-    }`;
+    const key = `${tcp.src}|${tcp.srcPort}|${tcp.dst}|${tcp.dstPort}`;
     const syn = tcp.flags.includes("SYN");
-    let direction = this.#directions.get(name);
-    if (!direction || (syn && !direction.sawSyn && direction.segments.length === 0)) {
+    let direction = this.#directions.get(key);
+    if (!direction || (syn && !direction.sawSyn && !direction.started)) {
+      const from = formatAddress({ hostname: tcp.src, port: tcp.srcPort });
+      const to = formatAddress({ hostname: tcp.dst, port: tcp.dstPort });
+      const ours = tcp.srcPort === this.#port || tcp.dstPort === this.#port;
+      const name = `${from} > ${to}`;
       direction = {
         name,
         // A SYN takes one sequence number; without one, the first byte seen is 1.
         base: syn ? tcp.seq : (tcp.seq - 1) >>> 0,
         windowScale: syn ? tcp.windowScale : undefined,
         sawSyn: syn,
-        segments: [],
-        reverse,
-        port: [tcp.srcPort, tcp.dstPort],
+        started: false,
+        next: 0,
+        held: [],
+        heldBytes: 0,
+        reverse: `${tcp.dst}|${tcp.dstPort}|${tcp.src}|${tcp.srcPort}`,
+        decoder: new FrameDecoder(name, ours, this.#maxBytes, this.#events),
       };
-      this.#directions.set(name, direction);
+      this.#directions.set(key, direction);
     }
     const relativeSeq = (tcp.seq - direction.base) >>> 0;
-    if (tcp.payload.length > 0) {
+    const wire = Math.max(tcp.payloadLength ?? 0, tcp.payload.length);
+    if (wire > 0) {
+      direction.started = true;
       const offset = ((syn ? tcp.seq + 1 : tcp.seq) - direction.base - 1) >>> 0;
-      direction.segments.push({ offset, data: tcp.payload, packet: number });
+      this.#segment(direction, offset, tcp.payload, wire - tcp.payload.length, number);
     }
-    const other = this.#directions.get(reverse);
+    const other = this.#directions.get(direction.reverse);
     const view: SegmentView = { relativeSeq };
     if (other && tcp.flags.includes("ACK")) view.relativeAck = (tcp.ack - other.base) >>> 0;
     if (!syn && direction.windowScale !== undefined && other?.windowScale !== undefined) {
@@ -121,104 +173,271 @@ export class TcpStreams {
     return view;
   }
 
-  /**
-   * Reassembles each direction and decodes its frames. Streams to or from
-   * `port` are decoded whatever they hold; others only if their first frame
-   * is valid (a stream of another protocol is left out).
-   */
-  async decode(options: DecodeStreamsOptions = {}): Promise<DecodedStream[]> {
-    const port = options.port ?? 1234;
-    const decoded: DecodedStream[] = [];
-    for (const direction of this.#directions.values()) {
-      if (direction.segments.length === 0) continue;
-      const { bytes, pieces, gap } = reassemble(direction.segments);
-      const result = await decodeStream(direction.name, bytes, pieces);
-      if (gap) result.problems.push(gap);
-      const ours = direction.port.includes(port);
-      if (ours || result.messages.length > 0) decoded.push(result);
+  /** The records that the segments added so far completed, in order. */
+  async take(): Promise<(MessageRecord | ProblemRecord)[]> {
+    const events = this.#events.splice(0);
+    const records: (MessageRecord | ProblemRecord)[] = [];
+    for (const event of events) {
+      records.push(event.type === "bad" ? await explain(event) : event);
     }
-    return decoded;
+    return records;
+  }
+
+  /** Ends every stream, as the capture ended: gaps and unfinished frames; then `take()`. */
+  finish(): Promise<(MessageRecord | ProblemRecord)[]> {
+    for (const direction of this.#directions.values()) {
+      while (direction.held.length > 0) this.#skipToHeld(direction);
+      direction.decoder.end();
+    }
+    this.#directions.clear();
+    return this.take();
+  }
+
+  #segment(direction: Direction, offset: number, data: Uint8Array, cut: number, packet: number) {
+    const ahead = (offset - direction.next) | 0;
+    if (ahead > 0) {
+      // Bytes before it are missing so far: hold a copy until they come.
+      direction.held.push({ offset, data: data.slice(), cut, packet });
+      direction.heldBytes += data.length;
+      direction.held.sort((x, y) => ((x.offset - y.offset) | 0) || x.packet - y.packet);
+      if (direction.heldBytes > this.#maxHeld) this.#skipToHeld(direction);
+      return;
+    }
+    this.#apply(direction, -ahead, data, cut, packet);
+    this.#drain(direction);
+  }
+
+  /** Takes the bytes of a segment from `skip` on (those before were taken). */
+  #apply(direction: Direction, skip: number, data: Uint8Array, cut: number, packet: number) {
+    const total = data.length + cut;
+    if (skip >= total) return; // a retransmission of bytes already taken
+    const decoder = direction.decoder;
+    if (skip < data.length) decoder.feed(data.subarray(skip), packet);
+    const missing = Math.min(cut, total - skip);
+    if (missing > 0) decoder.gap(missing, `cut by the snap length in packet ${packet}`);
+    direction.next = (direction.next + total - skip) >>> 0;
+  }
+
+  #drain(direction: Direction): void {
+    const held = direction.held;
+    while (held.length > 0 && ((held[0].offset - direction.next) | 0) <= 0) {
+      const segment = held.shift()!;
+      direction.heldBytes -= segment.data.length;
+      const skip = (direction.next - segment.offset) | 0;
+      this.#apply(direction, skip, segment.data, segment.cut, segment.packet);
+    }
+  }
+
+  /** Gives up the bytes before the first held segment as a gap. */
+  #skipToHeld(direction: Direction): void {
+    const first = direction.held[0];
+    const missing = (first.offset - direction.next) >>> 0;
+    direction.decoder.gap(missing, `packet ${first.packet} carries bytes after them`);
+    direction.next = first.offset;
+    this.#drain(direction);
   }
 }
 
-interface Piece {
-  start: number;
-  end: number;
-  packet: number;
-  segment: Segment;
-}
+const LF = 0x0a;
 
 /**
- * Lays the segments out by sequence number. A byte comes from the first
- * packet, in capture order, that carried it: retransmitted and overlapping
- * bytes are taken once. The stream ends at the first byte never captured.
+ * Decodes one direction's bytes as framecat frames as they come, holding
+ * only the unfinished frame.
  */
-function reassemble(segments: Segment[]): { bytes: Uint8Array; pieces: Piece[]; gap?: string } {
-  const pieces: Piece[] = [];
-  // Disjoint, sorted [start, end) runs of stream bytes already taken.
-  const covered: [number, number][] = [];
-  for (const segment of segments) {
-    let from = segment.offset;
-    const to = segment.offset + segment.data.length;
-    for (const [start, end] of covered) {
-      if (end <= from) continue;
-      if (start >= to) break;
-      if (start > from) pieces.push({ start: from, end: start, packet: segment.packet, segment });
-      from = Math.max(from, end);
-      if (from >= to) break;
-    }
-    if (from < to) pieces.push({ start: from, end: to, packet: segment.packet, segment });
-    covered.push([segment.offset, to]);
-    covered.sort((x, y) => x[0] - y[0]);
-    for (let i = covered.length - 1; i > 0; i--) {
-      if (covered[i][0] <= covered[i - 1][1]) {
-        covered[i - 1][1] = Math.max(covered[i - 1][1], covered[i][1]);
-        covered.splice(i, 1);
+class FrameDecoder {
+  #stream: string;
+  #ours: boolean;
+  #shown: boolean;
+  #maxBytes: number;
+  #events: Event[];
+  /** Stream bytes consumed, gaps included. */
+  #offset = 0;
+  #frameStart = 0;
+  /** Frames finished (good, or cut by a gap). */
+  #frames = 0;
+  #stopped = false;
+  /** The prefix bytes so far; `#length` is -1 until its LF. */
+  #prefix: number[] = [];
+  #length = -1;
+  #chunks: Uint8Array[] = [];
+  #have = 0;
+  /** Why bytes of the current payload are missing. */
+  #cut: string | undefined;
+  #cutBytes = 0;
+  #packets: number[] = [];
+
+  constructor(stream: string, ours: boolean, maxBytes: number, events: Event[]) {
+    this.#stream = stream;
+    this.#ours = ours;
+    this.#shown = ours;
+    this.#maxBytes = maxBytes;
+    this.#events = events;
+  }
+
+  feed(bytes: Uint8Array, packet: number): void {
+    let at = 0;
+    while (at < bytes.length && !this.#stopped) {
+      if (this.#packets.at(-1) !== packet) this.#packets.push(packet);
+      if (this.#length < 0) {
+        // The length prefix: digits up to LF.
+        for (; at < bytes.length; at++) {
+          const b = bytes[at];
+          this.#prefix.push(b);
+          if (b === LF && this.#prefix.length > 1) {
+            const length = Number(String.fromCharCode(...this.#prefix.slice(0, -1)));
+            if (length > this.#maxBytes) return this.#bad(bytes.subarray(at + 1, at + 1));
+            this.#length = length;
+            at++;
+            break;
+          }
+          if (b < 0x30 || b > 0x39 || this.#prefix.length > MAX_PREFIX_DIGITS) {
+            return this.#bad(bytes.subarray(at + 1, at + 1 + MAX_PREFIX_DIGITS));
+          }
+        }
+        if (this.#length < 0) break;
       }
+      const take = Math.min(bytes.length - at, this.#length - this.#have);
+      if (take > 0) this.#chunks.push(bytes.slice(at, at + take));
+      this.#have += take;
+      at += take;
+      if (this.#have === this.#length) this.#complete();
+    }
+    this.#offset += bytes.length;
+  }
+
+  /** `length` stream bytes that were not captured. */
+  gap(length: number, why: string): void {
+    const from = this.#offset;
+    this.#offset += length;
+    if (this.#stopped || length === 0) return;
+    if (this.#length >= 0 && this.#length - this.#have >= length) {
+      // Inside a payload whose end is known: the frames after it can still be read.
+      this.#cut ??= `stream bytes ${from} to ${from + length - 1} were not captured (${why})`;
+      this.#cutBytes += length;
+      this.#have += length;
+      if (this.#have === this.#length) this.#complete();
+      return;
+    }
+    this.#problem(
+      `gap: stream bytes ${from} to ${from + length - 1} were not captured (${why}); ` +
+        "nothing after the gap is decoded",
+    );
+    this.#stop();
+  }
+
+  /** The capture ended. */
+  end(): void {
+    if (this.#stopped || (this.#length < 0 && this.#prefix.length === 0)) return;
+    if (this.#cut) {
+      this.#problem(
+        `frame ${this.#frames + 1} (stream byte ${this.#frameStart}) is cut short by the ` +
+          `capture's end, and ${this.#cut}`,
+      );
+    } else this.#bad(new Uint8Array());
+    this.#stop();
+  }
+
+  #complete(): void {
+    const length = this.#length;
+    const prefixLength = this.#prefix.length;
+    const packets = this.#packets;
+    if (this.#cut) {
+      this.#problem(
+        `frame ${this.#frames + 1} (stream byte ${this.#frameStart}, packets ${
+          packets.join(", ")
+        }) is not shown: ${this.#cutBytes} of its ${length} payload bytes are missing, ${this.#cut}`,
+      );
+    } else {
+      const payload = this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks, length);
+      const text = decodeUtf8(payload);
+      let value: unknown;
+      let valid = text !== undefined;
+      if (valid) {
+        try {
+          value = JSON.parse(text!);
+        } catch {
+          valid = false;
+        }
+      }
+      if (!valid) return this.#bad(new Uint8Array());
+      this.#shown = true;
+      this.#events.push({
+        type: "message",
+        stream: this.#stream,
+        packets,
+        bytes: length,
+        message: value,
+        text: text!,
+      });
+    }
+    this.#frames++;
+    this.#frameStart += prefixLength + length;
+    this.#prefix = [];
+    this.#length = -1;
+    this.#chunks = [];
+    this.#have = 0;
+    this.#cut = undefined;
+    this.#cutBytes = 0;
+    this.#packets = [];
+  }
+
+  /** The current frame is bad: `more` are the bytes after it, for the reason's quote. */
+  #bad(more: Uint8Array): void {
+    if (this.#shown) {
+      const bytes = concat(
+        [new Uint8Array(this.#prefix), ...this.#chunks, more],
+        this.#prefix.length + this.#have + more.length,
+      );
+      this.#events.push({
+        type: "bad",
+        stream: this.#stream,
+        bytes,
+        number: this.#frames + 1,
+        offset: this.#frameStart,
+        maxBytes: this.#maxBytes,
+      });
+    }
+    this.#stop();
+  }
+
+  #problem(reason: string): void {
+    if (this.#shown || this.#ours) {
+      this.#events.push({ type: "problem", stream: this.#stream, reason });
     }
   }
-  pieces.sort((x, y) => x.start - y.start);
-  const used: Piece[] = [];
-  let next = 0;
-  let gap: string | undefined;
-  for (const piece of pieces) {
-    if (piece.start > next) {
-      gap = `gap: stream bytes ${next} to ${piece.start - 1} were not captured ` +
-        `(packet ${piece.packet} carries bytes after them); nothing after the gap is decoded`;
-      break;
-    }
-    used.push(piece);
-    next = piece.end;
+
+  #stop(): void {
+    this.#stopped = true;
+    this.#chunks = [];
+    this.#prefix = [];
+    this.#packets = [];
   }
-  const bytes = new Uint8Array(next);
-  for (const { start, end, segment } of used) {
-    bytes.set(segment.data.subarray(start - segment.offset, end - segment.offset), start);
-  }
-  return { bytes, pieces: used, gap };
 }
 
-async function decodeStream(
-  name: string,
-  bytes: Uint8Array,
-  pieces: Piece[],
-): Promise<DecodedStream> {
-  const result: DecodedStream = { stream: name, messages: [], problems: [] };
-  let at = 0;
+/** The receiver's reason for a bad frame: its decoder run over the frame's bytes. */
+async function explain(bad: BadFrame): Promise<ProblemRecord> {
+  let reason = "bad frame";
   try {
-    for await (const frame of decodeFrames([bytes], { maxBytes: MAX_PAYLOAD_BYTES })) {
-      // The frame's prefix is its digits up to the LF: it ends the frame's bytes.
-      const end = bytes.indexOf(0x0a, at) + 1 + frame.bytes;
-      const packets = pieces.filter((p) => p.start < end && p.end > at).map((p) => p.packet);
-      result.messages.push({
-        packets: [...new Set(packets)],
-        bytes: frame.bytes,
-        message: frame.value,
-      });
-      at = end;
+    for await (const _ of decodeFrames([bad.bytes], { maxBytes: bad.maxBytes })) {
+      // A frame that decodes is not the bad one; the bytes hold only that frame.
     }
   } catch (error) {
     if (!(error instanceof FrameError)) throw error;
-    result.problems.push(error.message);
+    reason = error.message.replace(/^Cannot read frame 1 \(stream byte 0\)/, "");
   }
-  return result;
+  return {
+    type: "problem",
+    stream: bad.stream,
+    reason: `Cannot read frame ${bad.number} (stream byte ${bad.offset})${reason}`,
+  };
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk.subarray(0, Math.min(chunk.length, length - at)), at);
+    at += chunk.length;
+  }
+  return bytes;
 }
