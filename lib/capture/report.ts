@@ -24,7 +24,7 @@
  * @module
  */
 
-import { type ByteWriter, LineWriter } from "../line_writer.ts";
+import { type ByteWriter, writeAll } from "../line_writer.ts";
 import { showJson } from "./json_text.ts";
 import { dissectPacket, type Layer } from "./layers.ts";
 import { type CaptureSource, readCaptureStream } from "./pcap.ts";
@@ -210,7 +210,7 @@ export async function writeDissection(
   writer: ByteWriter,
   options: DissectOptions = {},
 ): Promise<DissectResult> {
-  const out = new LineWriter(writer);
+  const out = new Output(writer);
   const result: DissectResult = { problems: [], broken: false };
   const listed = new Map<string, Listed>();
   let total = 0;
@@ -221,7 +221,8 @@ export async function writeDissection(
         out.add(recordToJson(record) + "\n");
       } else if (record.type === "packet") {
         firstTime ??= record.time;
-        out.add(describePacket(record, record.time - firstTime, options.color ?? false));
+        out.add(describePacket(record, record.time - firstTime));
+        hexDump(out, record.data, record.layers, options.color ?? false);
       } else {
         let stream = listed.get(record.stream);
         if (!stream) listed.set(record.stream, stream = { lines: [], count: 0, omitted: 0 });
@@ -300,11 +301,12 @@ const COLORS: Record<string, number> = {
 };
 
 /** The text for people of one packet, every line within 100 columns. */
-function describePacket(record: PacketRecord, time: number, color: boolean): string {
+/** The text for people of one packet but its hex dump, every line within 100 columns. */
+function describePacket(record: PacketRecord, time: number): string {
   let text = summary(record, time) + "\n";
   for (const layer of record.layers) text += describeLayer(layer, record.data) + "\n";
   for (const note of record.notes ?? []) text += wrap("  note: ", [note], 8, " ") + "\n";
-  return text + hexDump(record.data, record.layers, color) + "\n";
+  return text;
 }
 
 function summary(record: PacketRecord, time: number): string {
@@ -465,6 +467,55 @@ function wrap(first: string, items: string[], indent: number, separator: string)
   return text + line.trimEnd();
 }
 
+/**
+ * Output in one reused byte buffer, written out between records: text is
+ * encoded into it, and the hex dump, the bulk of the text for people, is
+ * written into it byte by byte.
+ */
+class Output {
+  #writer: ByteWriter;
+  buf = new Uint8Array(1 << 20);
+  n = 0;
+
+  constructor(writer: ByteWriter) {
+    this.#writer = writer;
+  }
+
+  /** Makes room for `size` more bytes. */
+  room(size: number): Uint8Array {
+    if (this.n + size > this.buf.length) {
+      const buf = new Uint8Array(Math.max(this.buf.length * 2, this.n + size));
+      buf.set(this.buf.subarray(0, this.n));
+      this.buf = buf;
+    }
+    return this.buf;
+  }
+
+  add(text: string): void {
+    this.room(text.length * 3);
+    this.n += encoder.encodeInto(text, this.buf.subarray(this.n)).written;
+  }
+
+  /** Writes out what is held once there is enough of it. */
+  async ready(): Promise<void> {
+    if (this.n >= 1 << 19) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    await writeAll(this.#writer, this.buf.subarray(0, this.n));
+    this.n = 0;
+    if (this.buf.length > 1 << 22) this.buf = new Uint8Array(1 << 20);
+  }
+}
+
+const encoder = new TextEncoder();
+/** Each byte's two hex digits, as character codes. */
+const HEX_CODES = new Uint8Array(512);
+for (let i = 0; i < 256; i++) {
+  const digits = i.toString(16).padStart(2, "0");
+  HEX_CODES[2 * i] = digits.charCodeAt(0);
+  HEX_CODES[2 * i + 1] = digits.charCodeAt(1);
+}
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0") + " ");
 const ASCII = Array.from(
   { length: 256 },
@@ -472,27 +523,10 @@ const ASCII = Array.from(
 );
 
 /** Rows of 16 bytes: offset, hex, ASCII, and the layers the row's bytes belong to. */
-function hexDump(data: Uint8Array, layers: Layer[], color: boolean): string {
-  let text = "";
+function hexDump(out: Output, data: Uint8Array, layers: Layer[], color: boolean): void {
   let first = 0;
   for (let row = 0; row < data.length; row += 16) {
     const last = Math.min(row + 16, data.length) - 1;
-    let hex = "";
-    let ascii = "";
-    if (color) {
-      for (let i = row; i <= last; i++) {
-        const layer = layers.find((l) => l.start <= i && i <= l.end);
-        hex += `\x1b[${layer ? COLORS[layer.layer] : 31}m${HEX[data[i]].trimEnd()}\x1b[0m `;
-        ascii += ASCII[data[i]];
-      }
-      hex += "   ".repeat(row + 15 - last);
-    } else {
-      for (let i = row; i <= last; i++) {
-        hex += HEX[data[i]];
-        ascii += ASCII[data[i]];
-      }
-      if (last < row + 15) hex = hex.padEnd(48);
-    }
     const names: string[] = [];
     while (first < layers.length && layers[first].end < row) first++;
     let covered = row;
@@ -508,9 +542,48 @@ function hexDump(data: Uint8Array, layers: Layer[], color: boolean): string {
     if (covered <= last) {
       names.push(covered === last ? `undissected ${last}` : `undissected ${covered}-${last}`);
     }
-    const labels = wrap(" ".repeat(75), names, 75, ", ");
-    text += `  ${row.toString(16).padStart(4, "0")}  ${hex} ${ascii.padEnd(16)}  ` +
-      labels.slice(75) + "\n";
+    let labels = names.join(", ");
+    if (labels.length > WIDTH - 75) labels = wrap(" ".repeat(75), names, 75, ", ").slice(75);
+    if (color) {
+      let hex = "";
+      let ascii = "";
+      for (let i = row; i <= last; i++) {
+        const layer = layers.find((l) => l.start <= i && i <= l.end);
+        hex += `\x1b[${layer ? COLORS[layer.layer] : 31}m${HEX[data[i]].trimEnd()}\x1b[0m `;
+        ascii += ASCII[data[i]];
+      }
+      hex += "   ".repeat(row + 15 - last);
+      out.add(`  ${row.toString(16).padStart(4, "0")}  ${hex} ${ascii.padEnd(16)}  ${labels}\n`);
+      continue;
+    }
+    // "  0000  " + 16 x "xx " + " " + 16 ASCII + "  ", byte by byte.
+    const b = out.room(80 + labels.length);
+    let n = out.n;
+    b[n++] = 0x20;
+    b[n++] = 0x20;
+    const offset = row.toString(16).padStart(4, "0");
+    for (let i = 0; i < offset.length; i++) b[n++] = offset.charCodeAt(i);
+    b[n++] = 0x20;
+    b[n++] = 0x20;
+    const asciiAt = n + 49;
+    for (let i = row; i < row + 16; i++) {
+      if (i <= last) {
+        const byte = data[i];
+        b[n] = HEX_CODES[2 * byte];
+        b[n + 1] = HEX_CODES[2 * byte + 1];
+        b[asciiAt + i - row] = byte >= 0x20 && byte < 0x7f ? byte : 0x2e;
+      } else {
+        b[n] = b[n + 1] = b[asciiAt + i - row] = 0x20;
+      }
+      b[n + 2] = 0x20;
+      n += 3;
+    }
+    b[n] = 0x20;
+    n = asciiAt + 16;
+    b[n++] = 0x20;
+    b[n++] = 0x20;
+    out.n = n;
+    out.add(labels + "\n");
   }
-  return text;
+  out.add("\n");
 }
