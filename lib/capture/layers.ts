@@ -624,6 +624,7 @@ function transport(
     headerLength,
     udp ? UDP_FIELDS : TCP_FIELDS,
     udp ? "UDP" : "TCP",
+    "options",
   );
   if (!udp && layer.flags !== undefined) layer.flagBits = view.getUint16(start + 12) & 0x0fff;
   if (!udp && headerLength > 20) {
@@ -631,8 +632,6 @@ function transport(
     if (options.length > 0) layer.options = options;
     if (start + headerLength <= data.length) {
       layer.fieldRanges!.options = [start + 20, start + headerLength - 1];
-    } else {
-      layer.missing!.push("options");
     }
   }
   const payloadLength = end - start - headerLength;
@@ -698,6 +697,7 @@ function header(
   size: number,
   fields: Field[],
   what: string = name,
+  extra?: string,
 ): Layer {
   const { data, view } = ctx;
   const layer: Layer = {
@@ -719,6 +719,7 @@ function header(
     if (fieldBits) (bits ??= {})[field] = fieldBits;
   }
   if (bits) layer.fieldBits = bits;
+  if (extra && start + size > data.length) (missing ??= []).push(extra);
   if (missing) {
     layer.missing = missing;
     const captured = Math.max(0, data.length - start);

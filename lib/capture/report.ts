@@ -232,7 +232,7 @@ export async function writeDissection(
             total++;
             stream.lines.push(describeMessage(stream.count, record));
           } else stream.omitted++;
-        } else stream.lines.push(wrap("    problem: ", [record.reason], 6, " "));
+        } else stream.lines.push(wrap("    problem: ", record.reason.split(" "), 6, " "));
       }
       await out.ready();
     }
@@ -277,7 +277,7 @@ function describeMessage(index: number, record: MessageRecord): string {
   return wrap(
     `    ${index}. `,
     [
-      text,
+      ...text.split(" "),
       `(${record.bytes} bytes; packet${record.packets.length === 1 ? "" : "s"} ${packets})`,
     ],
     7,
@@ -305,7 +305,7 @@ const COLORS: Record<string, number> = {
 function describePacket(record: PacketRecord, time: number): string {
   let text = summary(record, time) + "\n";
   for (const layer of record.layers) text += describeLayer(layer, record.data) + "\n";
-  for (const note of record.notes ?? []) text += wrap("  note: ", [note], 8, " ") + "\n";
+  for (const note of record.notes ?? []) text += wrap("  note: ", note.split(" "), 8, " ") + "\n";
   return text;
 }
 
@@ -384,8 +384,11 @@ function describeValue(layer: Layer, key: string): string {
     const bits = layer.flagBits as number;
     const names = (value as string[]).join(", ") || "none";
     return `0x${bits.toString(16).padStart(layer.layer === "tcp" ? 3 : 1, "0")} (${names})`;
-  } else if (typeof value === "number" && key in HEX_FIELDS) {
-    text = `0x${value.toString(16).padStart(HEX_FIELDS[key], "0")}`;
+  } else if (
+    typeof value === "number" &&
+    (key in HEX_FIELDS || (layer.layer === "sll" && key === "protocol"))
+  ) {
+    text = `0x${value.toString(16).padStart(HEX_FIELDS[key] ?? 4, "0")}`;
   } else if (key === "options" && Array.isArray(value)) {
     text = value.map((o) =>
       o.kind === "TS"
