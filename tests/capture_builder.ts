@@ -75,7 +75,11 @@ export interface PcapOptions {
 }
 
 /** A classic pcap file of `packets` on a link of `linkType`. */
-export function pcap(linkType: number, packets: Uint8Array[], options: PcapOptions = {}): Uint8Array {
+export function pcap(
+  linkType: number,
+  packets: Uint8Array[],
+  options: PcapOptions = {},
+): Uint8Array {
   const parts = [pcapHeader(linkType, options)];
   packets.forEach((packet, i) => parts.push(pcapRecord(packet, i, options)));
   const file = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
