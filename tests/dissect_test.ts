@@ -529,3 +529,251 @@ Deno.test("framecat dissect streams 100,000 packets in both outputs within a 512
     await Deno.remove(path);
   }
 });
+
+// ------------------------------------------------------------ against tshark
+
+type Json = Record<string, unknown> & { layers: Layer[] };
+
+function hexOf(value: unknown, width: number): string | undefined {
+  return typeof value === "number" ? `0x${value.toString(16).padStart(width, "0")}` : undefined;
+}
+
+const field = (name: string, key: string) => (p: Json) =>
+  p.layers.find((l) => l.layer === name)?.[key];
+
+/** tshark's field, and ours as tshark prints it. */
+const COMPARED: [string, (p: Json) => unknown][] = [
+  ["frame.number", (p) => p.number],
+  ["frame.len", (p) => p.length],
+  ["frame.cap_len", (p) => p.captured],
+  [
+    "eth.type",
+    (p) => hexOf(field("ethernet", "vlans")(p) ? 0x8100 : field("ethernet", "etherType")(p), 4),
+  ],
+  [
+    "vlan.etype",
+    (p) => field("ethernet", "vlans")(p) && hexOf(field("ethernet", "etherType")(p), 4),
+  ],
+  ["eth.len", field("ethernet", "length")],
+  ["llc.dsap", (p) => hexOf(field("llc", "dsap")(p), 2)],
+  ["llc.ssap", (p) => hexOf(field("llc", "ssap")(p), 2)],
+  ["llc.oui", field("snap", "oui")],
+  ["llc.type", (p) => hexOf(field("snap", "pid")(p), 4)],
+  ["sll.pkttype", field("sll", "packetType")],
+  ["sll.hatype", field("sll", "addressType")],
+  ["sll.halen", field("sll", "addressLength")],
+  ["sll.etype", (p) => hexOf(field("sll", "protocol")(p), 4)],
+  ["sll.ifindex", field("sll", "interfaceIndex")],
+  ["ip.version", field("ipv4", "version")],
+  ["ip.hdr_len", field("ipv4", "headerLength")],
+  ["ip.dsfield.dscp", field("ipv4", "dscp")],
+  ["ip.dsfield.ecn", field("ipv4", "ecn")],
+  ["ip.len", field("ipv4", "totalLength")],
+  ["ip.id", (p) => hexOf(field("ipv4", "identification")(p), 4)],
+  ["ip.flags", (p) => hexOf(field("ipv4", "flagBits")(p), 2)],
+  ["ip.frag_offset", field("ipv4", "fragmentOffset")],
+  ["ip.ttl", field("ipv4", "ttl")],
+  ["ip.proto", field("ipv4", "protocol")],
+  ["ip.checksum", (p) => hexOf(field("ipv4", "checksum")(p), 4)],
+  ["ip.src", field("ipv4", "src")],
+  ["ip.dst", field("ipv4", "dst")],
+  ["ipv6.plen", field("ipv6", "payloadLength")],
+  ["ipv6.nxt", field("ipv6", "nextHeader")],
+  ["ipv6.hlim", field("ipv6", "hopLimit")],
+  ["ipv6.src", field("ipv6", "src")],
+  ["ipv6.dst", field("ipv6", "dst")],
+  ["tcp.srcport", field("tcp", "srcPort")],
+  ["tcp.dstport", field("tcp", "dstPort")],
+  ["tcp.seq_raw", field("tcp", "seq")],
+  ["tcp.ack_raw", field("tcp", "ack")],
+  ["tcp.seq", field("tcp", "relativeSeq")],
+  ["tcp.hdr_len", field("tcp", "headerLength")],
+  ["tcp.flags", (p) => hexOf(field("tcp", "flagBits")(p), 4)],
+  ["tcp.window_size_value", field("tcp", "window")],
+  [
+    "tcp.window_size",
+    (p) => field("tcp", "scaledWindow")(p) ?? field("tcp", "window")(p),
+  ],
+  ["tcp.checksum", (p) => hexOf(field("tcp", "checksum")(p), 4)],
+  ["tcp.urgent_pointer", field("tcp", "urgentPointer")],
+  ["tcp.len", field("tcp", "payloadLength")],
+  ["udp.srcport", field("udp", "srcPort")],
+  ["udp.dstport", field("udp", "dstPort")],
+  ["udp.length", field("udp", "length")],
+  ["udp.checksum", (p) => hexOf(field("udp", "checksum")(p), 4)],
+];
+
+async function has(tool: string): Promise<boolean> {
+  const { success } = await new Deno.Command("sh", {
+    args: ["-c", `command -v ${tool}`],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return success;
+}
+
+/** Compares every packet's fields with tshark's; returns how many values agreed. */
+async function compareWithTshark(path: string): Promise<number> {
+  const tshark = await new Deno.Command("tshark", {
+    args: [
+      "-r",
+      path,
+      "-T",
+      "fields",
+      "-E",
+      "separator=|",
+      "-E",
+      "occurrence=f",
+      ...COMPARED.flatMap(([f]) => ["-e", f]),
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(tshark.success, `tshark -r ${path} failed`);
+  const theirs = new TextDecoder().decode(tshark.stdout).trimEnd().split("\n").map((l) =>
+    l.split("|")
+  );
+  const report = await dissect(await Deno.readFile(path), { json: true });
+  const packets = report.lines.map((l) => JSON.parse(l)).filter((o) => o.type === "packet");
+  assert.equal(packets.length, theirs.length);
+  let agreed = 0;
+  for (const [i, packet] of packets.entries()) {
+    const ours = COMPARED.map(([, get]) => String(get(packet) ?? ""));
+    for (const [k, [name]] of COMPARED.entries()) {
+      assert.equal(ours[k], theirs[i][k], `${path}: packet ${i + 1}, ${name}`);
+      if (ours[k] !== "") agreed++;
+    }
+  }
+  return agreed;
+}
+
+Deno.test("dissect() agrees with tshark on every field, in fixtures and crafted captures", async (t) => {
+  if (!(await has("tshark"))) {
+    await t.step({ name: "tshark is not installed here", ignore: true, fn(): void {} });
+    return;
+  }
+  const agreed = await compareWithTshark(FIXTURES + "framecat_and_seed.pcapng");
+  assert.ok(agreed > 400, `${agreed} values`);
+  const udp = ipv4Header(ipv4Tcp({ seq: 0, payload: "hi" }));
+  udp[9] = 17;
+  new DataView(udp.buffer).setUint32(24, 0x00160000); // length 22, no checksum
+  ipv4Header(udp);
+  const padded = new Uint8Array(64);
+  padded.set(ethernet(ipv4Tcp({ seq: 1 })));
+  const crafted = pcap(1, [
+    ieee8023([0x42, 0x42, 0x03, 0, 0, 0, 0, 0]),
+    ieee8023([0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00, ...ipv4Tcp({ seq: 1, payload: "2\n{}" })]),
+    ethernet(udp),
+    padded,
+    ethernet(ipv4Tcp({ seq: 5, payload: "x".repeat(100) }), 42),
+  ], { snap: 120 });
+  const path = await Deno.makeTempFile({ suffix: ".pcap" });
+  try {
+    await Deno.writeFile(path, crafted);
+    await compareWithTshark(path);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("dissect() agrees with tshark on loopback captures: -i any (cooked v1, v2) and -s 60", async (t) => {
+  const missing = [];
+  for (const tool of ["tshark", "tcpdump"]) if (!(await has(tool))) missing.push(tool);
+  if (missing.length > 0) {
+    await t.step({
+      name: `${missing.join(" and ")} not installed here`,
+      ignore: true,
+      fn(): void {},
+    });
+    return;
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  const dir = await Deno.makeTempDir();
+  const captures = {
+    "any_sll.pcap": ["-i", "any", "-y", "LINUX_SLL"],
+    "any_sll2_s60.pcap": ["-i", "any", "-y", "LINUX_SLL2", "-s", "60"],
+    "lo_s60.pcap": ["-i", "lo", "-s", "60"],
+  };
+  const drained: Promise<void>[] = [];
+  const dumps = Object.entries(captures).map(([file, args]) =>
+    new Deno.Command("tcpdump", {
+      args: [
+        ...args,
+        "--immediate-mode",
+        "-U",
+        "-n",
+        "-w",
+        `${dir}/${file}`,
+        "tcp",
+        "port",
+        String(port),
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn()
+  );
+  try {
+    // Wait until each says it listens, or fails (as without the right to capture).
+    const starts = await Promise.all(dumps.map((dump) =>
+      new Promise<string>((resolve) => {
+        let text = "";
+        drained.push((async () => {
+          for await (const chunk of dump.stderr.pipeThrough(new TextDecoderStream())) {
+            text += chunk;
+            if (text.includes("listening on")) resolve("");
+          }
+          resolve(text || "tcpdump ended");
+        })());
+      })
+    ));
+    const failed = starts.find((s) => s !== "");
+    if (failed !== undefined) {
+      await t.step({
+        name: `tcpdump cannot capture here: ${failed.trim().split("\n").at(-1)}`,
+        ignore: true,
+        fn(): void {},
+      });
+      return;
+    }
+    // framecat frames, as the seed sends them too: the prefix and the JSON apart.
+    const accepted = listener.accept();
+    const client = await Deno.connect({ hostname: "127.0.0.1", port });
+    const server = await accepted;
+    const pieces = ['14\n"Hello World!"', "8\n", '"héllo"', `2\n{}`];
+    for (const piece of pieces) {
+      await client.write(encoder.encode(piece));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    client.close();
+    const got = await new Response(server.readable).arrayBuffer();
+    assert.equal(got.byteLength, 31);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    listener.close();
+    for (const dump of dumps) {
+      try {
+        dump.kill("SIGTERM");
+      } catch { /* already ended */ }
+      await dump.status;
+    }
+    await Promise.all(drained);
+  }
+  try {
+    for (const file of Object.keys(captures)) {
+      await t.step(file, async () => {
+        const path = `${dir}/${file}`;
+        assert.ok(await compareWithTshark(path) > 100);
+        const report = await dissect(await Deno.readFile(path), { json: true, port });
+        const messages = messagesOf(report.lines).map((m) => m.message);
+        if (file.includes("s60")) {
+          assert.match(report.lines.join("\n"), /cut by the snap length/);
+        } else {
+          assert.deepEqual(messages, ["Hello World!", "héllo", {}]);
+        }
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

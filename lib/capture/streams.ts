@@ -193,7 +193,13 @@ export class TcpStreams {
     return this.take();
   }
 
-  #segment(direction: Direction, offset: number, data: Uint8Array, cut: number, packet: number) {
+  #segment(
+    direction: Direction,
+    offset: number,
+    data: Uint8Array,
+    cut: number,
+    packet: number,
+  ): void {
     const ahead = (offset - direction.next) | 0;
     if (ahead > 0) {
       // Bytes before it are missing so far: hold a copy until they come.
@@ -208,7 +214,7 @@ export class TcpStreams {
   }
 
   /** Takes the bytes of a segment from `skip` on (those before were taken). */
-  #apply(direction: Direction, skip: number, data: Uint8Array, cut: number, packet: number) {
+  #apply(direction: Direction, skip: number, data: Uint8Array, cut: number, packet: number): void {
     const total = data.length + cut;
     if (skip >= total) return; // a retransmission of bytes already taken
     const decoder = direction.decoder;
