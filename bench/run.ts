@@ -30,6 +30,7 @@ import {
   type Context,
   format,
   killAll,
+  legacyScenario,
   removeQuietly,
   type Result,
   ROOT,
@@ -40,6 +41,7 @@ import {
 import { bulk, bytes, large, small } from "./throughput_scenarios.ts";
 import { ack, conns, segments, startup } from "./connection_scenarios.ts";
 import { fill, held, memory, pileup } from "./memory_scenarios.ts";
+import { dissectScenario } from "./dissect_scenario.ts";
 
 /**
  * Every scenario, in the order they run. A scenario written for the first
@@ -59,6 +61,12 @@ const SCENARIOS: ScenarioDefinition[] = [
   fill,
   startup,
   segments,
+  legacyScenario(
+    "dissect",
+    ["tshark", "python3"],
+    "framecat dissect against tshark",
+    dissectScenario,
+  ),
 ];
 
 /** A scenario's bound in time: past it, its processes are killed and it counts as failed. */

@@ -777,3 +777,20 @@ Deno.test("dissect() agrees with tshark on loopback captures: -i any (cooked v1,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("writeDissection() lists messages after the packets within a bound, and counts the rest", async () => {
+  const frames = ["1\n1", "1\n2", "1\n3", "1\n4", "1\n5"];
+  const file = pcap(101, frames.map((payload, i) => ipv4Tcp({ seq: 1 + 3 * i, payload })));
+  const { lines } = await dissect(file, { listLimit: 2 });
+  const list = lines.slice(lines.indexOf("Messages"));
+  assert.deepEqual(list, [
+    "Messages",
+    "  10.0.0.1:50000 > 10.0.0.2:1234",
+    "    1. 1 (1 bytes; packet 1)",
+    "    2. 2 (1 bytes; packet 2)",
+    "    ... and 3 more messages and problems, not listed: the list keeps 2 in all, to keep memory",
+    "    bounded (--json prints every one)",
+  ]);
+  const json = await dissect(file, { json: true, listLimit: 2 });
+  assert.equal(messagesOf(json.lines).length, 5);
+});

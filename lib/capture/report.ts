@@ -69,6 +69,11 @@ export interface DissectOptions extends DissectRecordsOptions {
   json?: boolean;
   /** Colour the hex dump by layer (ANSI), for a terminal. */
   color?: boolean;
+  /**
+   * Messages and problems listed after the packets in the text for people,
+   * at most, to keep memory bounded; the rest are counted. Defaults to 50,000.
+   */
+  listLimit?: number;
 }
 
 /** What {@linkcode writeDissection} found wrong. */
@@ -176,8 +181,6 @@ export function recordToJson(record: DissectRecord): string {
   }
 }
 
-/** Messages listed at the end of the text for people, at most (the rest are counted). */
-const MAX_LISTED = 50_000;
 /** Characters of a message's text shown in that list, at most. */
 const MAX_SHOWN = 300;
 const WIDTH = 100;
@@ -214,6 +217,8 @@ export async function writeDissection(
   const result: DissectResult = { problems: [], broken: false };
   const listed = new Map<string, Listed>();
   let total = 0;
+  let unlisted = 0;
+  const limit = options.listLimit ?? 50_000;
   let firstTime: number | undefined;
   try {
     for await (const record of dissectRecords(source, options)) {
@@ -225,14 +230,19 @@ export async function writeDissection(
         hexDump(out, record.data, record.layers, options.color ?? false);
       } else {
         let stream = listed.get(record.stream);
-        if (!stream) listed.set(record.stream, stream = { lines: [], count: 0, omitted: 0 });
-        if (record.type === "message") {
+        if (!stream && total < limit) {
+          listed.set(record.stream, stream = { lines: [], count: 0, omitted: 0 });
+        }
+        if (!stream) {
+          unlisted++;
+        } else if (record.type === "message") {
           stream.count++;
-          if (total < MAX_LISTED) {
-            total++;
-            stream.lines.push(describeMessage(stream.count, record));
-          } else stream.omitted++;
-        } else stream.lines.push(wrap("    problem: ", record.reason.split(" "), 6, " "));
+          if (total < limit) stream.lines.push(describeMessage(stream.count, record));
+          else stream.omitted++;
+        } else if (total < limit) {
+          stream.lines.push(wrap("    problem: ", record.reason.split(" "), 6, " "));
+        } else stream.omitted++;
+        total++;
       }
       await out.ready();
     }
@@ -249,16 +259,20 @@ export async function writeDissection(
       out.add(
         wrap(
           "    ",
-          [
-            `... and ${stream.omitted} more messages, not listed: the list keeps ${MAX_LISTED}`,
-            "messages in all, to keep memory bounded (--json prints every message)",
-          ],
+          (`... and ${stream.omitted} more messages and problems, not listed: the list keeps ` +
+            `${limit} in all, to keep memory bounded (--json prints every one)`).split(" "),
           4,
           " ",
         ) + "\n",
       );
     }
     await out.ready();
+  }
+  if (unlisted > 0) {
+    out.add(
+      `  ... and ${unlisted} messages and problems of other streams, not listed` +
+        " (--json prints every one)\n",
+    );
   }
   await out.flush();
   return result;

@@ -92,6 +92,8 @@ interface Direction {
   windowScale?: number;
   sawSyn: boolean;
   started: boolean;
+  /** Its FIN (or a RST) was seen and every byte before it taken: its decoding is over. */
+  ended: boolean;
   /** The next stream offset expected (modulo 2^32). */
   next: number;
   held: Held[];
@@ -119,6 +121,8 @@ export class TcpStreams {
   #port: number;
   #maxBytes: number;
   #maxHeld: number;
+  /** Keys of connections over in both directions, oldest first: forgotten beyond a bound. */
+  #closed: string[] = [];
 
   /** Follows streams; `port` names the framecat port. */
   constructor(options: TcpStreamsOptions = {}) {
@@ -137,7 +141,7 @@ export class TcpStreams {
     const key = `${tcp.src}|${tcp.srcPort}|${tcp.dst}|${tcp.dstPort}`;
     const syn = tcp.flags.includes("SYN");
     let direction = this.#directions.get(key);
-    if (!direction || (syn && !direction.sawSyn && !direction.started)) {
+    if (!direction || (syn && ((!direction.sawSyn && !direction.started) || direction.ended))) {
       const from = formatAddress({ hostname: tcp.src, port: tcp.srcPort });
       const to = formatAddress({ hostname: tcp.dst, port: tcp.dstPort });
       const ours = tcp.srcPort === this.#port || tcp.dstPort === this.#port;
@@ -149,6 +153,7 @@ export class TcpStreams {
         windowScale: syn ? tcp.windowScale : undefined,
         sawSyn: syn,
         started: false,
+        ended: false,
         next: 0,
         held: [],
         heldBytes: 0,
@@ -170,7 +175,28 @@ export class TcpStreams {
     if (!syn && direction.windowScale !== undefined && other?.windowScale !== undefined) {
       view.scaledWindow = tcp.window * 2 ** direction.windowScale;
     }
+    if (tcp.flags.includes("RST") || tcp.flags.includes("FIN")) {
+      this.#end(direction, key);
+      if (tcp.flags.includes("RST") && other) this.#end(other, direction.reverse);
+    }
     return view;
+  }
+
+  /** Ends a direction's decoding once nothing before its end is missing; forgets old connections. */
+  #end(direction: Direction, key: string): void {
+    if (direction.ended || direction.held.length > 0) return;
+    direction.ended = true;
+    direction.decoder.end();
+    const other = this.#directions.get(direction.reverse);
+    if (other && !other.ended) return;
+    // Both directions are over: keep their sequence bases for late packets, within a bound.
+    this.#closed.push(key);
+    if (this.#closed.length > MAX_CLOSED) {
+      const old = this.#closed.shift()!;
+      const gone = this.#directions.get(old);
+      this.#directions.delete(old);
+      if (gone) this.#directions.delete(gone.reverse);
+    }
   }
 
   /** The records that the segments added so far completed, in order. */
@@ -187,7 +213,7 @@ export class TcpStreams {
   finish(): Promise<(MessageRecord | ProblemRecord)[]> {
     for (const direction of this.#directions.values()) {
       while (direction.held.length > 0) this.#skipToHeld(direction);
-      direction.decoder.end();
+      if (!direction.ended) direction.decoder.end();
     }
     this.#directions.clear();
     return this.take();
@@ -245,6 +271,8 @@ export class TcpStreams {
 }
 
 const LF = 0x0a;
+/** Connections over in both directions that are remembered (for late packets' relative numbers). */
+const MAX_CLOSED = 10_000;
 
 /**
  * Decodes one direction's bytes as framecat frames as they come, holding
@@ -333,7 +361,8 @@ class FrameDecoder {
 
   /** The capture ended. */
   end(): void {
-    if (this.#stopped || (this.#length < 0 && this.#prefix.length === 0)) return;
+    if (this.#stopped) return;
+    if (this.#length < 0 && this.#prefix.length === 0) return this.#stop();
     if (this.#cut) {
       this.#problem(
         `frame ${this.#frames + 1} (stream byte ${this.#frameStart}) is cut short by the ` +
