@@ -574,7 +574,7 @@ function hexDump(out: Output, data: Uint8Array, layers: Layer[], color: boolean)
       continue;
     }
     // "  0000  " + 16 x "xx " + " " + 16 ASCII + "  ", byte by byte.
-    const b = out.room(80 + labels.length);
+    const b = out.room(81 + labels.length);
     let n = out.n;
     b[n++] = 0x20;
     b[n++] = 0x20;
@@ -599,8 +599,10 @@ function hexDump(out: Output, data: Uint8Array, layers: Layer[], color: boolean)
     n = asciiAt + 16;
     b[n++] = 0x20;
     b[n++] = 0x20;
+    // Labels are ASCII: layer names, digits, punctuation.
+    for (let i = 0; i < labels.length; i++) b[n++] = labels.charCodeAt(i);
+    b[n++] = 0x0a;
     out.n = n;
-    out.add(labels + "\n");
   }
   out.add("\n");
 }
