@@ -25,7 +25,7 @@ const FLAGS = [
     short: "j",
     help: 'one JSON object a line: {"type":"packet",...} for each packet, ' +
       '{"type":"message","stream":"a:p > b:p","packets":[..],"bytes":N,"message":VALUE} ' +
-      'for each message, {"type":"problem",...}',
+      'for each message, {"type":"problem",...}, each as soon as it is found',
   },
   {
     name: "port",
@@ -41,11 +41,13 @@ const FLAGS = [
 export const DISSECT_HELP: Help = {
   operands: "FILE|-",
   description: `Explains a packet capture made by tcpdump, tshark or Wireshark (pcap or
-pcapng; Ethernet, BSD loopback, raw IP and Linux cooked captures): for each
-packet its layers with their byte ranges (inclusive) and decoded fields, and
-a hex dump labelled by layer; then each TCP connection's byte stream,
-reassembled, decoded as framecat frames: every message with the packets that
-carried it, and the reason a frame is bad, as the receiver would say it.`,
+pcapng; Ethernet and IEEE 802.3 with LLC/SNAP, BSD loopback, raw IP and Linux
+cooked captures; IPv4, IPv6, TCP, UDP): for each packet its layers with their
+byte ranges (inclusive) and decoded fields with their meanings (names, bits,
+checksums checked), and a hex dump labelled by layer; then each TCP
+connection's byte stream, reassembled, decoded as framecat frames: every
+message with the packets that carried it, and the reason a frame is bad, as
+the receiver would say it. The capture is read as a stream, in bounded memory.`,
   flags: FLAGS,
   examples: [
     "tcpdump -i lo -w hello.pcap port 1234 & framecat demo; kill %1   # on Linux",
@@ -91,7 +93,15 @@ export async function runDissect(args: string[], { say }: CommandContext): Promi
   }
   let report;
   try {
-    report = await writeDissection(file ?? Deno.stdin, Deno.stdout, {
+    const input = file ?? Deno.stdin;
+    const source = {
+      // A read that fails names the file.
+      read: (p: Uint8Array) =>
+        input.read(p).catch((error) => {
+          throw new Error(`Cannot read ${path}: ${describeError(error)}`, { cause: error });
+        }),
+    };
+    report = await writeDissection(source, Deno.stdout, {
       json: values.json,
       port,
       color: !values.json && Deno.stdout.isTerminal() && !Deno.noColor,
