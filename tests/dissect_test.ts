@@ -794,3 +794,40 @@ Deno.test("writeDissection() lists messages after the packets within a bound, an
   const json = await dissect(file, { json: true, listLimit: 2 });
   assert.equal(messagesOf(json.lines).length, 5);
 });
+
+Deno.test("dissectPacket() names every captured byte once, however the snap length cuts", () => {
+  const ip = ipv4Tcp({ seq: 1, payload: "2\n{}" });
+  const udp = ipv4Header(ipv4Tcp({ seq: 0x000c0000, payload: "hi" }));
+  udp[9] = 17;
+  ipv4Header(udp);
+  const ip6 = new Uint8Array(40 + 8 + 24);
+  ip6.set([0x60, 0, 0, 0, 0, 32, 0, 64], 0);
+  ip6.set([6, 0, 1, 4, 0, 0, 0, 0], 40);
+  ip6.set(ipv4Tcp({ seq: 1, payload: "1\n1" }).subarray(20), 48);
+  const cases: [number, Uint8Array][] = [
+    [1, ethernet(ip)],
+    [1, ethernet(ip, 7)],
+    [1, ethernet(udp)],
+    [1, ieee8023([0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00, ...ip])],
+    [0, new Uint8Array([2, 0, 0, 0, ...ip])],
+    [101, ip6],
+    [113, new Uint8Array([0, 4, 3, 4, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00, ...ip])],
+    [276, new Uint8Array([0x08, 0, 0, 0, 0, 0, 0, 7, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, ...ip])],
+  ];
+  for (const [linkType, packet] of cases) {
+    for (let snap = 0; snap <= packet.length; snap++) {
+      const data = packet.subarray(0, snap);
+      const { layers } = dissectPacket(data, linkType, { originalLength: packet.length });
+      let next = 0;
+      for (const layer of layers) {
+        assert.equal(layer.start, next, `link ${linkType}, snap ${snap}: ${ranges(layers)}`);
+        assert.ok(layer.end >= layer.start && layer.end < snap);
+        for (const [from, to] of Object.values(layer.fieldRanges ?? {})) {
+          assert.ok(from >= layer.start && to <= layer.end, `${layer.layer} field ${from}-${to}`);
+        }
+        next = layer.end + 1;
+      }
+      assert.equal(next, snap, `link ${linkType}, snap ${snap}: ${ranges(layers)}`);
+    }
+  }
+});

@@ -530,6 +530,7 @@ function ipv4(ctx: Context, start: number): number {
     );
     end = Math.max(ctx.wire, data.length);
   }
+  if (layer.fragmentOffset === undefined) return end;
   if (layer.fragmentOffset !== 0 || (layer.flags as string[]).includes("MF")) {
     packet.notes.push("an IPv4 fragment: not reassembled, not dissected further");
     undissected(ctx, start + headerLength, "an IPv4 fragment, not reassembled", end);
@@ -729,7 +730,8 @@ function header(
       }: ${captured} of its ${size} bytes captured (${missing.join(", ")} missing)`,
     );
   }
-  ctx.packet.layers.push(layer);
+  // A header of which nothing was captured has no bytes to show.
+  if (layer.end >= start) ctx.packet.layers.push(layer);
   return layer;
 }
 
