@@ -379,16 +379,20 @@ const HEX_FIELDS: Record<string, number> = {
 };
 
 function describeLayer(layer: Layer, data: Uint8Array): string {
+  const head = `  ${layer.layer.padEnd(11)} ${`${layer.start}-${layer.end}`.padEnd(9)} `;
+  if (layer.reason) {
+    // A trailer or undissected bytes: what they are, in words.
+    const words = `${layer.kind ? `${layer.kind}: ` : ""}${layer.reason}`.split(" ");
+    return wrap(head, words, head.length, " ");
+  }
   const fields: string[] = [];
   if (layer.kind) fields.push(String(layer.kind));
-  if (layer.reason) fields.push(String(layer.reason));
   for (const key in layer) {
     if (HIDDEN.has(key) || (key.endsWith("Name") && key.slice(0, -4) in layer)) continue;
     fields.push(`${key} ${describeValue(layer, key)}${describeRange(layer, key, data)}`);
   }
   if (layer.missing) fields.push(`not captured: ${layer.missing.join(", ")}`);
-  const range = `${layer.start}-${layer.end}`;
-  return wrap(`  ${layer.layer.padEnd(8)} ${range.padEnd(9)} `, fields, 21, ", ");
+  return wrap(head, fields, head.length, ", ");
 }
 
 function describeValue(layer: Layer, key: string): string {
