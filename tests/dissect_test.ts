@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readCapture } from "../lib/capture/pcap.ts";
 import { dissectPacket, type Layer } from "../lib/capture/layers.ts";
-import { type DissectOptions, writeDissection } from "../lib/capture/report.ts";
+import { type DissectOptions, dissectRecords, writeDissection } from "../lib/capture/report.ts";
 import { ethernet, ipv4Tcp, pcap, writeExchange } from "./capture_builder.ts";
 import { framecat, MAIN } from "./helpers.ts";
 
@@ -647,6 +647,128 @@ async function compareWithTshark(path: string): Promise<number> {
   return agreed;
 }
 
+/** Our layer and field, and tshark's field of the same bytes. */
+const RANGES: Record<string, Record<string, string>> = {
+  ethernet: { dst: "eth.dst", src: "eth.src", length: "eth.len" },
+  llc: { dsap: "llc.dsap", ssap: "llc.ssap", control: "llc.control" },
+  snap: { oui: "llc.oui", pid: "llc.type" },
+  sll: {
+    packetType: "sll.pkttype",
+    addressType: "sll.hatype",
+    addressLength: "sll.halen",
+    protocol: "sll.etype",
+    interfaceIndex: "sll.ifindex",
+  },
+  ipv4: {
+    version: "ip.version",
+    headerLength: "ip.hdr_len",
+    dscp: "ip.dsfield.dscp",
+    ecn: "ip.dsfield.ecn",
+    totalLength: "ip.len",
+    identification: "ip.id",
+    flags: "ip.flags",
+    fragmentOffset: "ip.frag_offset",
+    ttl: "ip.ttl",
+    protocol: "ip.proto",
+    checksum: "ip.checksum",
+    src: "ip.src",
+    dst: "ip.dst",
+  },
+  ipv6: {
+    version: "ipv6.version",
+    trafficClass: "ipv6.tclass",
+    flowLabel: "ipv6.flow",
+    payloadLength: "ipv6.plen",
+    nextHeader: "ipv6.nxt",
+    hopLimit: "ipv6.hlim",
+    src: "ipv6.src",
+    dst: "ipv6.dst",
+  },
+  tcp: {
+    srcPort: "tcp.srcport",
+    dstPort: "tcp.dstport",
+    seq: "tcp.seq_raw",
+    ack: "tcp.ack_raw",
+    headerLength: "tcp.hdr_len",
+    flags: "tcp.flags",
+    window: "tcp.window_size_value",
+    checksum: "tcp.checksum",
+    urgentPointer: "tcp.urgent_pointer",
+    options: "tcp.options",
+  },
+  udp: {
+    srcPort: "udp.srcport",
+    dstPort: "udp.dstport",
+    length: "udp.length",
+    checksum: "udp.checksum",
+  },
+};
+
+/** Wireshark's picture of a field's bits: `0100 ....`. */
+function bitsOf(
+  data: Uint8Array,
+  [from, to]: [number, number],
+  [high, low]: [number, number],
+): string {
+  let text = "";
+  for (let bit = (to - from + 1) * 8 - 1; bit >= 0; bit--) {
+    text += bit <= high && bit >= low ? (data[to - (bit >> 3)] >> (bit & 7)) & 1 : ".";
+    if (bit % 4 === 0 && bit > 0) text += " ";
+  }
+  return text;
+}
+
+/**
+ * Compares every field's byte range (and bits) with tshark's PDML; returns
+ * how many ranges and bit patterns agreed.
+ */
+async function compareRangesWithTshark(path: string): Promise<[number, number]> {
+  const pdml = await new Deno.Command("tshark", {
+    args: ["-r", path, "-T", "pdml"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(pdml.success, `tshark -r ${path} -T pdml failed`);
+  const theirs = new TextDecoder().decode(pdml.stdout).split("<packet>").slice(1);
+  let ranges = 0;
+  let bits = 0;
+  let i = 0;
+  for await (const record of dissectRecords([await Deno.readFile(path)])) {
+    if (record.type !== "packet") continue;
+    const packet = theirs[i++];
+    for (const layer of record.layers) {
+      for (const [key, name] of Object.entries(RANGES[layer.layer] ?? {})) {
+        const range = layer.fieldRanges?.[key];
+        const field = packet.match(
+          new RegExp(
+            `<field name="${
+              name.replaceAll(".", "\\.")
+            }" showname="([^"]*)" size="(\\d+)" pos="(\\d+)"`,
+          ),
+        );
+        const where: string = `${path}: packet ${record.number}, ${layer.layer} ${key}`;
+        // Options cut by the snap length: tshark shows as many whole ones as it parsed, we none.
+        if (layer.missing?.includes(key)) continue;
+        if (!field || field[2] === "0") {
+          assert.equal(range, undefined, `${where}: tshark has no ${name}`);
+          continue;
+        }
+        const [, shown, size, pos] = field;
+        assert.deepEqual(range, [Number(pos), Number(pos) + Number(size) - 1], where);
+        ranges++;
+        const pattern = shown.match(/^([01. ]+) = /)?.[1];
+        const fieldBits = layer.fieldBits?.[key];
+        if (pattern && fieldBits && name !== "tcp.flags") {
+          assert.equal(bitsOf(record.data, range!, fieldBits), pattern, where);
+          bits++;
+        }
+      }
+    }
+  }
+  assert.equal(i, theirs.length);
+  return [ranges, bits];
+}
+
 Deno.test("dissect() agrees with tshark on every field, in fixtures and crafted captures", async (t) => {
   if (!(await has("tshark"))) {
     await t.step({ name: "tshark is not installed here", ignore: true, fn(): void {} });
@@ -654,6 +776,8 @@ Deno.test("dissect() agrees with tshark on every field, in fixtures and crafted 
   }
   const agreed = await compareWithTshark(FIXTURES + "framecat_and_seed.pcapng");
   assert.ok(agreed > 400, `${agreed} values`);
+  const [ranges, bits] = await compareRangesWithTshark(FIXTURES + "framecat_and_seed.pcapng");
+  assert.ok(ranges > 300 && bits > 80, `${ranges} ranges, ${bits} bit patterns`);
   const udp = ipv4Header(ipv4Tcp({ seq: 0, payload: "hi" }));
   udp[9] = 17;
   new DataView(udp.buffer).setUint32(24, 0x00160000); // length 22, no checksum
@@ -671,6 +795,7 @@ Deno.test("dissect() agrees with tshark on every field, in fixtures and crafted 
   try {
     await Deno.writeFile(path, crafted);
     await compareWithTshark(path);
+    await compareRangesWithTshark(path);
   } finally {
     await Deno.remove(path);
   }
@@ -764,6 +889,8 @@ Deno.test("dissect() agrees with tshark on loopback captures: -i any (cooked v1,
       await t.step(file, async () => {
         const path = `${dir}/${file}`;
         assert.ok(await compareWithTshark(path) > 100);
+        const [ranges] = await compareRangesWithTshark(path);
+        assert.ok(ranges > 100, `${ranges} ranges`);
         const report = await dissect(await Deno.readFile(path), { json: true, port });
         const messages = messagesOf(report.lines).map((m) => m.message);
         if (file.includes("s60")) {
