@@ -12,7 +12,7 @@
 import { writeExchange } from "../tests/capture_builder.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const FRAMECAT = `"${Deno.execPath()}" run --allow-read "${ROOT}main.ts" dissect`;
+const FRAMECAT = `"${Deno.execPath()}" run "${ROOT}main.ts" dissect`;
 const PEAK_RSS = `python3 "${ROOT}bench/peak_rss.py" /dev/null`;
 const FIELDS = [
   "frame.number",
@@ -114,9 +114,10 @@ export async function dissectScenario(dir: string, rounds: number): Promise<Diss
   const jsonMemory: Round[] = [];
   try {
     for (let r = 0; r < rounds; r++) {
-      const human = await measure(`${FRAMECAT} "${capture}"`);
+      // On standard input: Deno reads files under /dev (as /dev/shm) only with --allow-all.
+      const human = await measure(`${FRAMECAT} - < "${capture}"`);
       const verbose = await measure(`tshark -r "${capture}" -V -x`);
-      const lines = await measure(`${FRAMECAT} --json "${capture}"`);
+      const lines = await measure(`${FRAMECAT} --json - < "${capture}"`);
       const fields = await measure(`tshark -r "${capture}" -T fields ${FIELDS}`);
       text.push({ framecat: human.seconds, peer: verbose.seconds });
       json.push({ framecat: lines.seconds, peer: fields.seconds });
