@@ -958,3 +958,38 @@ Deno.test("dissectPacket() names every captured byte once, however the snap leng
     }
   }
 });
+
+Deno.test("dissect() decodes a stream cut into random, reordered and repeated segments", async () => {
+  let seed = 7;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let round = 0; round < 20; round++) {
+    const values = Array.from(
+      { length: 1 + random(8) },
+      (_, i) => ({ i, s: "é".repeat(random(40)) }),
+    );
+    const stream = encoder.encode(
+      values.map((v) => {
+        const json = JSON.stringify(v);
+        return `${encoder.encode(json).length}\n${json}`;
+      }).join(""),
+    );
+    const segments: [number, Uint8Array][] = [];
+    for (let at = 0; at < stream.length;) {
+      const size = 1 + random(30);
+      segments.push([at, stream.subarray(at, at + size)]);
+      at += size;
+    }
+    // Swap neighbours now and then, and send some segments twice.
+    for (let i = 0; i + 1 < segments.length; i++) {
+      if (random(3) === 0) [segments[i], segments[i + 1]] = [segments[i + 1], segments[i]];
+    }
+    const sent = segments.flatMap((s) => random(4) === 0 ? [s, s] : [s]);
+    const packets = [
+      ipv4Tcp({ seq: 999, flags: 0x02 }), // SYN: the stream starts at 1000
+      ...sent.map(([at, payload]) => ipv4Tcp({ seq: 1000 + at, payload })),
+    ];
+    const { lines } = await dissect(pcap(101, packets), { json: true });
+    assert.deepEqual(messagesOf(lines).map((m) => m.message), values, `round ${round}`);
+    assert.equal(lines.some((l) => l.includes('"type":"problem"')), false);
+  }
+});
