@@ -993,3 +993,21 @@ Deno.test("dissect() decodes a stream cut into random, reordered and repeated se
     assert.equal(lines.some((l) => l.includes('"type":"problem"')), false);
   }
 });
+
+Deno.test("dissect() ends a stream at its FIN, and a new SYN on the same ports starts another", async () => {
+  const packets = [
+    ipv4Tcp({ seq: 99, flags: 0x02 }),
+    ipv4Tcp({ seq: 100, payload: "5\n[1," }),
+    ipv4Tcp({ seq: 105, flags: 0x11 }), // FIN, ACK: the frame is cut short
+    ipv4Tcp({ seq: 5000, flags: 0x02 }), // the same ports again
+    ipv4Tcp({ seq: 5001, payload: "3\n[2]" }),
+  ];
+  const { lines } = await dissect(pcap(101, packets), { json: true });
+  const types = lines.map((l) => JSON.parse(l)).map((o) => o.type === "packet" ? o.number : o.type);
+  assert.deepEqual(types, [1, 2, 3, "problem", 4, 5, "message"]);
+  assert.match(
+    lines[3],
+    /Cannot read frame 1 \(stream byte 0\): stream ended after 3 of 5 payload bytes/,
+  );
+  assert.deepEqual(messagesOf(lines).map((m) => m.message), [[2]]);
+});

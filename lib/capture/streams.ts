@@ -175,9 +175,13 @@ export class TcpStreams {
     if (!syn && direction.windowScale !== undefined && other?.windowScale !== undefined) {
       view.scaledWindow = tcp.window * 2 ** direction.windowScale;
     }
-    if (tcp.flags.includes("RST") || tcp.flags.includes("FIN")) {
+    if (tcp.flags.includes("RST")) {
       this.#end(direction, key);
-      if (tcp.flags.includes("RST") && other) this.#end(other, direction.reverse);
+      if (other) this.#end(other, direction.reverse);
+    } else if (tcp.flags.includes("FIN")) {
+      // The stream ends at the FIN once every byte before it was taken.
+      const fin = (((syn ? tcp.seq + 1 : tcp.seq) - direction.base - 1) >>> 0) + wire;
+      if ((fin >>> 0) === direction.next) this.#end(direction, key);
     }
     return view;
   }
