@@ -314,7 +314,6 @@ const COLORS: Record<string, number> = {
   undissected: 31,
 };
 
-/** The text for people of one packet, every line within 100 columns. */
 /** The text for people of one packet but its hex dump, every line within 100 columns. */
 function describePacket(record: PacketRecord, time: number): string {
   let text = summary(record, time) + "\n";
