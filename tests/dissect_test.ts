@@ -601,7 +601,18 @@ const COMPARED: [string, (p: Json) => unknown][] = [
   ["udp.dstport", field("udp", "dstPort")],
   ["udp.length", field("udp", "length")],
   ["udp.checksum", (p) => hexOf(field("udp", "checksum")(p), 4)],
+  // With tshark's checksum checks on: 0 bad, 1 good, 2 unverified, 3 not present.
+  ["ip.checksum.status", (p) => checksumStatus(field("ipv4", "checksumStatus")(p))],
+  ["tcp.checksum.status", (p) => checksumStatus(field("tcp", "checksumStatus")(p))],
+  ["udp.checksum.status", (p) => checksumStatus(field("udp", "checksumStatus")(p))],
 ];
+
+function checksumStatus(status: unknown): number | undefined {
+  if (status === undefined) return undefined;
+  if (status === "not present") return 3;
+  if (status === "correct") return 1;
+  return status === "unverified (not all captured)" ? 2 : 0;
+}
 
 async function has(tool: string): Promise<boolean> {
   const { success } = await new Deno.Command("sh", {
@@ -624,6 +635,7 @@ async function compareWithTshark(path: string): Promise<number> {
       "separator=|",
       "-E",
       "occurrence=f",
+      ...["ip", "tcp", "udp"].flatMap((p) => ["-o", `${p}.check_checksum:TRUE`]),
       ...COMPARED.flatMap(([f]) => ["-e", f]),
     ],
     stdout: "piped",
