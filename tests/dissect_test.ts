@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { readCapture } from "../lib/capture/pcap.ts";
 import { dissectPacket, type Layer } from "../lib/capture/layers.ts";
-import { type DissectOptions, dissectRecords, writeDissection } from "../lib/capture/report.ts";
+import {
+  type DissectOptions,
+  dissectRecords,
+  type ProblemRecord,
+  writeDissection,
+} from "../lib/capture/report.ts";
+import { TcpStreams } from "../lib/capture/streams.ts";
 import { ethernet, ipv4Tcp, pcap, writeExchange } from "./capture_builder.ts";
 import { framecat, MAIN } from "./helpers.ts";
 
@@ -1022,4 +1028,34 @@ Deno.test("dissect() ends a stream at its FIN, and a new SYN on the same ports s
     /Cannot read frame 1 \(stream byte 0\): stream ended after 3 of 5 payload bytes/,
   );
   assert.deepEqual(messagesOf(lines).map((m) => m.message), [[2]]);
+});
+
+Deno.test("TcpStreams holds unfinished frames within one budget for all streams", async () => {
+  const streams = new TcpStreams({ maxUnfinishedBytes: 10 });
+  const segment = (seq: number, text: string, srcPort = 5000) => ({
+    src: "10.0.0.1",
+    dst: "10.0.0.2",
+    srcPort,
+    dstPort: 1234,
+    seq,
+    ack: 0,
+    flags: ["ACK"],
+    window: 512,
+    payload: encoder.encode(text),
+  });
+  const big = JSON.stringify("x".repeat(18));
+  streams.add(1, segment(100, `${big.length}\n${big.slice(0, 15)}`));
+  streams.add(2, segment(118, `${big.slice(15)}1\n7`));
+  streams.add(3, segment(100, '3\n"a', 6000));
+  streams.add(4, segment(104, '"', 6000));
+  const records = await streams.take();
+  assert.deepEqual(records.map((r) => r.type === "message" ? r.message : r.type), [
+    "problem",
+    7,
+    "a",
+  ]);
+  assert.match(
+    (records[0] as ProblemRecord).reason,
+    /frame 1 \(stream byte 0, packets 1, 2\) is not shown: its payload was not kept/,
+  );
 });

@@ -75,6 +75,11 @@ export interface TcpStreamsOptions {
   maxBytes?: number;
   /** Out-of-order bytes a direction holds before it gives the missing ones up as a gap. Defaults to 16 MiB. */
   maxHeldBytes?: number;
+  /**
+   * Bytes of unfinished frames all streams hold together, at most: past it, the
+   * frame that would grow is not kept (reported, and skipped). Defaults to 256 MiB.
+   */
+  maxUnfinishedBytes?: number;
 }
 
 interface Held {
@@ -121,6 +126,7 @@ export class TcpStreams {
   #port: number;
   #maxBytes: number;
   #maxHeld: number;
+  #budget: Budget;
   /** Keys of connections over in both directions, oldest first: forgotten beyond a bound. */
   #closed: string[] = [];
 
@@ -129,6 +135,7 @@ export class TcpStreams {
     this.#port = options.port ?? 1234;
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.#maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
+    this.#budget = { used: 0, limit: options.maxUnfinishedBytes ?? 256 * 1024 * 1024 };
   }
 
   /** Whether `take()` has records to give. */
@@ -158,7 +165,7 @@ export class TcpStreams {
         held: [],
         heldBytes: 0,
         reverse: `${tcp.dst}|${tcp.dstPort}|${tcp.src}|${tcp.srcPort}`,
-        decoder: new FrameDecoder(name, ours, this.#maxBytes, this.#events),
+        decoder: new FrameDecoder(name, ours, this.#maxBytes, this.#budget, this.#events),
       };
       this.#directions.set(key, direction);
     }
@@ -278,6 +285,12 @@ const LF = 0x0a;
 /** Connections over in both directions that are remembered (for late packets' relative numbers). */
 const MAX_CLOSED = 10_000;
 
+/** Bytes of unfinished frames held by all streams, and how many they may hold. */
+interface Budget {
+  used: number;
+  limit: number;
+}
+
 /**
  * Decodes one direction's bytes as framecat frames as they come, holding
  * only the unfinished frame.
@@ -298,13 +311,18 @@ class FrameDecoder {
   #prefix: number[] = [];
   #length = -1;
   #chunks: Uint8Array[] = [];
+  /** Bytes in `#chunks`. */
+  #held = 0;
+  #budget: Budget;
+  /** Bytes of the payload so far, missing ones included. */
   #have = 0;
   /** Why bytes of the current payload are missing. */
   #cut: string | undefined;
   #cutBytes = 0;
   #packets: number[] = [];
 
-  constructor(stream: string, ours: boolean, maxBytes: number, events: Event[]) {
+  constructor(stream: string, ours: boolean, maxBytes: number, budget: Budget, events: Event[]) {
+    this.#budget = budget;
     this.#stream = stream;
     this.#ours = ours;
     this.#shown = ours;
@@ -335,7 +353,7 @@ class FrameDecoder {
         if (this.#length < 0) break;
       }
       const take = Math.min(bytes.length - at, this.#length - this.#have);
-      if (take > 0) this.#chunks.push(bytes.slice(at, at + take));
+      if (take > 0 && this.#cut === undefined) this.#hold(bytes.slice(at, at + take));
       this.#have += take;
       at += take;
       if (this.#have === this.#length) this.#complete();
@@ -352,6 +370,7 @@ class FrameDecoder {
       // Inside a payload whose end is known: the frames after it can still be read.
       this.#cut ??= `stream bytes ${from} to ${from + length - 1} were not captured (${why})`;
       this.#cutBytes += length;
+      this.#release();
       this.#have += length;
       if (this.#have === this.#length) this.#complete();
       return;
@@ -384,7 +403,11 @@ class FrameDecoder {
       this.#problem(
         `frame ${this.#frames + 1} (stream byte ${this.#frameStart}, packets ${
           packets.join(", ")
-        }) is not shown: ${this.#cutBytes} of its ${length} payload bytes are missing, ${this.#cut}`,
+        }) is not shown: ${
+          this.#cutBytes > 0
+            ? `${this.#cutBytes} of its ${length} payload bytes are missing, ${this.#cut}`
+            : this.#cut
+        }`,
       );
     } else {
       const payload = this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks, length);
@@ -413,7 +436,7 @@ class FrameDecoder {
     this.#frameStart += prefixLength + length;
     this.#prefix = [];
     this.#length = -1;
-    this.#chunks = [];
+    this.#release();
     this.#have = 0;
     this.#cut = undefined;
     this.#cutBytes = 0;
@@ -445,9 +468,27 @@ class FrameDecoder {
     }
   }
 
+  /** Keeps payload bytes, within the budget of all streams. */
+  #hold(bytes: Uint8Array): void {
+    this.#chunks.push(bytes);
+    this.#held += bytes.length;
+    this.#budget.used += bytes.length;
+    if (this.#budget.used > this.#budget.limit) {
+      this.#release();
+      this.#cut = `its payload was not kept: the unfinished frames of all streams together ` +
+        `may hold ${this.#budget.limit} bytes`;
+    }
+  }
+
+  #release(): void {
+    this.#budget.used -= this.#held;
+    this.#held = 0;
+    this.#chunks = [];
+  }
+
   #stop(): void {
     this.#stopped = true;
-    this.#chunks = [];
+    this.#release();
     this.#prefix = [];
     this.#packets = [];
   }
