@@ -76,8 +76,9 @@ export interface TcpStreamsOptions {
   /** Out-of-order bytes a direction holds before it gives the missing ones up as a gap. Defaults to 16 MiB. */
   maxHeldBytes?: number;
   /**
-   * Bytes of unfinished frames all streams hold together, at most: past it, the
-   * frame that would grow is not kept (reported, and skipped). Defaults to 256 MiB.
+   * Bytes of unfinished frames and out-of-order segments all streams hold
+   * together, at most: past it, the frame that would grow is not kept (reported,
+   * and skipped), and missing bytes are given up as a gap. Defaults to 256 MiB.
    */
   maxUnfinishedBytes?: number;
 }
@@ -242,8 +243,10 @@ export class TcpStreams {
       // Bytes before it are missing so far: hold a copy until they come.
       direction.held.push({ offset, data: data.slice(), cut, packet });
       direction.heldBytes += data.length;
+      this.#budget.used += data.length;
       direction.held.sort((x, y) => ((x.offset - y.offset) | 0) || x.packet - y.packet);
-      if (direction.heldBytes > this.#maxHeld) this.#skipToHeld(direction);
+      const full = this.#budget.used > this.#budget.limit;
+      if (direction.heldBytes > this.#maxHeld || full) this.#skipToHeld(direction);
       return;
     }
     this.#apply(direction, -ahead, data, cut, packet);
@@ -266,6 +269,7 @@ export class TcpStreams {
     while (held.length > 0 && ((held[0].offset - direction.next) | 0) <= 0) {
       const segment = held.shift()!;
       direction.heldBytes -= segment.data.length;
+      this.#budget.used -= segment.data.length;
       const skip = (direction.next - segment.offset) | 0;
       this.#apply(direction, skip, segment.data, segment.cut, segment.packet);
     }
