@@ -503,7 +503,7 @@ function ipv4(ctx: Context, start: number): number {
     packet.notes.push(`the IPv4 header claims ${headerLength} bytes, which it cannot hold`);
     return undissected(ctx, start, `an IPv4 header claiming ${headerLength} bytes`);
   }
-  const layer = header(ctx, "ipv4", start, headerLength, IPV4_FIELDS, "IPv4");
+  const layer = header(ctx, "ipv4", start, headerLength, IPV4_FIELDS, "IPv4", "options");
   if (headerLength > 20 && start + headerLength <= data.length) {
     layer.options = hex(data.subarray(start + 20, start + headerLength));
     layer.fieldRanges!.options = [start + 20, start + headerLength - 1];
@@ -720,7 +720,9 @@ function header(
     if (fieldBits) (bits ??= {})[field] = fieldBits;
   }
   if (bits) layer.fieldBits = bits;
-  if (extra && start + size > data.length) (missing ??= []).push(extra);
+  // The variable part after the fixed fields (options), when there is one and it was cut.
+  const fixed = fields[fields.length - 1][2] + 1;
+  if (extra && size > fixed && start + size > data.length) (missing ??= []).push(extra);
   if (missing) {
     layer.missing = missing;
     const captured = Math.max(0, data.length - start);
