@@ -30,7 +30,7 @@
  */
 
 import { formatAddress } from "../address.ts";
-import { decodeFrames, DEFAULT_MAX_BYTES, FrameError, MAX_PREFIX_DIGITS } from "../framing.ts";
+import { decodeFrames, FrameError, MAX_PAYLOAD_BYTES, MAX_PREFIX_DIGITS } from "../framing.ts";
 import { decodeUtf8 } from "../utf8.ts";
 import type { TcpInfo } from "./layers.ts";
 
@@ -71,14 +71,14 @@ export interface ProblemRecord {
 export interface TcpStreamsOptions {
   /** Streams to or from this port are always decoded, bad frames reported. Defaults to 1234. */
   port?: number;
-  /** A frame declaring more is a problem. Defaults to the receiver's 64 MiB. */
+  /** A frame declaring more is a problem. Defaults to the most any receiver can take (512 MiB). */
   maxBytes?: number;
   /** Out-of-order bytes a direction holds before it gives the missing ones up as a gap. Defaults to 16 MiB. */
   maxHeldBytes?: number;
   /**
    * Bytes of unfinished frames and out-of-order segments all streams hold
    * together, at most: past it, the frame that would grow is not kept (reported,
-   * and skipped), and missing bytes are given up as a gap. Defaults to 256 MiB.
+   * and skipped), and missing bytes are given up as a gap. Defaults to 64 MiB.
    */
   maxUnfinishedBytes?: number;
 }
@@ -134,9 +134,9 @@ export class TcpStreams {
   /** Follows streams; `port` names the framecat port. */
   constructor(options: TcpStreamsOptions = {}) {
     this.#port = options.port ?? 1234;
-    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.#maxBytes = options.maxBytes ?? MAX_PAYLOAD_BYTES;
     this.#maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
-    this.#budget = { used: 0, limit: options.maxUnfinishedBytes ?? 256 * 1024 * 1024 };
+    this.#budget = { used: 0, limit: options.maxUnfinishedBytes ?? 64 * 1024 * 1024 };
   }
 
   /** Whether `take()` has records to give. */
