@@ -1059,3 +1059,20 @@ Deno.test("TcpStreams holds unfinished frames within one budget for all streams"
     /frame 1 \(stream byte 0, packets 1, 2\) is not shown: its payload was not kept/,
   );
 });
+
+Deno.test("writeDissection() prints a message larger than its buffer whole, surrogate pairs intact", async () => {
+  // One of the two puts a pair across the line's first 256 Ki UTF-16 units.
+  for (const head of ["a", "ab"]) {
+    const value = head + "😀".repeat(150_000);
+    const json = encoder.encode(JSON.stringify(value));
+    const frame = new Uint8Array([...encoder.encode(`${json.length}\n`), ...json]);
+    const packets = [];
+    for (let at = 0; at < frame.length; at += 60_000) {
+      packets.push(ipv4Tcp({ seq: 1 + at, payload: frame.subarray(at, at + 60_000) }));
+    }
+    const { lines } = await dissect(pcap(101, packets), { json: true });
+    const [message] = messagesOf(lines);
+    assert.equal(message.message, value);
+    assert.equal(lines.join("\n").includes("\ufffd"), false);
+  }
+});

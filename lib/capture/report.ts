@@ -223,7 +223,9 @@ export async function writeDissection(
   try {
     for await (const record of dissectRecords(source, options)) {
       if (options.json) {
-        out.add(recordToJson(record) + "\n");
+        const line = recordToJson(record) + "\n";
+        if (line.length > 1 << 18) await out.addLarge(line);
+        else out.add(line);
       } else if (record.type === "packet") {
         firstTime ??= record.time;
         out.add(describePacket(record, record.time - firstTime));
@@ -494,6 +496,7 @@ function wrap(first: string, items: string[], indent: number, separator: string)
  */
 class Output {
   #writer: ByteWriter;
+  /** At least 1 MiB: `addLarge` counts on it. */
   buf = new Uint8Array(1 << 20);
   n = 0;
 
@@ -514,6 +517,21 @@ class Output {
   add(text: string): void {
     this.room(text.length * 3);
     this.n += encoder.encodeInto(text, this.buf.subarray(this.n)).written;
+  }
+
+  /** Writes out what is held, then a large text through the buffer, piece by piece. */
+  async addLarge(text: string): Promise<void> {
+    await this.flush();
+    for (let at = 0; at < text.length;) {
+      // Pieces of 256 Ki UTF-16 units (at most 768 KiB of UTF-8, which the 1 MiB buffer
+      // holds), never ending between the two halves of a surrogate pair.
+      let end = Math.min(at + (1 << 18), text.length);
+      const last = text.charCodeAt(end - 1);
+      if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+      this.n = encoder.encodeInto(text.slice(at, end), this.buf).written;
+      at = end;
+      await this.flush();
+    }
   }
 
   /** Writes out what is held once there is enough of it. */
