@@ -53,8 +53,8 @@ export interface MessageRecord {
   packets: number[];
   /** The payload's length. */
   bytes: number;
-  /** The payload's value. */
-  message: unknown;
+  /** The payload's value (parsed from `text` each time it is read). */
+  readonly message: unknown;
   /** The payload's JSON text exactly as it arrived (not printed in JSON: `message` is printed from it). */
   text: string;
 }
@@ -415,26 +415,20 @@ class FrameDecoder {
       );
     } else {
       const payload = this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks, length);
+      this.#release();
       const text = decodeUtf8(payload);
-      let value: unknown;
       let valid = text !== undefined;
       if (valid) {
         try {
-          value = JSON.parse(text!);
+          // Only to check it: the record parses its text again when asked for its value.
+          JSON.parse(text!);
         } catch {
           valid = false;
         }
       }
-      if (!valid) return this.#bad(new Uint8Array());
+      if (!valid) return this.#bad(new Uint8Array(), payload);
       this.#shown = true;
-      this.#events.push({
-        type: "message",
-        stream: this.#stream,
-        packets,
-        bytes: length,
-        message: value,
-        text: text!,
-      });
+      this.#events.push(messageRecord(this.#stream, packets, length, text!));
     }
     this.#frames++;
     this.#frameStart += prefixLength + length;
@@ -448,10 +442,10 @@ class FrameDecoder {
   }
 
   /** The current frame is bad: `more` are the bytes after it, for the reason's quote. */
-  #bad(more: Uint8Array): void {
+  #bad(more: Uint8Array, payload?: Uint8Array): void {
     if (this.#shown) {
       const bytes = concat(
-        [new Uint8Array(this.#prefix), ...this.#chunks, more],
+        [new Uint8Array(this.#prefix), ...(payload ? [payload] : this.#chunks), more],
         this.#prefix.length + this.#have + more.length,
       );
       this.#events.push({
@@ -496,6 +490,19 @@ class FrameDecoder {
     this.#prefix = [];
     this.#packets = [];
   }
+}
+
+/** A message record whose `message` is parsed from its text when asked for, not held. */
+function messageRecord(
+  stream: string,
+  packets: number[],
+  bytes: number,
+  text: string,
+): MessageRecord {
+  const record = { type: "message", stream, packets, bytes } as MessageRecord;
+  Object.defineProperty(record, "message", { enumerable: true, get: () => JSON.parse(text) });
+  record.text = text;
+  return record;
 }
 
 /** The receiver's reason for a bad frame: its decoder run over the frame's bytes. */
