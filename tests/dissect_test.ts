@@ -796,6 +796,11 @@ Deno.test("dissect() agrees with tshark on every field, in fixtures and crafted 
   assert.ok(agreed > 400, `${agreed} values`);
   const [ranges, bits] = await compareRangesWithTshark(FIXTURES + "framecat_and_seed.pcapng");
   assert.ok(ranges > 300 && bits > 80, `${ranges} ranges, ${bits} bit patterns`);
+  for (const { name } of Deno.readDirSync(FIXTURES)) {
+    if (!/\.pcap(ng)?$/.test(name)) continue;
+    await compareWithTshark(FIXTURES + name);
+    await compareRangesWithTshark(FIXTURES + name);
+  }
   const udp = ipv4Header(ipv4Tcp({ seq: 0, payload: "hi" }));
   udp[9] = 17;
   new DataView(udp.buffer).setUint32(24, 0x00160000); // length 22, no checksum
