@@ -19,11 +19,12 @@
  * });
  * streams.add(1, segment(100, '14\n"Hello'));
  * streams.add(2, segment(109, ' World!"'));
- * const [message] = await streams.take();
- * assert.deepEqual(message, {
- *   type: "message", stream: "10.0.0.1:5000 > 10.0.0.2:1234", packets: [1, 2], bytes: 14,
- *   message: "Hello World!", text: '"Hello World!"',
- * });
+ * const [record] = await streams.take();
+ * assert.equal(record.type, "message");
+ * if (record.type === "message") {
+ *   assert.equal(record.stream, "10.0.0.1:5000 > 10.0.0.2:1234");
+ *   assert.deepEqual([record.packets, record.bytes, record.message], [[1, 2], 14, "Hello World!"]);
+ * }
  * ```
  *
  * @module
@@ -493,16 +494,27 @@ class FrameDecoder {
 }
 
 /** A message record whose `message` is parsed from its text when asked for, not held. */
+class Message implements MessageRecord {
+  readonly type = "message";
+  constructor(
+    readonly stream: string,
+    readonly packets: number[],
+    readonly bytes: number,
+    readonly text: string,
+  ) {}
+
+  get message(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
 function messageRecord(
   stream: string,
   packets: number[],
   bytes: number,
   text: string,
 ): MessageRecord {
-  const record = { type: "message", stream, packets, bytes } as MessageRecord;
-  Object.defineProperty(record, "message", { enumerable: true, get: () => JSON.parse(text) });
-  record.text = text;
-  return record;
+  return new Message(stream, packets, bytes, text);
 }
 
 /** The receiver's reason for a bad frame: its decoder run over the frame's bytes. */
