@@ -429,7 +429,7 @@ class FrameDecoder {
       }
       if (!valid) return this.#bad(new Uint8Array(), payload);
       this.#shown = true;
-      this.#events.push(messageRecord(this.#stream, packets, length, text!));
+      this.#events.push(new Message(this.#stream, packets, length, text!));
     }
     this.#frames++;
     this.#frameStart += prefixLength + length;
@@ -506,15 +506,6 @@ class Message implements MessageRecord {
   get message(): unknown {
     return JSON.parse(this.text);
   }
-}
-
-function messageRecord(
-  stream: string,
-  packets: number[],
-  bytes: number,
-  text: string,
-): MessageRecord {
-  return new Message(stream, packets, bytes, text);
 }
 
 /** The receiver's reason for a bad frame: its decoder run over the frame's bytes. */
