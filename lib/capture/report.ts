@@ -281,9 +281,15 @@ export async function writeDissection(
 }
 
 function describeMessage(index: number, record: MessageRecord): string {
-  let text = showJson(record.text);
-  if (text.length > MAX_SHOWN) {
-    text = `${text.slice(0, MAX_SHOWN)}... (${text.length - MAX_SHOWN} more characters)`;
+  // Only the beginning is shown: only the beginning is rewritten (a large text is not copied).
+  let end = Math.min(record.text.length, 4 * MAX_SHOWN);
+  const last = record.text.charCodeAt(end - 1);
+  if (end < record.text.length && last >= 0xd800 && last <= 0xdbff) end--;
+  let text = showJson(record.text.slice(0, end));
+  if (text.length > MAX_SHOWN || end < record.text.length) {
+    const cut = text.charCodeAt(MAX_SHOWN - 1) >= 0xd800 &&
+      text.charCodeAt(MAX_SHOWN - 1) <= 0xdbff;
+    text = `${text.slice(0, MAX_SHOWN - (cut ? 1 : 0))}... (shortened)`;
   }
   const packets = record.packets.length > 12
     ? `${record.packets.slice(0, 6).join(", ")}, ... ${
