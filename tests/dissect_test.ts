@@ -460,7 +460,7 @@ Deno.test("dissectPacket() shows meanings: names, bits and verified checksums", 
 
 Deno.test("writeDissection() fits text for people in 100 columns and shows JSON as sent", async () => {
   const tricky =
-    '{"big": 12345678901234567890, "inf": 1e400, "zero": -0, "esc": "\\u001b[2J\u202e\u0085"}';
+    '{"big": 12345678901234567890,\n\t"inf": 1e400, "zero": -0, "esc": "\\u001b[2J\u202e\u0085"}';
   const long = JSON.stringify({ text: "word ".repeat(80) });
   const body = encoder.encode(tricky);
   const frames = `${body.length}\n${tricky}${encoder.encode(long).length}\n${long}`;
@@ -477,11 +477,16 @@ Deno.test("writeDissection() fits text for people in 100 columns and shows JSON 
   for (const line of text.lines) assert.ok(line.length <= 100, `${line.length}: ${line}`);
   assert.ok(text.lines.some((l) => l.includes("\\u001b[2J\\u202e\\u0085")));
   assert.ok(!text.lines.join("\n").includes("\u001b"));
-  assert.ok(text.lines.some((l) => l.includes('"big":12345678901234567890,"inf":1e400,"zero":-0')));
+  assert.ok(
+    text.lines.some((l) => l.includes('"big": 12345678901234567890,  "inf": 1e400, "zero": -0')),
+  );
 
   const json = await dissect(file, { json: true });
   const message = json.lines.find((l) => l.includes('"type":"message"'))!;
-  assert.match(message, /"message":\{"big":12345678901234567890,"inf":1e400,"zero":-0,"esc":/);
+  assert.match(
+    message,
+    /"message":\{"big": 12345678901234567890,  "inf": 1e400, "zero": -0, "esc":/,
+  );
   assert.equal(JSON.parse(message).message.esc, "\u001b[2J\u202e\u0085");
 });
 
