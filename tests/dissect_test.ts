@@ -43,7 +43,7 @@ function ranges(layers: Layer[]): [string, number, number][] {
 
 // ------------------------------------------------------------ tests
 
-Deno.test("dissect() explains the fixture's packets and finds both senders' messages", async () => {
+Deno.test("writeDissection() explains the fixture's packets and finds both senders' messages", async () => {
   for (const name of ["framecat_and_seed.pcapng", "framecat_and_seed.pcap"]) {
     const file = await Deno.readFile(FIXTURES + name);
     const report = await dissect(file, { json: true });
@@ -150,7 +150,7 @@ Deno.test("dissectPacket() notes what it cannot dissect instead of failing", () 
   assert.match(dissectPacket(ethernet(ip).subarray(0, 10), 1).notes[0], /Ethernet header is cut/);
 });
 
-Deno.test("dissect() reassembles out-of-order and retransmitted segments", async () => {
+Deno.test("writeDissection() reassembles out-of-order and retransmitted segments", async () => {
   const frame = '14\n"Hello World!"';
   const segments = [
     ipv4Tcp({ seq: 100, flags: 0x02 }), // SYN
@@ -171,7 +171,7 @@ Deno.test("dissect() reassembles out-of-order and retransmitted segments", async
   }]);
 });
 
-Deno.test("dissect() reports gaps and bad frames with the receiver's reasons", async () => {
+Deno.test("writeDissection() reports gaps and bad frames with the receiver's reasons", async () => {
   const gap = pcap(101, [
     ipv4Tcp({ seq: 1, payload: "2\n{}1\n" }),
     ipv4Tcp({ seq: 20, payload: "7" }),
@@ -325,7 +325,7 @@ Deno.test("dissectPacket() dissects a header cut by the snap length as far as it
   assert.deepEqual([tcp?.payload.length, tcp?.payloadLength], [0, 28]);
 });
 
-Deno.test("dissect() follows streams cut by the snap length, past a gap inside a payload", async () => {
+Deno.test("writeDissection() follows streams cut by the snap length, past a gap inside a payload", async () => {
   const big = JSON.stringify("y".repeat(100));
   const packets = [
     ipv4Tcp({ seq: 1, payload: `${big.length}\n${big}` }), // cut: most of its payload lost
@@ -792,7 +792,7 @@ async function compareRangesWithTshark(path: string): Promise<[number, number]> 
   return [ranges, bits];
 }
 
-Deno.test("dissect() agrees with tshark on every field, in fixtures and crafted captures", async (t) => {
+Deno.test("writeDissection() agrees with tshark on every field, in fixtures and crafted captures", async (t) => {
   if (!(await has("tshark"))) {
     await t.step({ name: "tshark is not installed here", ignore: true, fn(): void {} });
     return;
@@ -829,7 +829,7 @@ Deno.test("dissect() agrees with tshark on every field, in fixtures and crafted 
   }
 });
 
-Deno.test("dissect() agrees with tshark on loopback captures: -i any (cooked v1, v2) and -s 60", async (t) => {
+Deno.test("writeDissection() agrees with tshark on loopback captures: -i any (cooked v1, v2) and -s 60", async (t) => {
   const missing = [];
   for (const tool of ["tshark", "tcpdump"]) if (!(await has(tool))) missing.push(tool);
   if (missing.length > 0) {
@@ -987,7 +987,7 @@ Deno.test("dissectPacket() names every captured byte once, however the snap leng
   }
 });
 
-Deno.test("dissect() decodes a stream cut into random, reordered and repeated segments", async () => {
+Deno.test("writeDissection() decodes a stream cut into random, reordered and repeated segments", async () => {
   let seed = 7;
   const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
   for (let round = 0; round < 20; round++) {
@@ -1022,7 +1022,7 @@ Deno.test("dissect() decodes a stream cut into random, reordered and repeated se
   }
 });
 
-Deno.test("dissect() ends a stream at its FIN, and a new SYN on the same ports starts another", async () => {
+Deno.test("writeDissection() ends a stream at its FIN, and a new SYN on the same ports starts another", async () => {
   const packets = [
     ipv4Tcp({ seq: 99, flags: 0x02 }),
     ipv4Tcp({ seq: 100, payload: "5\n[1," }),
