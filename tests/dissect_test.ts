@@ -485,7 +485,7 @@ Deno.test("writeDissection() fits text for people in 100 columns and shows JSON 
   const message = json.lines.find((l) => l.includes('"type":"message"'))!;
   assert.match(
     message,
-    /"message":\{"big": 12345678901234567890,  "inf": 1e400, "zero": -0, "esc":/,
+    /"message":\{"big": 12345678901234567890, {2}"inf": 1e400, "zero": -0, "esc":/,
   );
   assert.equal(JSON.parse(message).message.esc, "\u001b[2J\u202e\u0085");
 });

@@ -21,6 +21,7 @@
  * controls, DEL, C1 controls, the line and paragraph separators, and the
  * marks and overrides that reorder text.
  */
+// deno-lint-ignore no-control-regex
 const REWRITTEN = new RegExp(
   "[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]",
   "g",
