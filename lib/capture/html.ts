@@ -1,0 +1,731 @@
+/**
+ * `framecat dissect --html`: the records of `framecat dissect --json` as one
+ * self-contained page, as Wireshark shows a capture: a packet list, the
+ * chosen packet's layers and fields with their inclusive byte ranges, and its
+ * bytes as a hex and ASCII grid coloured by layer, where hovering or focusing
+ * a field lights up its bytes and a byte lights up its field. Below, each
+ * connection's messages with the packets that carried them.
+ *
+ * The page needs nothing from the network (its Content-Security-Policy
+ * forbids it). The records are embedded as JSON in chunks of a few hundred
+ * packets, decoded only when shown; the packet list draws only its visible
+ * rows, so a capture of 100,000 packets opens as fast as a small one.
+ *
+ * @example
+ * ```ts
+ * import { writeHtmlReport } from "./html.ts";
+ * import assert from "node:assert/strict";
+ *
+ * let page = "";
+ * const decoder = new TextDecoder();
+ * await writeHtmlReport([
+ *   { type: "message", stream: "a > b", packets: [1], bytes: 2, message: "</script>" },
+ * ], { write: async (p) => (page += decoder.decode(p, { stream: true }), p.length) });
+ * assert.match(page, /^<!DOCTYPE html>/);
+ * assert.equal(page.includes("</script>\""), false);
+ * ```
+ *
+ * @module
+ */
+
+import { type ByteWriter, writeAll } from "../line_writer.ts";
+
+/** One record of `framecat dissect --json`: a packet, a message, a problem, or more. */
+export interface DissectRecord {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** Options for {@linkcode writeHtmlReport}. */
+export interface HtmlReportOptions {
+  /** What the page is about, e.g. the capture's file name; shown in its title. */
+  title?: string;
+  /** Packets per embedded JSON chunk, the unit the page decodes at a time. Defaults to 500. */
+  chunkSize?: number;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes the HTML page for `records` (packet records in order, then or
+ * among them messages and problems) to `writer` as the records come. A
+ * packet record's raw bytes are shown when it carries them as hex in
+ * `bytes` (`dissectCapture(file, { json: true, bytes: true })`).
+ *
+ * @example
+ * ```ts
+ * import { writeHtmlReport } from "./html.ts";
+ * import assert from "node:assert/strict";
+ *
+ * let page = "";
+ * const decoder = new TextDecoder();
+ * await writeHtmlReport([{
+ *   type: "packet", number: 1, length: 3, captured: 3, time: 0, bytes: "31340a",
+ *   layers: [{ layer: "payload", start: 0, end: 2 }],
+ * }], { write: async (p) => (page += decoder.decode(p, { stream: true }), p.length) }, {
+ *   title: "a <small> capture",
+ * });
+ * assert.match(page, /<title>framecat dissect: a &lt;small&gt; capture<\/title>/);
+ * assert.match(page, /data-count="1"/);
+ * ```
+ */
+export async function writeHtmlReport(
+  records: AsyncIterable<DissectRecord> | Iterable<DissectRecord>,
+  writer: ByteWriter,
+  options: HtmlReportOptions = {},
+): Promise<void> {
+  const chunkSize = options.chunkSize ?? 500;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new RangeError(`chunkSize must be a whole number above 0, not ${chunkSize}`);
+  }
+  let pending = "";
+  const out = async (text: string, force = false) => {
+    pending += text;
+    if (force || pending.length >= 1 << 20) {
+      await writeAll(writer, encoder.encode(pending));
+      pending = "";
+    }
+  };
+  const { style, script, policy } = await assets();
+  const title = options.title === undefined ? "" : `: ${escapeHtml(options.title)}`;
+  await out(
+    `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
+      `<meta http-equiv="Content-Security-Policy" content="${policy}">\n` +
+      `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
+      `<meta name="generator" content="framecat dissect --html">\n` +
+      `<title>framecat dissect${title}</title>\n<style>${style}</style>\n</head>\n` +
+      BODY.replace("%TITLE%", title),
+  );
+
+  let packets = new PacketChunk();
+  let others: DissectRecord[] = [];
+  let first = 0;
+  const flushPackets = async () => {
+    if (packets.count === 0) return;
+    await out(
+      `<script type="application/json" class="fc-p" data-first="${first}" data-count="${packets.count}" data-n0="${packets.firstNumber}" data-n1="${packets.lastNumber}">` +
+        json(packets.toJSON()) + "</script>\n",
+    );
+    first += packets.count;
+    packets = new PacketChunk();
+  };
+  const flushOthers = async () => {
+    if (others.length === 0) return;
+    await out(`<script type="application/json" class="fc-m">${json(others)}</script>\n`);
+    others = [];
+  };
+  for await (const record of records) {
+    if (record.type === "packet") {
+      packets.add(record);
+      if (packets.count >= chunkSize) await flushPackets();
+    } else {
+      others.push(record);
+      if (others.length >= chunkSize) await flushOthers();
+    }
+  }
+  await flushPackets();
+  await flushOthers();
+  await out(`<script>${script}</script>\n</body>\n</html>\n`, true);
+}
+
+/**
+ * Packets in a compact form: a layer's field names and relative byte ranges
+ * (its "shape") are listed once per chunk, each layer then being
+ * `[shape, start, end, ...values]`, each packet
+ * `[number, length, captured, time, bytes, layers, notes, rest]`.
+ */
+class PacketChunk {
+  count = 0;
+  firstNumber = 0;
+  lastNumber = 0;
+  #shapes: unknown[] = [];
+  #shapeIds = new Map<string, number>();
+  #packets: unknown[] = [];
+
+  add(record: DissectRecord): void {
+    const { type: _, number, length, captured, time, bytes, layers, notes, ...rest } = record;
+    const encoded = Array.isArray(layers) ? layers.map((layer) => this.#layer(layer)) : [];
+    const packet = [
+      number,
+      length,
+      captured,
+      time,
+      typeof bytes === "string" ? bytes : null,
+      encoded,
+      Array.isArray(notes) && notes.length > 0 ? notes : null,
+      Object.keys(rest).length > 0 ? rest : null,
+    ];
+    while (packet.at(-1) === null) packet.pop();
+    this.#packets.push(packet);
+    if (this.count === 0) this.firstNumber = Number(number);
+    this.lastNumber = Number(number);
+    this.count++;
+  }
+
+  #layer(layer: Record<string, unknown>): unknown[] {
+    const { layer: name, start, end, fieldRanges, ...fields } = layer;
+    const base = Number(start);
+    const relative: Record<string, [number, number]> = {};
+    if (fieldRanges && typeof fieldRanges === "object") {
+      for (const [key, range] of Object.entries(fieldRanges)) {
+        if (Array.isArray(range)) relative[key] = [range[0] - base, range[1] - base];
+      }
+    }
+    const keys = Object.keys(fields);
+    const shape = [name, keys, relative];
+    const key = JSON.stringify(shape);
+    let id = this.#shapeIds.get(key);
+    if (id === undefined) {
+      id = this.#shapes.push(shape) - 1;
+      this.#shapeIds.set(key, id);
+    }
+    return [id, start, end, ...keys.map((k) => fields[k])];
+  }
+
+  toJSON(): unknown {
+    return { shapes: this.#shapes, packets: this.#packets };
+  }
+}
+
+/**
+ * JSON safe inside a `<script>` element: no `<` (so no `</script>` or
+ * `<!--`) and no raw control character; these only occur within strings.
+ */
+function json(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[<>&\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+const ENTITIES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+function escapeHtml(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "\ufffd")
+    .replace(/[&<>"']/g, (c) => ENTITIES[c]);
+}
+
+let cachedAssets: Promise<{ style: string; script: string; policy: string }> | undefined;
+
+/** The inline style and script, and a policy allowing exactly them and nothing from outside. */
+function assets(): Promise<{ style: string; script: string; policy: string }> {
+  cachedAssets ??= (async () => {
+    const hash = async (text: string) => {
+      const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+      return `'sha256-${btoa(String.fromCharCode(...new Uint8Array(digest)))}'`;
+    };
+    const policy = `default-src 'none'; style-src ${await hash(STYLE)}; script-src ${await hash(
+      SCRIPT,
+    )}; img-src data:; base-uri 'none'; form-action 'none'`;
+    return { style: STYLE, script: SCRIPT, policy };
+  })();
+  return cachedAssets;
+}
+
+const BODY = `<body>
+<header>
+<h1>framecat dissect<span class="subtitle">%TITLE%</span></h1>
+<p id="summary" role="status">This report needs JavaScript to show its packets.</p>
+</header>
+<main>
+<section id="packets" aria-labelledby="packets-h">
+<h2 id="packets-h" class="print-only">Packets</h2>
+<div class="thead" aria-hidden="true"><span>No.</span><span>Time</span><span>Source</span><span>Destination</span><span>Protocol</span><span>Length</span><span>Info</span></div>
+<div id="list" role="listbox" tabindex="0" aria-label="Packets (arrow keys move between them)"><div id="spacer"></div></div>
+<table id="print-list" class="print-only"></table>
+</section>
+<div id="panes">
+<section id="details" aria-label="Packet details" aria-live="polite"></section>
+<section id="bytes" aria-label="Packet bytes: hover a byte to find its field; arrow keys move the cursor" tabindex="0"></section>
+</div>
+<section id="messages" aria-labelledby="messages-h">
+<h2 id="messages-h">Messages</h2>
+<div id="conns"></div>
+</section>
+</main>
+<footer><p>Made by <code>framecat dissect --html</code>. Byte ranges are inclusive and count from 0.</p></footer>
+`;
+
+const STYLE = `
+:root{--row:22px;--link:#d6e6ff;--net:#d9f2d9;--tr:#fff0bf;--pl:#f3d9f3;--app:#ffdcc8;--other:#e6e6e6;
+--hl:#1f4fa8;--fg:#1a1a1a;--muted:#5a5a5a;--line:#c8c8c8;--sel:#3a6fd0;
+font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:#fff}
+body{margin:0 auto;padding:0 1rem 2rem;max-width:1400px}
+h1{font-size:1.3rem;margin:.8rem 0 .2rem}h1 .subtitle{font-weight:normal}
+h2{font-size:1.05rem;margin:1rem 0 .4rem}h3{font-size:.95rem;margin:.8rem 0 .3rem}
+#summary{margin:.2rem 0 .6rem;color:var(--muted)}
+code,.mono,#list,.thead,#bytes,.f,.lh{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
+.thead,.row{display:grid;grid-template-columns:6ch 11ch minmax(10ch,16ch) minmax(10ch,16ch) 9ch 7ch 1fr;gap:0 1ch;padding:0 .5ch}
+.thead{font-weight:bold;background:#eee;border:1px solid var(--line);border-bottom:0}
+.thead span:nth-child(6),.row span:nth-child(6),.row span:first-child{text-align:right}
+#list{position:relative;height:min(40vh,24rem);overflow:auto;border:1px solid var(--line);outline-offset:-2px}
+#spacer{position:relative}
+.row{position:absolute;left:0;right:0;height:var(--row);line-height:var(--row);white-space:nowrap;cursor:default}
+.row span{overflow:hidden;text-overflow:ellipsis}
+.row.framecat{background:#f6ecfb}.row.note{background:#fde8e8}
+.row:hover{background:#eef3fc}
+.row.sel{background:var(--sel);color:#fff}
+#list:focus .row.sel{outline:2px solid #102f6b;outline-offset:-2px}
+#panes{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:1rem;margin-top:.8rem;align-items:start}
+#details h2{margin-top:0}
+#details .meta{color:var(--muted);margin:0 0 .5rem}
+.layer{border-left:6px solid var(--other);margin:0 0 .5rem;padding:0 0 0 .5rem}
+.layer.g-link{border-color:#7ea8e8}.layer.g-net{border-color:#7cc47c}.layer.g-tr{border-color:#e0b830}
+.layer.g-pl{border-color:#c47cc4}.layer.g-app{border-color:#e0884a}
+.lh{display:block;width:100%;text-align:left;font-weight:bold;border:0;background:none;padding:.1rem .2rem;color:inherit;cursor:default}
+.layer ul{list-style:none;margin:0;padding:0 0 0 1rem}
+.f{padding:.05rem .3rem;border-radius:3px;cursor:default;overflow-wrap:anywhere}
+.f .k{color:#2a4d8f}.f .r{color:var(--muted)}
+.f.norange{color:var(--muted)}
+.f:hover,.f:focus,.lh:hover,.lh:focus,.f.hl,.lh.hl{background:var(--hl);color:#fff;outline:none}
+.f:hover .k,.f:focus .k,.f.hl .k,.f:hover .r,.f:focus .r,.f.hl .r{color:#fff}
+.notes{color:#8a1f1f;margin:.3rem 0}
+#bytes{position:sticky;top:.5rem;white-space:pre;border:1px solid var(--line);padding:.4rem .6rem;outline-offset:2px;overflow:auto;max-width:100%}
+#bytes .brow{display:flex;gap:1.5ch}
+#bytes .hex{flex:none;width:49ch}
+#bytes .off{color:var(--muted)}
+#bytes .b{display:inline-block;text-align:center}
+#bytes .hex .b{width:2ch;margin-right:1ch}#bytes .hex .b:nth-child(8){margin-right:2ch}
+#bytes .asc .b{width:1ch}
+.g-link{background:var(--link)}.g-net{background:var(--net)}.g-tr{background:var(--tr)}
+.g-pl{background:var(--pl)}.g-app{background:var(--app)}.g-other{background:var(--other)}
+#bytes .b.hl{background:var(--hl);color:#fff}
+#bytes .b.cur{outline:2px solid #000;outline-offset:-1px}
+.legend{margin:.4rem 0 0;font-family:system-ui,sans-serif;font-size:12px;color:var(--muted);white-space:normal}
+.legend span{padding:0 .4rem;margin-right:.3rem;border-radius:2px;color:var(--fg)}
+.conn{content-visibility:auto;contain-intrinsic-size:auto 6rem}
+.conn ol{margin:0;padding-left:3rem}
+.conn li{margin:.15rem 0}
+.msg{overflow-wrap:anywhere;background:#f5f5f5;padding:0 .2rem}
+.meta,.problem{color:var(--muted)}.problem{color:#8a1f1f}
+button.pk{font:inherit;border:1px solid var(--line);background:#fff;border-radius:3px;padding:0 .35rem;cursor:pointer;color:#1f4fa8}
+button.pk:hover,button.pk:focus{background:var(--hl);color:#fff}
+footer{margin-top:2rem;color:var(--muted);font-size:12px}
+.print-only{display:none}
+@media print{
+:root{font-size:11px}
+body{max-width:none;padding:0}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+#list,.thead{display:none}
+.print-only{display:block}table.print-only{display:table}
+#print-list{border-collapse:collapse;width:100%;font:10px/1.3 ui-monospace,monospace}
+#print-list td,#print-list th{text-align:left;padding:0 .5ch;border-bottom:1px solid #ddd;vertical-align:top}
+#print-list tr{break-inside:avoid}
+#panes{display:block}
+#bytes{position:static;border:0;padding:0;overflow:visible;break-inside:avoid}
+.layer,.conn li{break-inside:avoid}
+.conn{content-visibility:visible}
+button.pk{border:0;padding:0;color:inherit}
+.f:hover,.f:focus,.f.hl,.lh.hl,.lh:hover{background:none;color:inherit}
+#bytes .b.hl{background:inherit;color:inherit}
+#bytes .b.cur{outline:0}
+footer{display:none}
+}
+`;
+
+// The page's program, plain JavaScript run by the browser. It reads the
+// JSON chunks, draws the packet list's visible rows, and the chosen
+// packet's details and bytes.
+const SCRIPT = String.raw`
+(function () {
+"use strict";
+var ROW = 22, KEEP = 16, PRINT_MAX = 2000;
+var $ = function (id) { return document.getElementById(id); };
+var list = $("list"), spacer = $("spacer"), details = $("details"), bytesPane = $("bytes");
+var GROUP = { ethernet: "link", sll: "link", loopback: "link", ipv4: "net", ipv6: "net", tcp: "tr",
+  udp: "tr", payload: "pl", framecat: "app" };
+function group(name) { return "g-" + (GROUP[name] || "other"); }
+function el(tag, cls, text) {
+  var e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+// Shown text: JSON for what is not a plain string or number, with control
+// characters JSON leaves raw (DEL, C1, separators) escaped too.
+function show(v) {
+  return visible(text(v));
+}
+function text(v) {
+  if (Array.isArray(v)) return v.map(text).join(v.some(function (x) { return x && typeof x === "object"; }) ? "; " : ", ");
+  if (v && typeof v === "object") {
+    var lead = typeof v.kind === "string" ? v.kind : typeof v.name === "string" ? v.name : null;
+    return (lead === null ? [] : [lead]).concat(Object.keys(v).filter(function (k) {
+      return lead === null || (k !== "kind" && k !== "name");
+    }).map(function (k) { return k + "=" + (v[k] && typeof v[k] === "object" ? JSON.stringify(v[k]) : v[k]); })).join(" ");
+  }
+  return String(v);
+}
+function visible(s) {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, function (c) {
+    return "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4);
+  });
+}
+function range(r) { return r[0] === r[1] ? "byte " + r[0] : "bytes " + r[0] + "\u2013" + r[1]; }
+
+// Packets, decoded a chunk at a time and kept for the last KEEP chunks used.
+var chunks = [].map.call(document.querySelectorAll("script.fc-p"), function (s) {
+  return { el: s, first: +s.dataset.first, count: +s.dataset.count, n0: +s.dataset.n0, n1: +s.dataset.n1, packets: null };
+});
+var total = chunks.length ? chunks[chunks.length - 1].first + chunks[chunks.length - 1].count : 0;
+var used = [];
+function decode(c) {
+  if (!c.packets) {
+    var raw = JSON.parse(c.el.textContent);
+    c.packets = raw.packets.map(function (p) { return expand(p, raw.shapes); });
+    used.push(c);
+    if (used.length > KEEP) used.shift().packets = null;
+  }
+  return c.packets;
+}
+function expand(p, shapes) {
+  return { number: p[0], length: p[1], captured: p[2], time: p[3], bytes: p[4] || null,
+    layers: (p[5] || []).map(function (l) {
+      var shape = shapes[l[0]], keys = shape[1], ranges = shape[2] || {}, fields = [], values = {};
+      var at = function (key) { var r = ranges[key]; return r ? [l[1] + r[0], l[1] + r[1]] : null; };
+      keys.forEach(function (k, i) { values[k] = l[3 + i]; fields.push({ key: k, value: l[3 + i], range: at(k) }); });
+      Object.keys(ranges).forEach(function (k) { if (!(k in values)) fields.push({ key: k, range: at(k) }); });
+      return { layer: shape[0], start: l[1], end: l[2], fields: fields, values: values };
+    }),
+    notes: p[6] || [], rest: p[7] || null };
+}
+function chunkAt(i) {
+  var lo = 0, hi = chunks.length - 1;
+  while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (chunks[mid].first <= i) lo = mid; else hi = mid - 1; }
+  return chunks[lo];
+}
+function packet(i) { var c = chunkAt(i); return decode(c)[i - c.first]; }
+function indexOf(number) {
+  for (var k = 0; k < chunks.length; k++) {
+    var c = chunks[k];
+    if (number < c.n0 || number > c.n1) continue;
+    var ps = decode(c);
+    for (var j = 0; j < ps.length; j++) if (ps[j].number === number) return c.first + j;
+  }
+  return -1;
+}
+
+// Messages and problems, by connection.
+var conns = new Map(), framecatPackets = new Map(), others = [], nMessages = 0, nProblems = 0;
+document.querySelectorAll("script.fc-m").forEach(function (s) {
+  JSON.parse(s.textContent).forEach(function (r) {
+    var key = typeof r.stream === "string" ? r.stream : "";
+    if (r.type !== "message" && r.type !== "problem") { others.push(r); return; }
+    if (!conns.has(key)) conns.set(key, []);
+    conns.get(key).push(r);
+    if (r.type === "message") {
+      nMessages++;
+      var said = visible(JSON.stringify(r.message));
+      if (said.length > 60) said = said.slice(0, 59) + "\u2026";
+      (r.packets || []).forEach(function (n, k, all) {
+        if (!framecatPackets.has(n)) framecatPackets.set(n, []);
+        framecatPackets.get(n).push((k === all.length - 1 ? "" : "part of ") + said);
+      });
+    } else nProblems++;
+  });
+});
+
+var t0 = total ? packet(0).time : 0;
+function summary(p) {
+  var ip, tcp, top;
+  p.layers.forEach(function (l) {
+    if (l.layer === "ipv4" || l.layer === "ipv6") ip = l.values;
+    if (l.layer === "tcp") tcp = l.values;
+    if (l.layer !== "payload") top = l.layer;
+  });
+  var info = p.notes.length ? p.notes[0] : "";
+  if (tcp) {
+    info = tcp.srcPort + " \u2192 " + tcp.dstPort + " [" + (tcp.flags || []).join(", ") + "] Seq=" +
+      (tcp.relativeSeq !== undefined ? tcp.relativeSeq : tcp.seq) +
+      (tcp.relativeAck !== undefined ? " Ack=" + tcp.relativeAck : "") +
+      " Win=" + (tcp.scaledWindow !== undefined ? tcp.scaledWindow : tcp.window) + " Len=" + tcp.payloadLength +
+      (p.notes.length ? "  (" + p.notes[0] + ")" : "");
+  }
+  if (framecatPackets.has(p.number)) info = framecatPackets.get(p.number).join(", ") + "  \u00b7  " + info;
+  return [String(p.number), (p.time - t0).toFixed(6), ip ? show(ip.src) : "", ip ? show(ip.dst) : "",
+    framecatPackets.has(p.number) ? "framecat" : top ? top.toUpperCase() : "", String(p.length), visible(info)];
+}
+
+// The packet list: only the rows in view exist.
+var selected = -1, rows = [], drawn = false;
+spacer.style.height = total * ROW + "px";
+function draw() {
+  drawn = false;
+  var top = list.scrollTop, height = list.clientHeight || 400;
+  var from = Math.max(0, Math.floor(top / ROW) - 5), to = Math.min(total, Math.ceil((top + height) / ROW) + 5);
+  var frag = document.createDocumentFragment();
+  rows = [];
+  for (var i = from; i < to; i++) {
+    var p = packet(i), row = el("div", "row");
+    row.id = "pkt-" + i;
+    row.setAttribute("role", "option");
+    row.setAttribute("aria-selected", String(i === selected));
+    row.dataset.i = i;
+    row.style.top = i * ROW + "px";
+    if (i === selected) row.classList.add("sel");
+    if (framecatPackets.has(p.number)) row.classList.add("framecat");
+    else if (p.notes.length) row.classList.add("note");
+    summary(p).forEach(function (text) { row.appendChild(el("span", "", text)); });
+    frag.appendChild(row);
+    rows.push(row);
+  }
+  spacer.replaceChildren(frag);
+  if (selected >= 0 && $("pkt-" + selected)) list.setAttribute("aria-activedescendant", "pkt-" + selected);
+  else list.removeAttribute("aria-activedescendant");
+}
+function redraw() { if (!drawn) { drawn = true; requestAnimationFrame(draw); } }
+list.addEventListener("scroll", redraw);
+window.addEventListener("resize", redraw);
+list.addEventListener("click", function (e) {
+  var row = e.target.closest(".row");
+  if (row) select(+row.dataset.i);
+});
+function pageRows() { return Math.max(1, Math.floor(list.clientHeight / ROW) - 1); }
+function move(key) {
+  var to = { ArrowDown: selected + 1, ArrowUp: selected - 1, PageDown: selected + pageRows(),
+    PageUp: selected - pageRows(), Home: 0, End: total - 1 }[key];
+  if (to === undefined) return false;
+  select(Math.max(0, Math.min(total - 1, to)));
+  return true;
+}
+document.addEventListener("keydown", function (e) {
+  if (e.altKey || e.ctrlKey || e.metaKey || !total) return;
+  var t = e.target;
+  if (t === bytesPane) return;
+  var inList = t === list;
+  if (!inList && (e.key !== "ArrowDown" && e.key !== "ArrowUp")) return;
+  if (!inList && t.closest && t.closest("button, a, input, textarea, select")) return;
+  if (move(e.key)) e.preventDefault();
+});
+
+function select(i) {
+  if (i < 0 || i >= total) return;
+  selected = i;
+  var top = i * ROW, h = list.clientHeight;
+  if (top < list.scrollTop) list.scrollTop = top;
+  else if (top + ROW > list.scrollTop + h) list.scrollTop = top + ROW - h;
+  draw();
+  showPacket(packet(i));
+}
+
+// The chosen packet: its layers and fields, and its bytes.
+var cells = { hex: [], asc: [] }, lit = [], litField = null, pinned = null, current = null, cursor = -1;
+function showPacket(p) {
+  current = p;
+  pinned = null;
+  cursor = -1;
+  var frag = document.createDocumentFragment();
+  frag.appendChild(el("h2", "", "Packet " + p.number));
+  frag.appendChild(el("p", "meta", p.length + " bytes on the wire, " + p.captured + " captured, at " +
+    (p.time - t0).toFixed(6) + " s" + (framecatPackets.has(p.number) ? "; carries framecat bytes" : "")));
+  if (p.notes.length) {
+    var ul = el("ul", "notes");
+    p.notes.forEach(function (n) { ul.appendChild(el("li", "", "note: " + visible(n))); });
+    frag.appendChild(ul);
+  }
+  if (p.rest) Object.keys(p.rest).forEach(function (k) { frag.appendChild(el("p", "meta", k + ": " + show(p.rest[k]))); });
+  p.layers.forEach(function (l) {
+    var box = el("div", "layer " + group(l.layer));
+    box.dataset.layer = l.layer;
+    var head = el("button", "lh", l.layer + "  (" + range([l.start, l.end]) + ")");
+    head.type = "button";
+    head.dataset.s = l.start; head.dataset.e = l.end;
+    box.appendChild(head);
+    var ul = el("ul");
+    l.fields.forEach(function (f) {
+      var li = el("li", "f" + (f.range ? "" : " norange"));
+      li.dataset.key = f.key;
+      li.appendChild(el("span", "k", f.key));
+      if (f.value !== undefined) li.appendChild(document.createTextNode(": " + show(f.value)));
+      if (f.range) {
+        li.tabIndex = 0;
+        li.dataset.s = f.range[0]; li.dataset.e = f.range[1];
+        li.appendChild(el("span", "r", "  [" + range(f.range) + "]"));
+      }
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
+    frag.appendChild(box);
+  });
+  details.replaceChildren(frag);
+  showBytes(p);
+}
+function layerAt(p, i) {
+  var found = null;
+  p.layers.forEach(function (l) { if (l.start <= i && i <= l.end) found = l; });
+  return found;
+}
+function showBytes(p) {
+  cells = { hex: [], asc: [] };
+  lit = [];
+  if (!p.bytes) {
+    bytesPane.replaceChildren(el("p", "meta", "The records carry no bytes for this packet."));
+    return;
+  }
+  var n = p.bytes.length / 2, html = "";
+  for (var row = 0; row < n; row += 16) {
+    var hex = "", asc = "";
+    for (var i = row; i < Math.min(n, row + 16); i++) {
+      var h = p.bytes.substr(2 * i, 2), b = parseInt(h, 16), l = layerAt(p, i);
+      var cls = 'class="b ' + (l ? group(l.layer) : "g-other") + '" data-i="' + i + '"';
+      hex += "<span " + cls + ">" + h + "</span>";
+      var ch = b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".";
+      asc += "<span " + cls + ">" + (ch === "<" ? "&lt;" : ch === "&" ? "&amp;" : ch === ">" ? "&gt;" : ch) + "</span>";
+    }
+    html += '<div class="brow"><span class="off">' + ("000" + row.toString(16)).slice(-4) +
+      '</span><span class="hex">' + hex + '</span><span class="asc">' + asc + "</span></div>";
+  }
+  bytesPane.innerHTML = html;
+  bytesPane.querySelectorAll(".hex .b").forEach(function (c) { cells.hex.push(c); });
+  bytesPane.querySelectorAll(".asc .b").forEach(function (c) { cells.asc.push(c); });
+  var legend = el("p", "legend");
+  var seen = {};
+  p.layers.forEach(function (l) {
+    if (seen[l.layer]) return;
+    seen[l.layer] = true;
+    legend.appendChild(el("span", group(l.layer), l.layer));
+  });
+  bytesPane.appendChild(legend);
+}
+function light(s, e, field) {
+  lit.forEach(function (c) { c.classList.remove("hl"); });
+  lit = [];
+  if (litField) litField.classList.remove("hl");
+  litField = field || null;
+  if (litField) litField.classList.add("hl");
+  if (s === undefined) return;
+  for (var i = s; i <= e && i < cells.hex.length; i++) { lit.push(cells.hex[i], cells.asc[i]); }
+  lit.forEach(function (c) { c.classList.add("hl"); });
+}
+function lightElement(t, mark) {
+  light(+t.dataset.s, +t.dataset.e, mark ? t : null);
+}
+function restore() {
+  if (pinned) lightElement(pinned, true); else light();
+}
+details.addEventListener("mouseover", function (e) {
+  var t = e.target.closest("[data-s]");
+  if (t) lightElement(t, false); else restore();
+});
+details.addEventListener("mouseleave", restore);
+details.addEventListener("focusin", function (e) {
+  var t = e.target.closest("[data-s]");
+  if (t) { pinned = t; lightElement(t, false); }
+});
+details.addEventListener("click", function (e) {
+  var t = e.target.closest("[data-s]");
+  if (t) { pinned = t; t.focus(); lightElement(t, false); }
+});
+// A byte lights up the narrowest field holding it, or else its layer.
+function fieldAt(i) {
+  var best = null, width = Infinity;
+  details.querySelectorAll(".f[data-s]").forEach(function (f) {
+    var s = +f.dataset.s, e = +f.dataset.e;
+    if (s <= i && i <= e && e - s < width) { best = f; width = e - s; }
+  });
+  if (best) return best;
+  var heads = details.querySelectorAll(".lh[data-s]");
+  for (var k = heads.length - 1; k >= 0; k--) if (+heads[k].dataset.s <= i && i <= +heads[k].dataset.e) return heads[k];
+  return null;
+}
+function lightByte(i) {
+  var f = fieldAt(i);
+  if (f) lightElement(f, true); else light(i, i);
+}
+bytesPane.addEventListener("mouseover", function (e) {
+  var c = e.target.closest(".b");
+  if (c) lightByte(+c.dataset.i); else restore();
+});
+bytesPane.addEventListener("mouseleave", restore);
+bytesPane.addEventListener("click", function (e) {
+  var c = e.target.closest(".b");
+  if (!c) return;
+  var f = fieldAt(+c.dataset.i);
+  if (f) { pinned = f; f.focus({ preventScroll: true }); }
+});
+bytesPane.addEventListener("keydown", function (e) {
+  var n = cells.hex.length;
+  var step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 16, ArrowUp: -16 }[e.key];
+  if (!n || step === undefined) return;
+  e.preventDefault();
+  if (cursor >= 0) { cells.hex[cursor].classList.remove("cur"); cells.asc[cursor].classList.remove("cur"); }
+  cursor = cursor < 0 ? 0 : Math.max(0, Math.min(n - 1, cursor + step));
+  cells.hex[cursor].classList.add("cur");
+  cells.asc[cursor].classList.add("cur");
+  lightByte(cursor);
+});
+bytesPane.addEventListener("blur", function () {
+  if (cursor >= 0) { cells.hex[cursor].classList.remove("cur"); cells.asc[cursor].classList.remove("cur"); }
+  cursor = -1;
+  restore();
+});
+
+// Messages, each with the packets that carried it.
+var box = $("conns");
+if (!conns.size) box.appendChild(el("p", "meta", "No framecat messages were found."));
+conns.forEach(function (records, stream) {
+  var sec = el("section", "conn"), ol = el("ol"), problems = el("ul");
+  sec.appendChild(el("h3", "mono", stream ? visible(stream) : "(no connection)"));
+  records.forEach(function (r) {
+    if (r.type === "problem") { problems.appendChild(el("li", "problem", "problem: " + show(r.reason))); return; }
+    var li = el("li"), text = visible(JSON.stringify(r.message));
+    if (text.length > 4000) text = text.slice(0, 4000) + "\u2026 (" + (text.length - 4000) + " more characters)";
+    li.appendChild(el("code", "msg", text));
+    var meta = el("span", "meta", " " + r.bytes + " bytes; packet" + ((r.packets || []).length === 1 ? " " : "s "));
+    (r.packets || []).forEach(function (n, k) {
+      if (k) meta.appendChild(document.createTextNode(" "));
+      var b = el("button", "pk", String(n));
+      b.type = "button";
+      b.dataset.n = n;
+      b.setAttribute("aria-label", "show packet " + n);
+      meta.appendChild(b);
+    });
+    li.appendChild(meta);
+    ol.appendChild(li);
+  });
+  if (ol.children.length) sec.appendChild(ol);
+  if (problems.children.length) sec.appendChild(problems);
+  box.appendChild(sec);
+});
+others.forEach(function (r) { box.appendChild(el("p", "meta", visible(JSON.stringify(r)))); });
+box.addEventListener("click", function (e) {
+  var b = e.target.closest("button.pk");
+  if (!b) return;
+  var i = indexOf(+b.dataset.n);
+  if (i < 0) return;
+  select(i);
+  list.focus({ preventScroll: true });
+  $("packets").scrollIntoView({ block: "start" });
+});
+
+// Printed, the list is a table of every packet when there are not too many.
+var table = $("print-list");
+if (total && total <= PRINT_MAX) {
+  var head = el("tr");
+  ["No.", "Time", "Source", "Destination", "Protocol", "Length", "Info"].forEach(function (h) { head.appendChild(el("th", "", h)); });
+  table.appendChild(head);
+  for (var i = 0; i < total; i++) {
+    var tr = el("tr");
+    summary(packet(i)).forEach(function (text) { tr.appendChild(el("td", "", text)); });
+    table.appendChild(tr);
+  }
+} else if (total) {
+  table.replaceWith(el("p", "print-only", total + " packets: too many to print; the chosen packet follows."));
+}
+
+$("summary").textContent = total + " packet" + (total === 1 ? "" : "s") + ", " + nMessages + " framecat message" +
+  (nMessages === 1 ? "" : "s") + " in " + conns.size + " direction" + (conns.size === 1 ? "" : "s") +
+  (nProblems ? ", " + nProblems + " problem" + (nProblems === 1 ? "" : "s") : "") +
+  ". Arrow keys move between packets; hover or focus a field to see its bytes, or a byte to see its field.";
+draw();
+if (total) select(0);
+document.documentElement.dataset.ready = "true";
+})();
+`;

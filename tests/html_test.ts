@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { type DissectRecord, writeHtmlReport } from "../lib/capture/html.ts";
+import { dissectCapture } from "../lib/dissect_report.ts";
+import { Chromium, findChromium } from "./chromium.ts";
+
+const FIXTURE = new URL("./fixtures/framecat_and_seed.pcapng", import.meta.url);
+
+/** The records of `framecat dissect --json --bytes`-style output for the fixture. */
+async function fixtureRecords(): Promise<DissectRecord[]> {
+  const report = await dissectCapture(await Deno.readFile(FIXTURE), { json: true, bytes: true });
+  return report.lines.map((line) => JSON.parse(line));
+}
+
+/** The page for `records`, as text. */
+async function page(
+  records: DissectRecord[],
+  options: Parameters<typeof writeHtmlReport>[2] = {},
+): Promise<string> {
+  let html = "";
+  const decoder = new TextDecoder();
+  await writeHtmlReport(records, {
+    write: (p) => (html += decoder.decode(p, { stream: true }), Promise.resolve(p.length)),
+  }, options);
+  return html + decoder.decode();
+}
+
+/** The contents of the page's `<script type="application/json" class=...>` elements. */
+function dataOf(html: string, kind: "fc-p" | "fc-m"): { attributes: string; json: unknown }[] {
+  const pattern = new RegExp(
+    `<script type="application/json" class="${kind}"([^>]*)>([^<]*)</script>`,
+    "g",
+  );
+  return [...html.matchAll(pattern)].map((m) => ({ attributes: m[1], json: JSON.parse(m[2]) }));
+}
+
+Deno.test("writeHtmlReport() writes a page that needs nothing from outside the file", async () => {
+  const html = await page(await fixtureRecords(), { title: "framecat_and_seed.pcapng" });
+  assert.match(html, /^<!DOCTYPE html>\n<html lang="en">/);
+  assert.match(html, /<\/html>\n$/);
+  // No element loads anything: no src or href at all, no <link>, no CSS url() or @import.
+  assert.doesNotMatch(html, /\s(src|href|srcset|action|poster|data)\s*=/i);
+  assert.doesNotMatch(html, /<(link|iframe|object|embed|img|base)\b/i);
+  assert.doesNotMatch(html, /url\(|@import|https?:\/\//i);
+  // And the page forbids itself to: everything but its own inline style and script.
+  const policy = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]+)">/)?.[1];
+  assert.ok(policy, "a Content-Security-Policy");
+  assert.match(policy, /^default-src 'none'; style-src 'sha256-[^']+'; script-src 'sha256-[^']+';/);
+  const digest = async (text: string) =>
+    btoa(String.fromCharCode(
+      ...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))),
+    ));
+  const style = html.match(/<style>([^<]*)<\/style>/)![1];
+  const script = html.match(/<script>([^]*?)<\/script>/)![1];
+  assert.ok(policy.includes(`style-src 'sha256-${await digest(style)}'`));
+  assert.ok(policy.includes(`script-src 'sha256-${await digest(script)}'`));
+  // All 18 packets and both messages are in it.
+  const packets = dataOf(html, "fc-p");
+  assert.equal(packets.length, 1);
+  assert.match(packets[0].attributes, /data-first="0" data-count="18" data-n0="1" data-n1="18"/);
+  const others = dataOf(html, "fc-m").flatMap((d) => d.json as DissectRecord[]);
+  assert.deepEqual(others.map((r) => r.message), ["Hello World!", "héllo"]);
+});
+
+Deno.test("writeHtmlReport() escapes </script> and control characters in messages", async () => {
+  const nasty =
+    "</script><script>alert(1)</script><!-- \u0000\u0007\u001b[31m\u007f\u0085\u2028 &amp;";
+  const records: DissectRecord[] = [
+    { type: "message", stream: "a</script> > b", packets: [1], bytes: 90, message: nasty },
+    { type: "message", stream: "a > b", packets: [1], bytes: 20, message: { "</SCRIPT>": nasty } },
+    { type: "problem", stream: "a > b", reason: "bad prefix <b>\u0001</b>" },
+  ];
+  const html = await page(records, { title: "</title><script>\u0007" });
+  // Exactly the page's own elements end: the data chunk and the program.
+  assert.equal(html.match(/<\/script/gi)?.length, 2);
+  assert.equal(html.match(/<\/title/gi)?.length, 1);
+  assert.doesNotMatch(html, /<!--/);
+  assert.match(html, /<title>framecat dissect: &lt;\/title&gt;&lt;script&gt;\ufffd<\/title>/);
+  // No raw control character anywhere (line breaks aside), nor a line or paragraph separator.
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(html, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+  // And the records read back exactly.
+  assert.deepEqual(dataOf(html, "fc-m").flatMap((d) => d.json as DissectRecord[]), records);
+});
+
+Deno.test("writeHtmlReport() embeds packets in chunks the page decodes one at a time", async () => {
+  const records = await fixtureRecords();
+  const html = await page(records, { chunkSize: 5 });
+  const chunks = dataOf(html, "fc-p");
+  assert.deepEqual(
+    chunks.map((c) => c.attributes.trim()),
+    [
+      'data-first="0" data-count="5" data-n0="1" data-n1="5"',
+      'data-first="5" data-count="5" data-n0="6" data-n1="10"',
+      'data-first="10" data-count="5" data-n0="11" data-n1="15"',
+      'data-first="15" data-count="3" data-n0="16" data-n1="18"',
+    ],
+  );
+  // A layer's field names and ranges are said once per chunk, not once per packet.
+  const first = chunks[0].json as { shapes: unknown[][]; packets: unknown[][] };
+  // (TCP's differ by options and by what is known of the connection yet.)
+  assert.deepEqual(first.shapes.map((s) => s[0]), [
+    "ethernet",
+    "ipv4",
+    "tcp",
+    "tcp",
+    "tcp",
+    "payload",
+  ]);
+  assert.equal(first.packets.flatMap((p) => p[5] as unknown[]).length, 16);
+  const fourth = first.packets[3];
+  const original = records.find((r) => r.number === 4)!;
+  assert.deepEqual(fourth.slice(0, 5), [4, 83, 83, original.time, original.bytes]);
+  assert.ok(html.length < 2 * JSON.stringify(records).length);
+  await assert.rejects(() => page(records, { chunkSize: 0 }), RangeError);
+});
+
+Deno.test("writeHtmlReport() writes as the records come, not at the end", async () => {
+  const packets = (await fixtureRecords()).filter((r) => r.type === "packet");
+  const total = 20_000;
+  let asked = 0;
+  function* records(): Generator<DissectRecord> {
+    for (; asked < total; asked++) yield { ...packets[asked % packets.length], number: asked + 1 };
+  }
+  const askedAtWrite: number[] = [];
+  let written = 0;
+  await writeHtmlReport(records(), {
+    write: (p) => {
+      askedAtWrite.push(asked);
+      const n = Math.min(p.length, 65536); // short writes are retried
+      written += n;
+      return Promise.resolve(n);
+    },
+  });
+  assert.ok(askedAtWrite[0] < total / 2, `first write after ${askedAtWrite[0]} records`);
+  assert.ok(written > 4 * 2 ** 20);
+});
+
+Deno.test("framecat dissect --html works in Chromium: no errors, no requests, hover lights up exactly a field's bytes", async (t) => {
+  const chromium = await findChromium();
+  if (!chromium.path) {
+    await t.step({ name: chromium.reason!, ignore: true, fn(): void {} });
+    return;
+  }
+  const records = await fixtureRecords();
+  const dir = await Deno.makeTempDir({ prefix: "framecat_html_test_" });
+  const report = `${dir}/report.html`;
+  await Deno.writeTextFile(report, await page(records, { title: "framecat_and_seed.pcapng" }));
+  const url = new URL(`file://${report}`).href;
+  const browser = await Chromium.launch(chromium.path, { width: 1280, height: 1000 });
+  try {
+    await browser.open(url);
+    assert.equal(await browser.evaluate("document.documentElement.dataset.ready"), "true");
+    const lit = () =>
+      browser.evaluate<{ hex: number[]; ascii: number[]; fields: string[] }>(`({
+        hex: [...document.querySelectorAll("#bytes .hex .b.hl")].map((b) => +b.dataset.i),
+        ascii: [...document.querySelectorAll("#bytes .asc .b.hl")].map((b) => +b.dataset.i),
+        fields: [...document.querySelectorAll("#details .hl")].map((f) =>
+          f.closest(".layer").dataset.layer + "." + (f.dataset.key ?? "")),
+      })`);
+    const span = ([from, to]: number[]) =>
+      Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    const rangeOf = (number: number, layer: string, field: string) => {
+      const packet = records.find((r) => r.type === "packet" && r.number === number)!;
+      const layers = packet.layers as { layer: string; fieldRanges: Record<string, number[]> }[];
+      return layers.find((l) => l.layer === layer)!.fieldRanges[field];
+    };
+
+    await t.step("the list shows every packet, the first chosen", async () => {
+      assert.equal(
+        await browser.evaluate(`document.querySelector("#details h2").textContent`),
+        "Packet 1",
+      );
+      assert.match(
+        await browser.evaluate<string>(`document.getElementById("summary").textContent`),
+        /^18 packets, 2 framecat messages/,
+      );
+    });
+
+    await t.step("Tab reaches the list and arrow keys move between packets", async () => {
+      await browser.press("Tab");
+      assert.equal(await browser.evaluate("document.activeElement.id"), "list");
+      for (let i = 0; i < 4; i++) await browser.press("ArrowDown");
+      await browser.press("ArrowUp");
+      assert.equal(
+        await browser.evaluate(`document.querySelector("#details h2").textContent`),
+        "Packet 4",
+      );
+      assert.equal(
+        await browser.evaluate(
+          `document.querySelector("#list .row.sel").getAttribute("aria-selected")`,
+        ),
+        "true",
+      );
+    });
+
+    await t.step("hovering a field lights up exactly its bytes, in hex and ASCII", async () => {
+      for (const [layer, field] of [["tcp", "seq"], ["ipv4", "src"], ["ethernet", "etherType"]]) {
+        await browser.hover(`.layer[data-layer="${layer}"] .f[data-key="${field}"]`);
+        const bytes = span(rangeOf(4, layer, field));
+        assert.deepEqual(
+          await lit(),
+          { hex: bytes, ascii: bytes, fields: [] },
+          `${layer}.${field}`,
+        );
+      }
+      // The payload: the framecat frame `14\n"Hello World!"`, bytes 66 to 82.
+      await browser.hover(`.layer[data-layer="payload"] .lh`);
+      assert.deepEqual((await lit()).hex, span([66, 82]));
+    });
+
+    await t.step("hovering a byte lights up its field and that field's bytes", async () => {
+      await browser.hover(`#bytes .asc .b[data-i="17"]`);
+      assert.deepEqual(await lit(), {
+        hex: span(rangeOf(4, "ipv4", "totalLength")),
+        ascii: span(rangeOf(4, "ipv4", "totalLength")),
+        fields: ["ipv4.totalLength"],
+      });
+    });
+
+    const shot = `${dir}/dissect_html.png`;
+    await t.step("hovered field screenshot", async () => {
+      await browser.hover(`.layer[data-layer="tcp"] .f[data-key="dstPort"]`);
+      await Deno.writeFile(shot, await browser.screenshot());
+      console.log(`html_test: screenshot of the report, a field hovered: ${shot}`);
+    });
+
+    await t.step("focusing a field by keyboard lights up its bytes", async () => {
+      await browser.evaluate(
+        `document.querySelector('.layer[data-layer="ipv4"] .f[data-key="ttl"]').focus()`,
+      );
+      await browser.press("Tab");
+      assert.equal(await browser.evaluate(`document.activeElement.dataset.key`), "protocol");
+      await browser.page("Input.dispatchMouseEvent", { type: "mouseMoved", x: 1, y: 1 });
+      assert.deepEqual((await lit()).hex, span(rangeOf(4, "ipv4", "protocol")));
+    });
+
+    await t.step("a message's packet number chooses that packet", async () => {
+      await browser.click(`#conns button.pk[data-n="14"]`);
+      assert.equal(
+        await browser.evaluate(`document.querySelector("#details h2").textContent`),
+        "Packet 14",
+      );
+      assert.equal(await browser.evaluate("document.activeElement.id"), "list");
+      assert.match(
+        await browser.evaluate<string>(`document.querySelector("#list .row.sel").textContent`),
+        /framecat.*"héllo"/,
+      );
+    });
+
+    await t.step("no errors and no request beyond the file itself", () => {
+      assert.deepEqual(browser.errors(), []);
+      assert.deepEqual([...new Set(browser.requests())], [url]);
+    });
+    if (Deno.env.get("FRAMECAT_SCREENSHOT")) {
+      await Deno.copyFile(shot, Deno.env.get("FRAMECAT_SCREENSHOT")!);
+    }
+  } finally {
+    await browser.close();
+  }
+});
