@@ -5,7 +5,14 @@
  */
 
 import { describeError } from "../lib/errors.ts";
-import { writeDissection } from "../lib/capture/report.ts";
+import { writeHtmlReport } from "../lib/capture/html.ts";
+import type { CaptureSource } from "../lib/capture/pcap.ts";
+import {
+  type DissectRecord,
+  dissectRecords,
+  type DissectResult,
+  writeDissection,
+} from "../lib/capture/report.ts";
 import { DEFAULT_PORT } from "../lib/sender.ts";
 import {
   type CommandContext,
@@ -26,6 +33,11 @@ const FLAGS = [
     help: 'one JSON object a line: {"type":"packet",...} for each packet, ' +
       '{"type":"message","stream":"a:p > b:p","packets":[..],"bytes":N,"message":VALUE} ' +
       'for each message, {"type":"problem",...}, each as soon as it is found',
+  },
+  {
+    name: "html",
+    help: "one self-contained HTML page (no network needed): the packet list, each " +
+      "packet's fields and its bytes lighting up together, and the messages",
   },
   {
     name: "port",
@@ -52,6 +64,7 @@ the receiver would say it. The capture is read as a stream, in bounded memory.`,
   examples: [
     "tcpdump -i lo -w hello.pcap port 1234 & framecat demo; kill %1   # on Linux",
     "framecat dissect hello.pcap",
+    "framecat dissect --html hello.pcap > report.html",
     "framecat dissect -j - < hello.pcap | jq -c 'select(.type == \"message\")'",
   ],
   notes: `FILE - reads the capture from standard input, which needs no permission;
@@ -80,6 +93,9 @@ export async function runDissect(args: string[], { say }: CommandContext): Promi
   if (positionals.length !== 1) {
     throw new UsageError("give one capture FILE, or - for standard input", "dissect");
   }
+  if (values.json && values.html) {
+    throw new UsageError("give --json or --html, not both", "dissect");
+  }
   const [path] = positionals;
   const port = parseWhole(values.port, { flag: "--port", command: "dissect", min: 1, max: 65535 });
   let file: Deno.FsFile | undefined;
@@ -101,11 +117,13 @@ export async function runDissect(args: string[], { say }: CommandContext): Promi
           throw new Error(`Cannot read ${path}: ${describeError(error)}`, { cause: error });
         }),
     };
-    report = await writeDissection(source, Deno.stdout, {
-      json: values.json,
-      port,
-      color: !values.json && Deno.stdout.isTerminal() && !Deno.noColor,
-    });
+    report = values.html
+      ? await writeHtml(source, path === "-" ? "standard input" : path, port)
+      : await writeDissection(source, Deno.stdout, {
+        json: values.json,
+        port,
+        color: !values.json && Deno.stdout.isTerminal() && !Deno.noColor,
+      });
   } catch (error) {
     // Standard output closed early, as by `framecat dissect FILE | head`: done.
     if (error instanceof Deno.errors.BrokenPipe) return 0;
@@ -115,4 +133,25 @@ export async function runDissect(args: string[], { say }: CommandContext): Promi
   }
   for (const problem of report.problems) say(`framecat: ${problem}`);
   return report.broken ? 1 : 0;
+}
+
+/** `--html`: the records as one page, a broken file's problem on it too. */
+async function writeHtml(
+  source: CaptureSource,
+  path: string,
+  port: number | undefined,
+): Promise<DissectResult> {
+  const result: DissectResult = { problems: [], broken: false };
+  async function* records(): AsyncGenerator<DissectRecord | { type: "problem"; reason: string }> {
+    try {
+      yield* dissectRecords(source, { port });
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      result.broken = true;
+      result.problems.push(error.message);
+      yield { type: "problem", reason: error.message };
+    }
+  }
+  await writeHtmlReport(records(), Deno.stdout, { title: path.split(/[\\/]/).pop() });
+  return result;
 }

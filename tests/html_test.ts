@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type DissectRecord, writeHtmlReport } from "../lib/capture/html.ts";
 import { dissectCapture } from "../lib/dissect_report.ts";
 import { Chromium, findChromium } from "./chromium.ts";
+import { framecat } from "./helpers.ts";
 
 const FIXTURE = new URL("./fixtures/framecat_and_seed.pcapng", import.meta.url);
 
@@ -135,6 +136,15 @@ Deno.test("writeHtmlReport() writes as the records come, not at the end", async 
   assert.ok(written > 4 * 2 ** 20);
 });
 
+Deno.test("framecat dissect --html writes the page; --json and --html together are a usage error", async () => {
+  const html = await framecat(["dissect", "--html", "-"], await Deno.readFile(FIXTURE));
+  assert.equal(html.code, 0);
+  assert.equal(html.stdout, await page(await fixtureRecords(), { title: "standard input" }));
+  const both = await framecat(["dissect", "--html", "--json", "-"], "");
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /give --json or --html, not both/);
+});
+
 Deno.test("framecat dissect --html works in Chromium: no errors, no requests, hover lights up exactly a field's bytes", async (t) => {
   const chromium = await findChromium();
   if (!chromium.path) {
@@ -144,7 +154,11 @@ Deno.test("framecat dissect --html works in Chromium: no errors, no requests, ho
   const records = await fixtureRecords();
   const dir = await Deno.makeTempDir({ prefix: "framecat_html_test_" });
   const report = `${dir}/report.html`;
-  await Deno.writeTextFile(report, await page(records, { title: "framecat_and_seed.pcapng" }));
+  const run = await framecat(["dissect", "--html", FIXTURE.pathname], undefined, {
+    permissions: ["--allow-read"],
+  });
+  assert.deepEqual([run.code, run.stderr], [0, ""]);
+  await Deno.writeTextFile(report, run.stdout);
   const url = new URL(`file://${report}`).href;
   const browser = await Chromium.launch(chromium.path, { width: 1280, height: 1000 });
   try {
