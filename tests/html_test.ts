@@ -261,9 +261,60 @@ Deno.test("framecat dissect --html works in Chromium: no errors, no requests, ho
       );
     });
 
+    await t.step("bytes as data, bit ranges, meanings and text as it arrived", async () => {
+      const ip = "4500001c000040004006000001020304050607080102030405060708090a0b0c";
+      const other = `${dir}/other.html`;
+      await Deno.writeTextFile(
+        other,
+        await page([{
+          type: "packet",
+          number: 7,
+          length: 32,
+          captured: 32,
+          time: 1,
+          data: Uint8Array.from(ip.match(/../g)!, (h) => parseInt(h, 16)),
+          layers: [{
+            layer: "ipv4",
+            start: 0,
+            end: 19,
+            version: 4,
+            protocol: 6,
+            protocolName: "TCP",
+            fieldRanges: { version: [0, 0], protocol: [9, 9] },
+            fieldBits: { version: [7, 4] },
+          }, { layer: "undissected", start: 20, end: 31 }],
+        }, {
+          type: "message",
+          stream: "1.2.3.4:1 > 5.6.7.8:1234",
+          packets: [7],
+          bytes: 30,
+          message: 1e400,
+          text: '{"n":1e400,"s":"\u202e\u0007"}',
+        }]),
+      );
+      await browser.open(new URL(`file://${other}`).href);
+      const shown = await browser.evaluate<string[]>(
+        `[...document.querySelectorAll("#details .f, #conns .msg")].map((e) => e.textContent)`,
+      );
+      assert.deepEqual(shown, [
+        "version: 4  [byte 0, bits 7–4]",
+        "protocol: 6 (TCP)  [byte 9]",
+        '{"n":1e400,"s":"\\u202e\\u0007"}',
+      ]);
+      assert.equal(
+        await browser.evaluate(`[...document.querySelectorAll("#bytes .hex .b")].length`),
+        32,
+      );
+      await browser.hover(`.f[data-key="protocol"]`);
+      assert.deepEqual(await lit(), { hex: [9], ascii: [9], fields: [] });
+    });
+
     await t.step("no errors and no request beyond the file itself", () => {
       assert.deepEqual(browser.errors(), []);
-      assert.deepEqual([...new Set(browser.requests())], [url]);
+      assert.deepEqual([...new Set(browser.requests())], [
+        url,
+        new URL(`file://${dir}/other.html`).href,
+      ]);
     });
     if (Deno.env.get("FRAMECAT_SCREENSHOT")) {
       await Deno.copyFile(shot, Deno.env.get("FRAMECAT_SCREENSHOT")!);

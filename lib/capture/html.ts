@@ -49,8 +49,12 @@ const encoder = new TextEncoder();
 /**
  * Writes the HTML page for `records` (packet records in order, then or
  * among them messages and problems) to `writer` as the records come. A
- * packet record's raw bytes are shown when it carries them as hex in
- * `bytes` (`dissectCapture(file, { json: true, bytes: true })`).
+ * packet record's raw bytes are shown when it carries them, as hex in
+ * `bytes` (`dissectCapture(file, { json: true, bytes: true })`) or as a
+ * `Uint8Array` in `data` (read at once: it may be reused after). A layer's
+ * `fieldBits` are shown with its fields' byte ranges, a field's meaning
+ * `xName` beside its value `x`, and a message's `text` (as it arrived) in
+ * place of its re-serialised `message` when the record has it.
  *
  * @example
  * ```ts
@@ -143,14 +147,14 @@ class PacketChunk {
   #packets: unknown[] = [];
 
   add(record: DissectRecord): void {
-    const { type: _, number, length, captured, time, bytes, layers, notes, ...rest } = record;
+    const { type: _, number, length, captured, time, bytes, data, layers, notes, ...rest } = record;
     const encoded = Array.isArray(layers) ? layers.map((layer) => this.#layer(layer)) : [];
     const packet = [
       number,
       length,
       captured,
       time,
-      typeof bytes === "string" ? bytes : null,
+      typeof bytes === "string" ? bytes : data instanceof Uint8Array ? toHex(data) : null,
       encoded,
       Array.isArray(notes) && notes.length > 0 ? notes : null,
       Object.keys(rest).length > 0 ? rest : null,
@@ -163,7 +167,7 @@ class PacketChunk {
   }
 
   #layer(layer: Record<string, unknown>): unknown[] {
-    const { layer: name, start, end, fieldRanges, ...fields } = layer;
+    const { layer: name, start, end, fieldRanges, fieldBits, ...fields } = layer;
     const base = Number(start);
     const relative: Record<string, [number, number]> = {};
     if (fieldRanges && typeof fieldRanges === "object") {
@@ -172,7 +176,12 @@ class PacketChunk {
       }
     }
     const keys = Object.keys(fields);
-    const shape = [name, keys, relative];
+    const shape = [
+      name,
+      keys,
+      relative,
+      fieldBits && typeof fieldBits === "object" ? fieldBits : {},
+    ];
     const key = JSON.stringify(shape);
     let id = this.#shapeIds.get(key);
     if (id === undefined) {
@@ -186,6 +195,14 @@ class PacketChunk {
     return { shapes: this.#shapes, packets: this.#packets };
   }
 }
+
+function toHex(data: Uint8Array): string {
+  let hex = "";
+  for (const byte of data) hex += HEX[byte];
+  return hex;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /**
  * JSON safe inside a `<script>` element: no `<` (so no `</script>` or
@@ -363,8 +380,9 @@ function text(v) {
   }
   return String(v);
 }
+// Controls, separators, and the marks and overrides that reorder text, escaped visibly.
 function visible(s) {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, function (c) {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, function (c) {
     return "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4);
   });
 }
@@ -388,10 +406,16 @@ function decode(c) {
 function expand(p, shapes) {
   return { number: p[0], length: p[1], captured: p[2], time: p[3], bytes: p[4] || null,
     layers: (p[5] || []).map(function (l) {
-      var shape = shapes[l[0]], keys = shape[1], ranges = shape[2] || {}, fields = [], values = {};
+      var shape = shapes[l[0]], keys = shape[1], ranges = shape[2] || {}, bits = shape[3] || {}, fields = [], values = {};
       var at = function (key) { var r = ranges[key]; return r ? [l[1] + r[0], l[1] + r[1]] : null; };
-      keys.forEach(function (k, i) { values[k] = l[3 + i]; fields.push({ key: k, value: l[3 + i], range: at(k) }); });
-      Object.keys(ranges).forEach(function (k) { if (!(k in values)) fields.push({ key: k, range: at(k) }); });
+      keys.forEach(function (k, i) { values[k] = l[3 + i]; });
+      // A field's meaning, "protocolName" beside "protocol", is shown with it.
+      keys.forEach(function (k) {
+        var named = /^(.+)Name$/.exec(k);
+        if (named && named[1] in values) return;
+        fields.push({ key: k, value: values[k], meaning: values[k + "Name"], range: at(k), bits: bits[k] });
+      });
+      Object.keys(ranges).forEach(function (k) { if (!(k in values)) fields.push({ key: k, range: at(k), bits: bits[k] }); });
       return { layer: shape[0], start: l[1], end: l[2], fields: fields, values: values };
     }),
     notes: p[6] || [], rest: p[7] || null };
@@ -422,7 +446,7 @@ document.querySelectorAll("script.fc-m").forEach(function (s) {
     conns.get(key).push(r);
     if (r.type === "message") {
       nMessages++;
-      var said = visible(JSON.stringify(r.message));
+      var said = visible(typeof r.text === "string" ? r.text : JSON.stringify(r.message));
       if (said.length > 60) said = said.slice(0, 59) + "\u2026";
       (r.packets || []).forEach(function (n, k, all) {
         if (!framecatPackets.has(n)) framecatPackets.set(n, []);
@@ -543,11 +567,14 @@ function showPacket(p) {
       var li = el("li", "f" + (f.range ? "" : " norange"));
       li.dataset.key = f.key;
       li.appendChild(el("span", "k", f.key));
-      if (f.value !== undefined) li.appendChild(document.createTextNode(": " + show(f.value)));
+      if (f.value !== undefined) {
+        li.appendChild(document.createTextNode(": " + show(f.value) + (f.meaning !== undefined ? " (" + show(f.meaning) + ")" : "")));
+      }
       if (f.range) {
         li.tabIndex = 0;
         li.dataset.s = f.range[0]; li.dataset.e = f.range[1];
-        li.appendChild(el("span", "r", "  [" + range(f.range) + "]"));
+        li.appendChild(el("span", "r", "  [" + range(f.range) +
+          (f.bits ? (f.bits[0] === f.bits[1] ? ", bit " + f.bits[0] : ", bits " + f.bits[0] + "\u2013" + f.bits[1]) : "") + "]"));
       }
       ul.appendChild(li);
     });
@@ -675,7 +702,7 @@ conns.forEach(function (records, stream) {
   sec.appendChild(el("h3", "mono", stream ? visible(stream) : "(no connection)"));
   records.forEach(function (r) {
     if (r.type === "problem") { problems.appendChild(el("li", "problem", "problem: " + show(r.reason))); return; }
-    var li = el("li"), text = visible(JSON.stringify(r.message));
+    var li = el("li"), text = visible(typeof r.text === "string" ? r.text : JSON.stringify(r.message));
     if (text.length > 4000) text = text.slice(0, 4000) + "\u2026 (" + (text.length - 4000) + " more characters)";
     li.appendChild(el("code", "msg", text));
     var meta = el("span", "meta", " " + r.bytes + " bytes; packet" + ((r.packets || []).length === 1 ? " " : "s "));
@@ -727,5 +754,6 @@ $("summary").textContent = total + " packet" + (total === 1 ? "" : "s") + ", " +
 draw();
 if (total) select(0);
 document.documentElement.dataset.ready = "true";
+performance.mark("framecat-ready");
 })();
 `;
