@@ -249,7 +249,7 @@ function assets(): Promise<{ style: string; script: string; policy: string }> {
 const BODY = `<body>
 <header>
 <h1>framecat dissect<span class="subtitle">%TITLE%</span></h1>
-<p id="summary" role="status">This report needs JavaScript to show its packets.</p>
+<p><span id="summary" role="status">This report needs JavaScript to show its packets.</span> <span id="hint"></span></p>
 </header>
 <main>
 <section id="packets" aria-labelledby="packets-h">
@@ -277,7 +277,7 @@ font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--f
 body{margin:0 auto;padding:0 1rem 2rem;max-width:1400px}
 h1{font-size:1.3rem;margin:.8rem 0 .2rem}h1 .subtitle{font-weight:normal}
 h2{font-size:1.05rem;margin:1rem 0 .4rem}h3{font-size:.95rem;margin:.8rem 0 .3rem}
-#summary{margin:.2rem 0 .6rem;color:var(--muted)}
+header p{margin:.2rem 0 .6rem;color:var(--muted)}
 code,.mono,#list,.thead,#bytes,.f,.lh{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
 .thead,.row{display:grid;grid-template-columns:6ch 11ch minmax(10ch,16ch) minmax(10ch,16ch) 9ch 7ch 1fr;gap:0 1ch;padding:0 .5ch}
 .thead{font-weight:bold;background:#eee;border:1px solid var(--line);border-bottom:0}
@@ -343,7 +343,7 @@ button.pk{border:0;padding:0;color:inherit}
 .f:hover,.f:focus,.f.hl,.lh.hl,.lh:hover{background:none;color:inherit}
 #bytes .b.hl{background:inherit;color:inherit}
 #bytes .b.cur{outline:0}
-footer{display:none}
+footer,#hint{display:none}
 }
 `;
 
@@ -750,7 +750,8 @@ if (total && total <= PRINT_MAX) {
 $("summary").textContent = total + " packet" + (total === 1 ? "" : "s") + ", " + nMessages + " framecat message" +
   (nMessages === 1 ? "" : "s") + " in " + conns.size + " direction" + (conns.size === 1 ? "" : "s") +
   (nProblems ? ", " + nProblems + " problem" + (nProblems === 1 ? "" : "s") : "") +
-  ". Arrow keys move between packets; hover or focus a field to see its bytes, or a byte to see its field.";
+  ".";
+$("hint").textContent = "Arrow keys move between packets; hover or focus a field to see its bytes, or a byte to see its field.";
 draw();
 if (total) select(0);
 document.documentElement.dataset.ready = "true";
