@@ -317,17 +317,53 @@ Deno.test("framecat dissect --html works in Chromium: no errors, no requests, ho
       assert.deepEqual(await lit(), { hex: [9], ascii: [9], fields: [] });
     });
 
+    await t.step("thousands of messages are drawn as they scroll into view", async () => {
+      const many: DissectRecord[] = records.filter((r) => r.type === "packet");
+      for (let i = 0; i < 3000; i++) {
+        many.push({
+          type: "message",
+          stream: `127.0.0.1:${40000 + i % 3} > 127.0.0.1:1234`,
+          packets: [i % 2 ? 4 : 14],
+          bytes: 9,
+          message: { i },
+        });
+      }
+      const other = `${dir}/many.html`;
+      await Deno.writeTextFile(other, await page(many));
+      await browser.open(new URL(`file://${other}`).href);
+      const rows = () =>
+        browser.evaluate<string[]>(
+          `[...document.querySelectorAll("#mlist .mrow")].map((r) => r.textContent)`,
+        );
+      const first = await rows();
+      assert.ok(first.length < 100, `${first.length} rows drawn`);
+      assert.equal(first[0], "127.0.0.1:40000 > 127.0.0.1:1234  ·  1000 messages");
+      assert.match(first[1], /^1\.\{"i":0\} 9 bytes; packet 14$/);
+      await browser.evaluate(`new Promise((resolve) => {
+        const list = document.getElementById("mlist");
+        list.scrollTop = list.scrollHeight;
+        requestAnimationFrame(() => requestAnimationFrame(resolve));
+      })`);
+      assert.match((await rows()).at(-1)!, /^1000\.\{"i":2999\} 9 bytes; packet 4$/);
+      await browser.click(`#mlist .mrow:last-child button.pk`);
+      assert.equal(
+        await browser.evaluate(`document.querySelector("#details h2").textContent`),
+        "Packet 4",
+      );
+    });
+
     await t.step("no errors and no request beyond the file itself", () => {
       assert.deepEqual(browser.errors(), []);
       assert.deepEqual([...new Set(browser.requests())], [
         url,
         new URL(`file://${dir}/other.html`).href,
+        new URL(`file://${dir}/many.html`).href,
       ]);
     });
   } finally {
     await browser.close();
     // The screenshot stays, where the test said.
-    for (const name of ["report.html", "other.html"]) {
+    for (const name of ["report.html", "other.html", "many.html"]) {
       await Deno.remove(`${dir}/${name}`).catch(() => {});
     }
   }

@@ -282,8 +282,12 @@ code,.mono,#list,.thead,#bytes,.f,.lh{font-family:ui-monospace,"DejaVu Sans Mono
 .thead,.row{display:grid;grid-template-columns:6ch 11ch minmax(10ch,16ch) minmax(10ch,16ch) 9ch 7ch 1fr;gap:0 1ch;padding:0 .5ch}
 .thead{font-weight:bold;background:#eee;border:1px solid var(--line);border-bottom:0}
 .thead span:nth-child(6),.row span:nth-child(6),.row span:first-child{text-align:right}
-#list{position:relative;height:min(40vh,24rem);overflow:auto;border:1px solid var(--line);outline-offset:-2px}
-#spacer{position:relative}
+#list,.vlist{position:relative;height:min(40vh,24rem);overflow:auto;border:1px solid var(--line);outline-offset:-2px}
+#spacer,.spacer{position:relative}
+.mrow{position:absolute;left:0;right:0;height:var(--row);line-height:var(--row);white-space:nowrap;display:flex;gap:.5ch;padding:0 .5ch;overflow:hidden}
+.mrow .msg{min-width:0;overflow:hidden;text-overflow:ellipsis;cursor:pointer}.mrow .meta{flex:none}.mrow .mn{flex:none;min-width:6ch;text-align:right}
+.mrow.mh{font-weight:bold;background:#eee}.mrow button.pk{line-height:1.2}
+.mfull{white-space:pre-wrap;overflow-wrap:anywhere;max-height:20rem;overflow:auto;margin:.5rem 0}.mfull:empty{display:none}
 .row{position:absolute;left:0;right:0;height:var(--row);line-height:var(--row);white-space:nowrap;cursor:default}
 .row span{overflow:hidden;text-overflow:ellipsis}
 .row.framecat{background:#f6ecfb}.row.note{background:#fde8e8}
@@ -330,7 +334,7 @@ footer{margin-top:2rem;color:var(--muted);font-size:12px}
 :root{font-size:11px}
 body{max-width:none;padding:0}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-#list,.thead{display:none}
+#list,.thead,.vlist,.mfull,.screen-only{display:none}
 .print-only{display:block}table.print-only{display:table}
 #print-list{border-collapse:collapse;width:100%;font:10px/1.3 ui-monospace,monospace}
 #print-list td,#print-list th{text-align:left;padding:0 .5ch;border-bottom:1px solid #ddd;vertical-align:top}
@@ -519,13 +523,12 @@ function move(key) {
   select(Math.max(0, Math.min(total - 1, to)));
   return true;
 }
+// In the list every move key works; on the page or in the details, Up and Down.
 document.addEventListener("keydown", function (e) {
   if (e.altKey || e.ctrlKey || e.metaKey || !total) return;
-  var t = e.target;
-  if (t === bytesPane) return;
-  var inList = t === list;
-  if (!inList && (e.key !== "ArrowDown" && e.key !== "ArrowUp")) return;
-  if (!inList && t.closest && t.closest("button, a, input, textarea, select")) return;
+  var t = e.target, upDown = e.key === "ArrowDown" || e.key === "ArrowUp";
+  var free = t === document.body || t === document.documentElement || details.contains(t);
+  if (t !== list && !(free && upDown)) return;
   if (move(e.key)) e.preventDefault();
 });
 
@@ -694,33 +697,92 @@ bytesPane.addEventListener("blur", function () {
   restore();
 });
 
-// Messages, each with the packets that carried it.
-var box = $("conns");
-if (!conns.size) box.appendChild(el("p", "meta", "No framecat messages were found."));
+// Messages, each with the packets that carried it: written out whole when
+// there are not too many, else drawn a screenful at a time like the packets.
+var box = $("conns"), STATIC_ROWS = 2000, mrows = [];
 conns.forEach(function (records, stream) {
-  var sec = el("section", "conn"), ol = el("ol"), problems = el("ul");
-  sec.appendChild(el("h3", "mono", stream ? visible(stream) : "(no connection)"));
-  records.forEach(function (r) {
-    if (r.type === "problem") { problems.appendChild(el("li", "problem", "problem: " + show(r.reason))); return; }
-    var li = el("li"), text = visible(typeof r.text === "string" ? r.text : JSON.stringify(r.message));
-    if (text.length > 4000) text = text.slice(0, 4000) + "\u2026 (" + (text.length - 4000) + " more characters)";
-    li.appendChild(el("code", "msg", text));
-    var meta = el("span", "meta", " " + r.bytes + " bytes; packet" + ((r.packets || []).length === 1 ? " " : "s "));
-    (r.packets || []).forEach(function (n, k) {
-      if (k) meta.appendChild(document.createTextNode(" "));
-      var b = el("button", "pk", String(n));
-      b.type = "button";
-      b.dataset.n = n;
-      b.setAttribute("aria-label", "show packet " + n);
-      meta.appendChild(b);
-    });
-    li.appendChild(meta);
-    ol.appendChild(li);
-  });
-  if (ol.children.length) sec.appendChild(ol);
-  if (problems.children.length) sec.appendChild(problems);
-  box.appendChild(sec);
+  var n = 0;
+  mrows.push({ stream: stream, records: records });
+  records.forEach(function (r) { mrows.push({ r: r, n: r.type === "message" ? ++n : 0 }); });
 });
+function messageText(r, limit) {
+  var text = visible(typeof r.text === "string" ? r.text : JSON.stringify(r.message));
+  return text.length > limit ? text.slice(0, limit) + "\u2026 (" + (text.length - limit) + " more characters)" : text;
+}
+function messageMeta(r) {
+  var packets = r.packets || [], meta = el("span", "meta", " " + r.bytes + " bytes; packet" + (packets.length === 1 ? " " : "s "));
+  packets.forEach(function (n, k) {
+    if (k) meta.appendChild(document.createTextNode(" "));
+    var b = el("button", "pk", String(n));
+    b.type = "button";
+    b.dataset.n = n;
+    b.setAttribute("aria-label", "show packet " + n);
+    meta.appendChild(b);
+  });
+  return meta;
+}
+function connTitle(m) {
+  var count = m.records.filter(function (r) { return r.type === "message"; }).length;
+  return (m.stream ? visible(m.stream) : "(no connection)") + "  \u00b7  " + count + " message" + (count === 1 ? "" : "s");
+}
+if (!conns.size) box.appendChild(el("p", "meta", "No framecat messages were found."));
+else if (mrows.length <= STATIC_ROWS) {
+  conns.forEach(function (records, stream) {
+    var sec = el("section", "conn"), ol = el("ol"), problems = el("ul");
+    sec.appendChild(el("h3", "mono", stream ? visible(stream) : "(no connection)"));
+    records.forEach(function (r) {
+      if (r.type === "problem") { problems.appendChild(el("li", "problem", "problem: " + show(r.reason))); return; }
+      var li = el("li");
+      li.appendChild(el("code", "msg", messageText(r, 4000)));
+      li.appendChild(messageMeta(r));
+      ol.appendChild(li);
+    });
+    if (ol.children.length) sec.appendChild(ol);
+    if (problems.children.length) sec.appendChild(problems);
+    box.appendChild(sec);
+  });
+} else {
+  var mlist = el("div", "vlist"), mspacer = el("div", "spacer"), full = el("pre", "mfull"), mDrawn = false;
+  mlist.id = "mlist";
+  mlist.tabIndex = 0;
+  mlist.setAttribute("aria-label", "Messages by connection");
+  mspacer.style.height = mrows.length * ROW + "px";
+  mlist.appendChild(mspacer);
+  full.id = "mfull";
+  full.setAttribute("aria-live", "polite");
+  box.appendChild(el("p", "meta screen-only", "Too many to show at once: scroll, and click a message to read it whole."));
+  box.appendChild(el("p", "print-only", nMessages + " messages: too many to print; framecat dissect FILE prints them all."));
+  box.appendChild(mlist);
+  box.appendChild(full);
+  var drawMessages = function () {
+    mDrawn = false;
+    var top = mlist.scrollTop, height = mlist.clientHeight || 400;
+    var from = Math.max(0, Math.floor(top / ROW) - 5), to = Math.min(mrows.length, Math.ceil((top + height) / ROW) + 5);
+    var frag = document.createDocumentFragment();
+    for (var i = from; i < to; i++) {
+      var m = mrows[i], row;
+      if (m.records) row = el("div", "mrow mh mono", connTitle(m));
+      else if (m.r.type === "problem") row = el("div", "mrow problem", "problem: " + show(m.r.reason));
+      else {
+        row = el("div", "mrow");
+        row.appendChild(el("span", "mn", m.n + "."));
+        var code = el("code", "msg", messageText(m.r, 300));
+        code.dataset.row = i;
+        row.appendChild(code);
+        row.appendChild(messageMeta(m.r));
+      }
+      row.style.top = i * ROW + "px";
+      frag.appendChild(row);
+    }
+    mspacer.replaceChildren(frag);
+  };
+  mlist.addEventListener("scroll", function () { if (!mDrawn) { mDrawn = true; requestAnimationFrame(drawMessages); } });
+  mlist.addEventListener("click", function (e) {
+    var code = e.target.closest("code.msg");
+    if (code) full.textContent = messageText(mrows[+code.dataset.row].r, 100000);
+  });
+  drawMessages();
+}
 others.forEach(function (r) { box.appendChild(el("p", "meta", visible(JSON.stringify(r)))); });
 box.addEventListener("click", function (e) {
   var b = e.target.closest("button.pk");
@@ -754,6 +816,11 @@ $("summary").textContent = total + " packet" + (total === 1 ? "" : "s") + ", " +
 $("hint").textContent = "Arrow keys move between packets; hover or focus a field to see its bytes, or a byte to see its field.";
 draw();
 if (total) select(0);
+else {
+  list.style.height = "auto";
+  list.appendChild(el("p", "meta", "No packets in this capture."));
+  bytesPane.hidden = true;
+}
 document.documentElement.dataset.ready = "true";
 performance.mark("framecat-ready");
 })();
