@@ -136,10 +136,19 @@ Deno.test("writeHtmlReport() writes as the records come, not at the end", async 
   assert.ok(written > 4 * 2 ** 20);
 });
 
-Deno.test("framecat dissect --html writes the page; --json and --html together are a usage error", async () => {
+Deno.test("framecat dissect --html writes the page, a broken file's problem on it too; not with --json", async () => {
   const html = await framecat(["dissect", "--html", "-"], await Deno.readFile(FIXTURE));
   assert.equal(html.code, 0);
   assert.equal(html.stdout, await page(await fixtureRecords(), { title: "standard input" }));
+  const cut = await framecat(
+    ["dissect", "--html", "-"],
+    (await Deno.readFile(FIXTURE)).slice(0, 1500),
+  );
+  assert.equal(cut.code, 1);
+  assert.match(cut.stderr, /^framecat: Cannot read capture: /);
+  const said = dataOf(cut.stdout, "fc-m").flatMap((d) => d.json as DissectRecord[]);
+  assert.deepEqual(said.at(-1), { type: "problem", reason: cut.stderr.slice(10).trim() });
+  assert.match(cut.stdout, /<\/html>\n$/);
   const both = await framecat(["dissect", "--html", "--json", "-"], "");
   assert.equal(both.code, 2);
   assert.match(both.stderr, /give --json or --html, not both/);

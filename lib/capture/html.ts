@@ -255,7 +255,7 @@ const BODY = `<body>
 <section id="packets" aria-labelledby="packets-h">
 <h2 id="packets-h" class="print-only">Packets</h2>
 <div class="thead" aria-hidden="true"><span>No.</span><span>Time</span><span>Source</span><span>Destination</span><span>Protocol</span><span>Length</span><span>Info</span></div>
-<div id="list" role="listbox" tabindex="0" aria-label="Packets (arrow keys move between them)"><div id="spacer"></div></div>
+<div id="list" role="listbox" tabindex="0" aria-label="Packets (arrow keys move between them)"><div id="spacer" role="presentation"></div></div>
 <table id="print-list" class="print-only"></table>
 </section>
 <div id="panes">
@@ -441,10 +441,11 @@ function indexOf(number) {
 }
 
 // Messages and problems, by connection.
-var conns = new Map(), framecatPackets = new Map(), others = [], nMessages = 0, nProblems = 0;
+var conns = new Map(), framecatPackets = new Map(), others = [], fileProblems = [], nMessages = 0, nProblems = 0;
 document.querySelectorAll("script.fc-m").forEach(function (s) {
   JSON.parse(s.textContent).forEach(function (r) {
     var key = typeof r.stream === "string" ? r.stream : "";
+    if (r.type === "problem" && typeof r.stream !== "string") { fileProblems.push(r.reason); return; }
     if (r.type !== "message" && r.type !== "problem") { others.push(r); return; }
     if (!conns.has(key)) conns.set(key, []);
     conns.get(key).push(r);
@@ -495,6 +496,8 @@ function draw() {
     row.id = "pkt-" + i;
     row.setAttribute("role", "option");
     row.setAttribute("aria-selected", String(i === selected));
+    row.setAttribute("aria-setsize", String(total));
+    row.setAttribute("aria-posinset", String(i + 1));
     row.dataset.i = i;
     row.style.top = i * ROW + "px";
     if (i === selected) row.classList.add("sel");
@@ -678,7 +681,7 @@ bytesPane.addEventListener("click", function (e) {
   var c = e.target.closest(".b");
   if (!c) return;
   var f = fieldAt(+c.dataset.i);
-  if (f) { pinned = f; f.focus({ preventScroll: true }); }
+  if (f) { pinned = f; f.focus(); }
 });
 bytesPane.addEventListener("keydown", function (e) {
   var n = cells.hex.length;
@@ -690,6 +693,7 @@ bytesPane.addEventListener("keydown", function (e) {
   cells.hex[cursor].classList.add("cur");
   cells.asc[cursor].classList.add("cur");
   lightByte(cursor);
+  if (litField) litField.scrollIntoView({ block: "nearest" });
 });
 bytesPane.addEventListener("blur", function () {
   if (cursor >= 0) { cells.hex[cursor].classList.remove("cur"); cells.asc[cursor].classList.remove("cur"); }
@@ -814,6 +818,9 @@ $("summary").textContent = total + " packet" + (total === 1 ? "" : "s") + ", " +
   (nProblems ? ", " + nProblems + " problem" + (nProblems === 1 ? "" : "s") : "") +
   ".";
 $("hint").textContent = "Arrow keys move between packets; hover or focus a field to see its bytes, or a byte to see its field.";
+fileProblems.forEach(function (reason) {
+  $("summary").parentNode.after(el("p", "problem", "The capture is broken: " + show(reason) + ". What could be read is shown."));
+});
 draw();
 if (total) select(0);
 else {
