@@ -70,12 +70,16 @@ Deno.test("writeHtmlReport() escapes </script> and control characters in message
     { type: "message", stream: "a > b", packets: [1], bytes: 20, message: { "</SCRIPT>": nasty } },
     { type: "problem", stream: "a > b", reason: "bad prefix <b>\u0001</b>" },
   ];
-  const html = await page(records, { title: "</title><script>\u0007" });
+  const html = await page(records, { title: "</title><script>\u0007$&" });
   // Exactly the page's own elements end: the data chunk and the program.
   assert.equal(html.match(/<\/script/gi)?.length, 2);
   assert.equal(html.match(/<\/title/gi)?.length, 1);
+  assert.match(html, /<span class="subtitle">: &lt;\/title&gt;&lt;script&gt;\ufffd\$&amp;<\/span>/);
   assert.doesNotMatch(html, /<!--/);
-  assert.match(html, /<title>framecat dissect: &lt;\/title&gt;&lt;script&gt;\ufffd<\/title>/);
+  assert.match(
+    html,
+    /<title>framecat dissect: &lt;\/title&gt;&lt;script&gt;\ufffd\$&amp;<\/title>/,
+  );
   // No raw control character anywhere (line breaks aside), nor a line or paragraph separator.
   // deno-lint-ignore no-control-regex
   assert.doesNotMatch(html, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);

@@ -98,7 +98,7 @@ export async function writeHtmlReport(
       `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
       `<meta name="generator" content="framecat dissect --html">\n` +
       `<title>framecat dissect${title}</title>\n<style>${style}</style>\n</head>\n` +
-      BODY.replace("%TITLE%", title),
+      BODY.replace("%TITLE%", () => title),
   );
 
   let packets = new PacketChunk();
