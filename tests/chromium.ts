@@ -8,18 +8,21 @@
  * @module
  */
 
-/** The system's Chromium, or why there is none. */
+/** The system's Chromium (or the one the environment variable CHROMIUM names), or why there is none. */
 export async function findChromium(): Promise<{ path?: string; reason?: string }> {
-  const candidates = [Deno.env.get("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"];
-  for (const path of candidates) {
-    if (!path) continue;
+  const named = Deno.env.get("CHROMIUM");
+  for (const path of named ? [named] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
     try {
       if ((await Deno.stat(path)).isFile) return { path };
     } catch {
       // Not there; try the next.
     }
   }
-  return { reason: "Chromium is not installed (apt-get install chromium, or set CHROMIUM)" };
+  return {
+    reason: named
+      ? `Chromium is not at ${named} (named by CHROMIUM)`
+      : "Chromium is not installed (apt-get install chromium, or name it in CHROMIUM)",
+  };
 }
 
 /** Something the page said or did, as the DevTools protocol reports it. */
