@@ -59,7 +59,7 @@ Deno.test("writeHtmlReport() writes a page that needs nothing from outside the f
   assert.equal(packets.length, 1);
   assert.match(packets[0].attributes, /data-first="0" data-count="18" data-n0="1" data-n1="18"/);
   const others = dataOf(html, "fc-m").flatMap((d) => d.json as DissectRecord[]);
-  assert.deepEqual(others.map((r) => r.message), ["Hello World!", "héllo"]);
+  assert.deepEqual(others.map((r) => r.text), ['"Hello World!"', '"héllo"']);
 });
 
 Deno.test("writeHtmlReport() escapes </script> and control characters in messages", async () => {
@@ -83,8 +83,31 @@ Deno.test("writeHtmlReport() escapes </script> and control characters in message
   // No raw control character anywhere (line breaks aside), nor a line or paragraph separator.
   // deno-lint-ignore no-control-regex
   assert.doesNotMatch(html, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
-  // And the records read back exactly.
-  assert.deepEqual(dataOf(html, "fc-m").flatMap((d) => d.json as DissectRecord[]), records);
+  // And the records read back exactly, each message as its JSON text.
+  assert.deepEqual(
+    dataOf(html, "fc-m").flatMap((d) => d.json as DissectRecord[]),
+    records.map(({ message, ...r }) =>
+      r.type === "message" ? { ...r, text: JSON.stringify(message) } : r
+    ),
+  );
+});
+
+Deno.test("writeHtmlReport() keeps a message's text as it arrived, up to 65,536 characters", async () => {
+  const long = `"${"x".repeat(70_000)}"`;
+  const html = await page([
+    { type: "message", stream: "a > b", packets: [1], bytes: 20, message: 1e400, text: "1e400" },
+    { type: "message", stream: "a > b", packets: [2], bytes: 70_002, message: "", text: long },
+  ]);
+  const [exact, cut] = dataOf(html, "fc-m").flatMap((d) => d.json as DissectRecord[]);
+  assert.deepEqual(exact, {
+    type: "message",
+    stream: "a > b",
+    packets: [1],
+    bytes: 20,
+    text: "1e400",
+  });
+  assert.equal(cut.text, long.slice(0, 65_536));
+  assert.equal(cut.omitted, 70_002 - 65_536);
 });
 
 Deno.test("writeHtmlReport() embeds packets in chunks the page decodes one at a time", async () => {

@@ -54,7 +54,8 @@ const encoder = new TextEncoder();
  * `Uint8Array` in `data` (read at once: it may be reused after). A layer's
  * `fieldBits` are shown with its fields' byte ranges, a field's meaning
  * `xName` beside its value `x`, and a message's `text` (as it arrived) in
- * place of its re-serialised `message` when the record has it.
+ * place of its re-serialised `message` when the record has it; the page
+ * holds the first 65,536 characters of a message.
  *
  * @example
  * ```ts
@@ -123,13 +124,28 @@ export async function writeHtmlReport(
       packets.add(record);
       if (packets.count >= chunkSize) await flushPackets();
     } else {
-      others.push(record);
+      others.push(record.type === "message" ? messageShown(record) : record);
       if (others.length >= chunkSize) await flushOthers();
     }
   }
   await flushPackets();
   await flushOthers();
   await out(`<script>${script}</script>\n</body>\n</html>\n`, true);
+}
+
+/** Characters of a message's text the page holds, at most. */
+const MAX_TEXT = 65_536;
+
+/**
+ * A message as the page shows it: its JSON text as it arrived (`text`, from
+ * the streaming dissector) or else re-serialised, cut at `MAX_TEXT`
+ * characters (`omitted` says how many more), in place of its value.
+ */
+function messageShown(record: DissectRecord): DissectRecord {
+  const { message, text, ...rest } = record;
+  const whole = typeof text === "string" ? text : JSON.stringify(message) ?? "undefined";
+  if (whole.length <= MAX_TEXT) return { ...rest, text: whole };
+  return { ...rest, text: whole.slice(0, MAX_TEXT), omitted: whole.length - MAX_TEXT };
 }
 
 /**
@@ -451,7 +467,7 @@ document.querySelectorAll("script.fc-m").forEach(function (s) {
     conns.get(key).push(r);
     if (r.type === "message") {
       nMessages++;
-      var said = visible(typeof r.text === "string" ? r.text : JSON.stringify(r.message));
+      var said = visible(r.text);
       if (said.length > 60) said = said.slice(0, 59) + "\u2026";
       (r.packets || []).forEach(function (n, k, all) {
         if (!framecatPackets.has(n)) framecatPackets.set(n, []);
@@ -710,8 +726,8 @@ conns.forEach(function (records, stream) {
   records.forEach(function (r) { mrows.push({ r: r, n: r.type === "message" ? ++n : 0 }); });
 });
 function messageText(r, limit) {
-  var text = visible(typeof r.text === "string" ? r.text : JSON.stringify(r.message));
-  return text.length > limit ? text.slice(0, limit) + "\u2026 (" + (text.length - limit) + " more characters)" : text;
+  var text = visible(r.text), more = (r.omitted || 0) + Math.max(0, text.length - limit);
+  return more ? text.slice(0, limit) + "\u2026 (" + more + " more characters)" : text;
 }
 function messageMeta(r) {
   var packets = r.packets || [], meta = el("span", "meta", " " + r.bytes + " bytes; packet" + (packets.length === 1 ? " " : "s "));
