@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type DissectRecord, writeHtmlReport } from "../lib/capture/html.ts";
+import { type ReportRecord, writeHtmlReport } from "../lib/capture/html.ts";
 import { dissectCapture } from "../lib/dissect_report.ts";
 import { Chromium, findChromium } from "./chromium.ts";
 import { framecat } from "./helpers.ts";
@@ -7,14 +7,14 @@ import { framecat } from "./helpers.ts";
 const FIXTURE = new URL("./fixtures/framecat_and_seed.pcapng", import.meta.url);
 
 /** The records of `framecat dissect --json --bytes`-style output for the fixture. */
-async function fixtureRecords(): Promise<DissectRecord[]> {
+async function fixtureRecords(): Promise<ReportRecord[]> {
   const report = await dissectCapture(await Deno.readFile(FIXTURE), { json: true, bytes: true });
   return report.lines.map((line) => JSON.parse(line));
 }
 
 /** The page for `records`, as text. */
 async function page(
-  records: DissectRecord[],
+  records: ReportRecord[],
   options: Parameters<typeof writeHtmlReport>[2] = {},
 ): Promise<string> {
   let html = "";
@@ -58,14 +58,14 @@ Deno.test("writeHtmlReport() writes a page that needs nothing from outside the f
   const packets = dataOf(html, "fc-p");
   assert.equal(packets.length, 1);
   assert.match(packets[0].attributes, /data-first="0" data-count="18" data-n0="1" data-n1="18"/);
-  const others = dataOf(html, "fc-m").flatMap((d) => d.json as DissectRecord[]);
+  const others = dataOf(html, "fc-m").flatMap((d) => d.json as ReportRecord[]);
   assert.deepEqual(others.map((r) => r.text), ['"Hello World!"', '"héllo"']);
 });
 
 Deno.test("writeHtmlReport() escapes </script> and control characters in messages", async () => {
   const nasty =
     "</script><script>alert(1)</script><!-- \u0000\u0007\u001b[31m\u007f\u0085\u2028 &amp;";
-  const records: DissectRecord[] = [
+  const records: ReportRecord[] = [
     { type: "message", stream: "a</script> > b", packets: [1], bytes: 90, message: nasty },
     { type: "message", stream: "a > b", packets: [1], bytes: 20, message: { "</SCRIPT>": nasty } },
     { type: "problem", stream: "a > b", reason: "bad prefix <b>\u0001</b>" },
@@ -85,7 +85,7 @@ Deno.test("writeHtmlReport() escapes </script> and control characters in message
   assert.doesNotMatch(html, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
   // And the records read back exactly, each message as its JSON text.
   assert.deepEqual(
-    dataOf(html, "fc-m").flatMap((d) => d.json as DissectRecord[]),
+    dataOf(html, "fc-m").flatMap((d) => d.json as ReportRecord[]),
     records.map(({ message, ...r }) =>
       r.type === "message" ? { ...r, text: JSON.stringify(message) } : r
     ),
@@ -98,7 +98,7 @@ Deno.test("writeHtmlReport() keeps a message's text as it arrived, up to 65,536 
     { type: "message", stream: "a > b", packets: [1], bytes: 20, message: 1e400, text: "1e400" },
     { type: "message", stream: "a > b", packets: [2], bytes: 70_002, message: "", text: long },
   ]);
-  const [exact, cut] = dataOf(html, "fc-m").flatMap((d) => d.json as DissectRecord[]);
+  const [exact, cut] = dataOf(html, "fc-m").flatMap((d) => d.json as ReportRecord[]);
   assert.deepEqual(exact, {
     type: "message",
     stream: "a > b",
@@ -146,7 +146,7 @@ Deno.test("writeHtmlReport() writes as the records come, not at the end", async 
   const packets = (await fixtureRecords()).filter((r) => r.type === "packet");
   const total = 20_000;
   let asked = 0;
-  function* records(): Generator<DissectRecord> {
+  function* records(): Generator<ReportRecord> {
     for (; asked < total; asked++) yield { ...packets[asked % packets.length], number: asked + 1 };
   }
   const askedAtWrite: number[] = [];
@@ -173,7 +173,7 @@ Deno.test("framecat dissect --html writes the page, a broken file's problem on i
   );
   assert.equal(cut.code, 1);
   assert.match(cut.stderr, /^framecat: Cannot read capture: /);
-  const said = dataOf(cut.stdout, "fc-m").flatMap((d) => d.json as DissectRecord[]);
+  const said = dataOf(cut.stdout, "fc-m").flatMap((d) => d.json as ReportRecord[]);
   assert.deepEqual(said.at(-1), { type: "problem", reason: cut.stderr.slice(10).trim() });
   assert.match(cut.stdout, /<\/html>\n$/);
   const both = await framecat(["dissect", "--html", "--json", "-"], "");
@@ -354,7 +354,7 @@ Deno.test("framecat dissect --html works in Chromium: no errors, no requests, ho
     });
 
     await t.step("thousands of messages are drawn as they scroll into view", async () => {
-      const many: DissectRecord[] = records.filter((r) => r.type === "packet");
+      const many: ReportRecord[] = records.filter((r) => r.type === "packet");
       for (let i = 0; i < 3000; i++) {
         many.push({
           type: "message",

@@ -31,7 +31,7 @@
 import { type ByteWriter, writeAll } from "../line_writer.ts";
 
 /** One record of `framecat dissect --json`: a packet, a message, a problem, or more. */
-export interface DissectRecord {
+export interface ReportRecord {
   type: string;
   [key: string]: unknown;
 }
@@ -74,8 +74,8 @@ const encoder = new TextEncoder();
  * assert.match(page, /data-count="1"/);
  * ```
  */
-export async function writeHtmlReport(
-  records: AsyncIterable<DissectRecord> | Iterable<DissectRecord>,
+export async function writeHtmlReport<T extends { type: string }>(
+  records: AsyncIterable<T> | Iterable<T>,
   writer: ByteWriter,
   options: HtmlReportOptions = {},
 ): Promise<void> {
@@ -103,7 +103,7 @@ export async function writeHtmlReport(
   );
 
   let packets = new PacketChunk();
-  let others: DissectRecord[] = [];
+  let others: ReportRecord[] = [];
   let first = 0;
   const flushPackets = async () => {
     if (packets.count === 0) return;
@@ -119,7 +119,8 @@ export async function writeHtmlReport(
     await out(`<script type="application/json" class="fc-m">${json(others)}</script>\n`);
     others = [];
   };
-  for await (const record of records) {
+  for await (const item of records) {
+    const record = item as unknown as ReportRecord;
     if (record.type === "packet") {
       packets.add(record);
       if (packets.count >= chunkSize) await flushPackets();
@@ -141,7 +142,7 @@ const MAX_TEXT = 65_536;
  * the streaming dissector) or else re-serialised, cut at `MAX_TEXT`
  * characters (`omitted` says how many more), in place of its value.
  */
-function messageShown(record: DissectRecord): DissectRecord {
+function messageShown(record: ReportRecord): ReportRecord {
   const { message, text, ...rest } = record;
   const whole = typeof text === "string" ? text : JSON.stringify(message) ?? "undefined";
   if (whole.length <= MAX_TEXT) return { ...rest, text: whole };
@@ -162,7 +163,7 @@ class PacketChunk {
   #shapeIds = new Map<string, number>();
   #packets: unknown[] = [];
 
-  add(record: DissectRecord): void {
+  add(record: ReportRecord): void {
     const { type: _, number, length, captured, time, bytes, data, layers, notes, ...rest } = record;
     const encoded = Array.isArray(layers) ? layers.map((layer) => this.#layer(layer)) : [];
     const packet = [
