@@ -134,6 +134,13 @@ export async function writeHtmlReport<T extends { type: string }>(
   await out(`<script>${script}</script>\n</body>\n</html>\n`, true);
 }
 
+/** A layer's keys that are not its fields' values. */
+const SHAPE_KEYS = new Set(["layer", "start", "end", "fieldRanges", "fieldBits"]);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
 /** Characters of a message's text the page holds, at most. */
 const MAX_TEXT = 65_536;
 
@@ -184,28 +191,37 @@ class PacketChunk {
   }
 
   #layer(layer: Record<string, unknown>): unknown[] {
-    const { layer: name, start, end, fieldRanges, fieldBits, ...fields } = layer;
-    const base = Number(start);
-    const relative: Record<string, [number, number]> = {};
-    if (fieldRanges && typeof fieldRanges === "object") {
-      for (const [key, range] of Object.entries(fieldRanges)) {
-        if (Array.isArray(range)) relative[key] = [range[0] - base, range[1] - base];
-      }
+    // The shape's key is built by hand: this runs for every layer of every packet.
+    const base = Number(layer.start);
+    const ranges = isRecord(layer.fieldRanges) ? layer.fieldRanges : {};
+    const bits = isRecord(layer.fieldBits) ? layer.fieldBits : {};
+    const keys: string[] = [];
+    let key = `${layer.layer}|`;
+    for (const name in layer) {
+      if (SHAPE_KEYS.has(name)) continue;
+      keys.push(name);
+      key += name + ",";
     }
-    const keys = Object.keys(fields);
-    const shape = [
-      name,
-      keys,
-      relative,
-      fieldBits && typeof fieldBits === "object" ? fieldBits : {},
-    ];
-    const key = JSON.stringify(shape);
+    key += "|";
+    for (const name in ranges) {
+      const range = ranges[name];
+      if (Array.isArray(range)) key += `${name}:${range[0] - base}-${range[1] - base},`;
+    }
+    key += "|";
+    for (const name in bits) key += `${name}:${bits[name]},`;
     let id = this.#shapeIds.get(key);
     if (id === undefined) {
-      id = this.#shapes.push(shape) - 1;
+      const relative: Record<string, [number, number]> = {};
+      for (const name in ranges) {
+        const range = ranges[name];
+        if (Array.isArray(range)) relative[name] = [range[0] - base, range[1] - base];
+      }
+      id = this.#shapes.push([layer.layer, keys, relative, bits]) - 1;
       this.#shapeIds.set(key, id);
     }
-    return [id, start, end, ...keys.map((k) => fields[k])];
+    const encoded: unknown[] = [id, layer.start, layer.end];
+    for (const name of keys) encoded.push(layer[name]);
+    return encoded;
   }
 
   toJSON(): unknown {
