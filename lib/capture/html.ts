@@ -393,8 +393,8 @@ const SCRIPT = String.raw`
 var ROW = 22, KEEP = 16, PRINT_MAX = 2000;
 var $ = function (id) { return document.getElementById(id); };
 var list = $("list"), spacer = $("spacer"), details = $("details"), bytesPane = $("bytes");
-var GROUP = { ethernet: "link", sll: "link", loopback: "link", ipv4: "net", ipv6: "net", tcp: "tr",
-  udp: "tr", payload: "pl", framecat: "app" };
+var GROUP = { ethernet: "link", llc: "link", snap: "link", sll: "link", loopback: "link", ipv4: "net",
+  ipv6: "net", tcp: "tr", udp: "tr", payload: "pl", framecat: "app" };
 function group(name) { return "g-" + (GROUP[name] || "other"); }
 function el(tag, cls, text) {
   var e = document.createElement(tag);
@@ -496,13 +496,15 @@ document.querySelectorAll("script.fc-m").forEach(function (s) {
 
 var t0 = total ? packet(0).time : 0;
 function summary(p) {
-  var ip, tcp, top;
+  var ip, tcp, udp, top;
   p.layers.forEach(function (l) {
     if (l.layer === "ipv4" || l.layer === "ipv6") ip = l.values;
     if (l.layer === "tcp") tcp = l.values;
-    if (l.layer !== "payload") top = l.layer;
+    if (l.layer === "udp") udp = l.values;
+    if (GROUP[l.layer] && l.layer !== "payload") top = l.layer;
   });
   var info = p.notes.length ? p.notes[0] : "";
+  if (udp) info = udp.srcPort + " \u2192 " + udp.dstPort + (p.notes.length ? "  (" + p.notes[0] + ")" : "");
   if (tcp) {
     info = tcp.srcPort + " \u2192 " + tcp.dstPort + " [" + (tcp.flags || []).join(", ") + "] Seq=" +
       (tcp.relativeSeq !== undefined ? tcp.relativeSeq : tcp.seq) +
