@@ -363,6 +363,7 @@ button.pk{font:inherit;border:1px solid var(--line);background:#fff;border-radiu
 button.pk:hover,button.pk:focus{background:var(--hl);color:#fff}
 footer{margin-top:2rem;color:var(--muted);font-size:12px}
 .print-only{display:none}
+@media (max-width:900px){#panes{grid-template-columns:minmax(0,1fr)}#bytes{position:static}}
 @media print{
 :root{font-size:11px}
 body{max-width:none;padding:0}
