@@ -252,6 +252,14 @@ Deno.test("framecat dissect --html works in Chromium: no errors, no requests, ho
           { hex: bytes, ascii: bytes, fields: [] },
           `${layer}.${field}`,
         );
+        // And the field says the same range, inclusive.
+        const [from, to] = rangeOf(4, layer, field);
+        assert.match(
+          await browser.evaluate<string>(
+            `document.querySelector('.layer[data-layer="${layer}"] .f[data-key="${field}"] .r').textContent`,
+          ),
+          new RegExp(`\\[bytes ${from}–${to}\\]`),
+        );
       }
       // The payload: the framecat frame `14\n"Hello World!"`, bytes 66 to 82.
       await browser.hover(`.layer[data-layer="payload"] .lh`);
