@@ -14,7 +14,8 @@
  * @module
  */
 
-import { Chromium, findChromium } from "../tests/chromium.ts";
+import { Chromium } from "../tests/chromium.ts";
+import { missingTool } from "../tests/helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = Deno.args;
@@ -75,9 +76,9 @@ async function bigCapture(count: number): Promise<Uint8Array> {
   return out.subarray(0, at);
 }
 
-const chromium = await findChromium();
-if (!chromium.path) {
-  console.error(`html_load: ${chromium.reason}`);
+const missing = missingTool("chromium");
+if (missing) {
+  console.error(`html_load: ${missing}`);
   Deno.exit(1);
 }
 const dir = KEEP ?? await Deno.makeTempDir({ prefix: "framecat_html_load_" });
@@ -101,7 +102,7 @@ if (code !== 0) throw new Error(`dissect --html failed: ${new TextDecoder().deco
 const captureSize = (await Deno.stat(capture)).size;
 const pageSize = (await Deno.stat(report)).size;
 
-const browser = await Chromium.launch(chromium.path, { timeout: 300_000 });
+const browser = await Chromium.launch("chromium", { timeout: 300_000 });
 const figures: Record<string, string> = {};
 try {
   started = performance.now();

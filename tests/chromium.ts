@@ -8,23 +8,6 @@
  * @module
  */
 
-/** The system's Chromium (or the one the environment variable CHROMIUM names), or why there is none. */
-export async function findChromium(): Promise<{ path?: string; reason?: string }> {
-  const named = Deno.env.get("CHROMIUM");
-  for (const path of named ? [named] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
-    try {
-      if ((await Deno.stat(path)).isFile) return { path };
-    } catch {
-      // Not there; try the next.
-    }
-  }
-  return {
-    reason: named
-      ? `Chromium is not at ${named} (named by CHROMIUM)`
-      : "Chromium is not installed (apt-get install chromium, or name it in CHROMIUM)",
-  };
-}
-
 /** Something the page said or did, as the DevTools protocol reports it. */
 export interface CdpEvent {
   method: string;
@@ -108,8 +91,8 @@ export class Chromium {
     });
   }
 
-  /** Starts Chromium at `path` on about:blank and attaches to its page. */
-  static async launch(path: string, options: LaunchOptions = {}): Promise<Chromium> {
+  /** Starts Chromium (`path`, or `chromium` on PATH) on about:blank and attaches to its page. */
+  static async launch(path = "chromium", options: LaunchOptions = {}): Promise<Chromium> {
     const timeout = options.timeout ?? 60_000;
     const dir = await Deno.makeTempDir({ prefix: "framecat_chromium_" });
     const child = new Deno.Command(path, {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { type ReportRecord, writeHtmlReport } from "../lib/capture/html.ts";
 import { dissectCapture } from "../lib/dissect_report.ts";
-import { Chromium, findChromium } from "./chromium.ts";
-import { framecat } from "./helpers.ts";
+import { Chromium } from "./chromium.ts";
+import { framecat, needs } from "./helpers.ts";
 
 const FIXTURE = new URL("./fixtures/framecat_and_seed.pcapng", import.meta.url);
 
@@ -181,12 +181,11 @@ Deno.test("framecat dissect --html writes the page, a broken file's problem on i
   assert.match(both.stderr, /give --json or --html, not both/);
 });
 
-Deno.test("framecat dissect --html works in Chromium: no errors, no requests, hover lights up exactly a field's bytes", async (t) => {
-  const chromium = await findChromium();
-  if (!chromium.path) {
-    await t.step({ name: chromium.reason!, ignore: true, fn(): void {} });
-    return;
-  }
+const inChromium = needs(
+  "framecat dissect --html works in Chromium: no errors, no requests, hover lights up exactly a field's bytes",
+  "chromium",
+);
+Deno.test(inChromium, async (t) => {
   const records = await fixtureRecords();
   const dir = await Deno.makeTempDir({ prefix: "framecat_html_test_" });
   const report = `${dir}/report.html`;
@@ -196,7 +195,7 @@ Deno.test("framecat dissect --html works in Chromium: no errors, no requests, ho
   assert.deepEqual([run.code, run.stderr], [0, ""]);
   await Deno.writeTextFile(report, run.stdout);
   const url = new URL(`file://${report}`).href;
-  const browser = await Chromium.launch(chromium.path, { width: 1280, height: 1000 });
+  const browser = await Chromium.launch("chromium", { width: 1280, height: 1000 });
   try {
     await browser.open(url);
     assert.equal(await browser.evaluate("document.documentElement.dataset.ready"), "true");
