@@ -1,15 +1,26 @@
 import assert from "node:assert/strict";
 import { type ReportRecord, writeHtmlReport } from "../lib/capture/html.ts";
-import { dissectCapture } from "../lib/dissect_report.ts";
+import { dissectRecords } from "../lib/capture/report.ts";
 import { Chromium } from "./chromium.ts";
 import { framecat, needs } from "./helpers.ts";
 
 const FIXTURE = new URL("./fixtures/framecat_and_seed.pcapng", import.meta.url);
 
-/** The records of `framecat dissect --json --bytes`-style output for the fixture. */
+/** The fixture's records, each packet's bytes in hex. */
 async function fixtureRecords(): Promise<ReportRecord[]> {
-  const report = await dissectCapture(await Deno.readFile(FIXTURE), { json: true, bytes: true });
-  return report.lines.map((line) => JSON.parse(line));
+  const records: ReportRecord[] = [];
+  for await (const record of dissectRecords([await Deno.readFile(FIXTURE)])) {
+    if (record.type !== "packet") records.push({ ...record });
+    else {
+      // The packet's bytes are only valid until the next record: keep them as hex.
+      const { data, ...rest } = record;
+      records.push({
+        ...rest,
+        bytes: [...data].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      });
+    }
+  }
+  return records;
 }
 
 /** The page for `records`, as text. */

@@ -49,9 +49,9 @@ const encoder = new TextEncoder();
 /**
  * Writes the HTML page for `records` (packet records in order, then or
  * among them messages and problems) to `writer` as the records come. A
- * packet record's raw bytes are shown when it carries them, as hex in
- * `bytes` (`dissectCapture(file, { json: true, bytes: true })`) or as a
- * `Uint8Array` in `data` (read at once: it may be reused after). A layer's
+ * packet record's raw bytes are shown when it carries them, as a
+ * `Uint8Array` in `data` (as `dissectRecords` gives them; read at once, as
+ * they may be reused after) or as hex in `bytes`. A layer's
  * `fieldBits` are shown with its fields' byte ranges, a field's meaning
  * `xName` beside its value `x`, and a message's `text` (as it arrived) in
  * place of its re-serialised `message` when the record has it; the page
