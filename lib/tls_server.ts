@@ -47,6 +47,9 @@ export type TlsContext = tls.SecureContext;
  */
 export function tlsContext(options: TlsContextOptions): TlsContext {
   try {
+    // node:tls reads the certificate and key only at the first handshake;
+    // Deno's own TLS checks them, and that they belong together, at once.
+    Deno.createHttpClient({ cert: options.cert, key: options.key }).close();
     return tls.createSecureContext({ cert: options.cert, key: options.key });
   } catch (error) {
     throw new SyntaxError(
