@@ -58,7 +58,7 @@ export function tlsContext(options: TlsContextOptions): TlsContext {
 
 /** Read from the TCP connection at most this much at a time. */
 const READ_SIZE = 64 * 1024;
-/** Decrypted bytes held unread past this pause reading from the peer. */
+/** Decrypted bytes held unread past this stop reading from the peer. */
 const HIGH_WATER = 256 * 1024;
 
 /**
@@ -86,18 +86,29 @@ export class TlsServerConn {
   #error: Error | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
+  /** The transport's next read of the peer, held while decrypted bytes wait unread. */
+  #pull: (() => void) | undefined;
 
   /** Serves TLS on `tcp` with `context`. */
   constructor(tcp: Deno.TcpConn, context: TlsContext) {
     this.#tcp = tcp;
     this.remoteAddr = tcp.remoteAddr;
     const buf = new Uint8Array(READ_SIZE);
+    // While decrypted bytes pile up unread, the peer is read again only once
+    // they are taken (pausing the TLS socket does not stop its reads).
+    const held = (pull: () => void): boolean => {
+      if (this.#queued <= HIGH_WATER) return false;
+      this.#pull = pull;
+      return true;
+    };
     const transport = new Duplex({
       read(): void {
-        tcp.read(buf).then(
-          (n) => this.push(n === null ? null : buf.slice(0, n)),
-          (error) => this.destroy(error),
-        );
+        const pull = () =>
+          tcp.read(buf).then(
+            (n) => this.push(n === null ? null : buf.slice(0, n)),
+            (error) => this.destroy(error),
+          );
+        if (!held(pull)) pull();
       },
       write(chunk: Uint8Array, _encoding, done): void {
         writeAll(tcp, chunk).then(() => done(), done);
@@ -121,7 +132,6 @@ export class TlsServerConn {
     socket.on("data", (chunk: Uint8Array) => {
       this.#chunks.push(chunk);
       this.#queued += chunk.length;
-      if (this.#queued > HIGH_WATER) socket.pause();
       this.#wakeReader();
     });
     socket.on("end", () => {
@@ -157,7 +167,11 @@ export class TlsServerConn {
     if (n === chunk.length) this.#chunks.shift();
     else this.#chunks[0] = chunk.subarray(n);
     this.#queued -= n;
-    if (this.#queued <= HIGH_WATER / 2 && this.#socket.isPaused()) this.#socket.resume();
+    if (this.#queued <= HIGH_WATER / 2 && this.#pull) {
+      const pull = this.#pull;
+      this.#pull = undefined;
+      pull();
+    }
     return n;
   }
 
