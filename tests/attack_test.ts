@@ -277,3 +277,37 @@ for (const ack of [false, true]) {
     }
   });
 }
+
+Deno.test({
+  name: "receive does not keep a deep payload's nesting after printing it",
+  ignore: !linux,
+  async fn(): Promise<void> {
+    const receiver = await Receiver.start(["--max-bytes", "32M", "--quiet"], "null");
+    const conns: Deno.TcpConn[] = [];
+    try {
+      // 8 connections each send a 32 MiB payload nested 16 Mi deep and stay open.
+      const depth = 16 * MiB;
+      const payload = new Uint8Array(2 * depth).fill(0x5b);
+      payload.fill(0x5d, depth);
+      const prefix = encoder.encode(`${payload.length}\n`);
+      const frame = new Uint8Array(prefix.length + payload.length);
+      frame.set(prefix);
+      frame.set(payload, prefix.length);
+      const before = receiver.peakRss();
+      for (let k = 0; k < 8; k++) {
+        const conn = await connect(receiver.port);
+        conns.push(conn);
+        await writeAll(conn, frame);
+      }
+      await delay(1000);
+      const status = Deno.readTextFileSync(`/proc/${receiver.child.pid}/status`);
+      const held = Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024 - before;
+      // The same frames as flat strings leave it well under 160 MiB up; each
+      // connection's checker kept a 16 MiB nesting stack, outside the budget.
+      assert.ok(held < 160 * MiB, `RSS ${Math.round(held / MiB)} MiB above the start`);
+    } finally {
+      conns.forEach(closeQuietly);
+      await receiver.close();
+    }
+  },
+});
