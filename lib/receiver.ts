@@ -309,8 +309,6 @@ interface Connection {
   /** `frames` when the sweep first saw the current frame partial, and when. */
   partialFrame: number;
   partialSince: number;
-  /** For a large frame read across awaits. */
-  checker?: JsonChecker;
   /** Aborted when it is closed: ends its waits on memory and output. */
   closing: AbortController;
 }
@@ -670,8 +668,9 @@ class Server implements Receiver {
     let reserved = length;
     const pieces: Uint8Array[] = [];
     try {
-      const checker = c.checker ??= new JsonChecker();
-      checker.reset();
+      // A checker of its own, dropped with the frame: checking deep nesting
+      // grows its stack (a byte a level), which a connection must not keep.
+      const checker = new JsonChecker();
       let piece = this.#chunk(length);
       let filled = c.end - c.start - prefixLength;
       piece.set(c.buf.subarray(c.start + prefixLength, c.end));
