@@ -24,10 +24,16 @@ class Receiver {
   #stdout: "null" | "stalled";
   #reading: Promise<void>;
 
-  constructor(args: string[], stdout: "null" | "stalled") {
+  constructor(args: string[], stdout: "null" | "stalled", files?: number) {
     this.#stdout = stdout;
-    const child = this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", MAIN, "receive", "--host", "127.0.0.1", "--port", "0", ...args],
+    const deno = [Deno.execPath(), "run", "--allow-net", MAIN, "receive"]
+      .concat(["--host", "127.0.0.1", "--port", "0", ...args]);
+    // With `files`, under `ulimit -n files`.
+    const [command, ...rest] = files === undefined
+      ? deno
+      : ["sh", "-c", `ulimit -n ${files} && exec "$@"`, "sh", ...deno];
+    const child = this.child = new Deno.Command(command, {
+      args: rest,
       stdin: "null",
       stdout: stdout === "null" ? "null" : "piped",
       stderr: "piped",
@@ -40,8 +46,12 @@ class Receiver {
     })();
   }
 
-  static async start(args: string[], stdout: "null" | "stalled"): Promise<Receiver> {
-    const receiver = new Receiver(args, stdout);
+  static async start(
+    args: string[],
+    stdout: "null" | "stalled",
+    files?: number,
+  ): Promise<Receiver> {
+    const receiver = new Receiver(args, stdout, files);
     const match = await receiver.waitFor(() => /Listening on [^:]+:(\d+)/.exec(receiver.stderr));
     receiver.port = Number(match[1]);
     return receiver;
@@ -308,6 +318,26 @@ Deno.test({
       const held = Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024 - before;
       // Each open connection's checker kept its 32 MiB stack, outside the budget.
       assert.ok(held < 320 * MiB, `RSS ${Math.round(held / MiB)} MiB above the start`);
+    } finally {
+      conns.forEach(closeQuietly);
+      await receiver.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "receive says it cannot accept once, not ten times a second, when out of files",
+  ignore: !linux,
+  async fn(): Promise<void> {
+    const receiver = await Receiver.start(["--quiet", "--idle-timeout", "5"], "null", 64);
+    const conns: Deno.TcpConn[] = [];
+    try {
+      // 80 idle connections: more than its 64 file descriptors.
+      for (let k = 0; k < 80; k++) conns.push(await connect(receiver.port));
+      await receiver.waitFor(() => /Cannot accept/.test(receiver.stderr));
+      await delay(2000);
+      const said = receiver.stderr.match(/Cannot accept a connection/g)!.length;
+      assert.ok(said <= 2, `said ${said} times in 2 s`);
     } finally {
       conns.forEach(closeQuietly);
       await receiver.close();
