@@ -334,6 +334,7 @@ class Server implements Receiver {
   #stoppedAt = 0;
   #slotFree: (() => void) | undefined;
   #limitSaidAt = -Infinity;
+  #acceptFailSaidAt = -Infinity;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #acceptRetryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -420,12 +421,17 @@ class Server implements Receiver {
         conn = await this.#listener.accept();
       } catch (error) {
         if (this.#stopping) break;
-        // Out of file descriptors and the like: say so, and keep serving.
-        this.#emit({
-          type: "error",
-          message: `Cannot accept a connection: ${describeError(error)}`,
-          error,
-        });
+        // Out of file descriptors and the like: say so (at most every 10 s,
+        // as it is retried every 0.1 s), and keep serving.
+        const now = Date.now();
+        if (now - this.#acceptFailSaidAt >= 10_000) {
+          this.#acceptFailSaidAt = now;
+          this.#emit({
+            type: "error",
+            message: `Cannot accept a connection: ${describeError(error)}`,
+            error,
+          });
+        }
         await new Promise((resolve) => this.#acceptRetryTimer = setTimeout(resolve, 100));
         continue;
       }
