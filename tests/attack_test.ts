@@ -9,7 +9,7 @@ import { encodeFrame } from "../lib/framing.ts";
 import { MemoryBudget } from "../lib/memory_budget.ts";
 import { OutputQueue } from "../lib/output_queue.ts";
 import { tlsContext, TlsServerConn } from "../lib/tls_server.ts";
-import { delay, MAIN, needs } from "./helpers.ts";
+import { delay, MAIN, needs, spawn } from "./helpers.ts";
 import tls from "node:tls";
 
 const encoder = new TextEncoder();
@@ -343,4 +343,27 @@ Deno.test({
       await receiver.close();
     }
   },
+});
+
+Deno.test("receive --tls-cert refuses a file that is not a certificate before listening", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/cert.pem`, "not a certificate\n");
+    await Deno.writeTextFile(`${dir}/key.pem`, "not a key\n");
+    const args = ["receive", "--host", "127.0.0.1", "--port", "0", "--count", "1"]
+      .concat(["--idle-timeout", "1", "--tls-cert", `${dir}/cert.pem`])
+      .concat(["--tls-key", `${dir}/key.pem`]);
+    // It listened, then failed every connection with "TLS failed: unsupported
+    // protocol", blaming the peer; tlsContext's own example says it throws.
+    const running = spawn(args, { permissions: ["--allow-read"] });
+    const listening = await running.waitFor(/Listening|framecat:/, "stderr").then(
+      (match) => match[0] === "Listening",
+    );
+    if (listening) running.child.kill("SIGKILL");
+    const { stderr } = await running.finished();
+    assert.ok(!listening, `listened with a certificate that is not one:\n${stderr}`);
+    assert.match(stderr, /certificate/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
