@@ -19,6 +19,7 @@
  * @module
  */
 
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
 
@@ -46,6 +47,27 @@ export type TlsContext = tls.SecureContext;
  * ```
  */
 export function tlsContext(options: TlsContextOptions): TlsContext {
+  // createSecureContext accepts any text (Deno 2.9.6), and the handshakes
+  // then fail, blaming the peer: read both here first.
+  let certificate: X509Certificate;
+  let key: KeyObject;
+  try {
+    certificate = new X509Certificate(options.cert);
+  } catch (error) {
+    throw new SyntaxError("Cannot use the TLS certificate: it is not a PEM certificate", {
+      cause: error,
+    });
+  }
+  try {
+    key = createPrivateKey(options.key);
+  } catch (error) {
+    throw new SyntaxError("Cannot use the TLS private key: it is not a PEM private key", {
+      cause: error,
+    });
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw new SyntaxError("Cannot use the TLS private key: it is not the certificate's key");
+  }
   try {
     return tls.createSecureContext({ cert: options.cert, key: options.key });
   } catch (error) {
