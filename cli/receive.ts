@@ -8,6 +8,7 @@
 import { describeError } from "../lib/errors.ts";
 import { DEFAULT_MAX_BYTES, MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
 import { CidrSet } from "../lib/cidr.ts";
+import type { ByteWriter } from "../lib/line_writer.ts";
 import {
   DEFAULT_FRAME_TIMEOUT,
   DEFAULT_IDLE_TIMEOUT,
@@ -130,12 +131,13 @@ Connection events and errors go to stderr.`,
   ],
   notes: `A bad frame is never printed: its connection is closed and stderr names the
 peer and the reason. On SIGINT or SIGTERM it stops accepting, prints what
-senders had already sent (reading on up to 2 s), and exits 0.
+senders had already sent (reading on up to 2 s), and exits 0; a second signal
+stops it at once, exit 1, with what is not yet written lost.
 When stdout is closed (| head) it ends quietly. Ports below 1024 need
 privileges.`,
   exitCodes: [
     "0  stopped: --count reached, SIGINT, SIGTERM or stdout closed",
-    "1  cannot listen (port in use, no privilege), cannot write output",
+    "1  cannot listen (port in use, no privilege), cannot write output, a second signal",
     "2  usage error",
   ],
 };
@@ -209,7 +211,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     key: await readPem(values["tls-key"]!, "--tls-key"),
   };
   const controller = new AbortController();
-  const receiver = receive(Deno.stdout, {
+  const receiver = receive(await ackOutput(options.ack), {
     ...options,
     tls,
     signal: controller.signal,
@@ -218,10 +220,17 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
       say(event.message);
     },
   });
-  const stop = () => controller.abort();
+  // The first signal drains; a second one, as when output cannot be written
+  // (a stalled pipe), stops at once.
+  let forced: (() => void) | undefined;
+  const force = new Promise<"forced">((resolve) => forced = () => resolve("forced"));
+  const stop = () => controller.signal.aborted ? forced!() : controller.abort();
   const signals = listenForSignals(stop);
   try {
-    await receiver.finished;
+    if (await Promise.race([receiver.finished, force]) === "forced") {
+      say("framecat: stopped by a second signal; output not yet written is lost");
+      return 1;
+    }
     return 0;
   } catch (error) {
     // Standard output closed early, as by `framecat receive | head -1`: done.
@@ -244,4 +253,18 @@ function listenForSignals(stop: () => void): () => void {
     }
   }
   return () => added.forEach((signal) => Deno.removeSignalListener(signal, stop));
+}
+
+/**
+ * Where lines go. With --ack each line is written before its
+ * acknowledgement, synchronously where stdout is a file or a terminal (a
+ * round trip then costs a third); to a pipe or a socket, whose reader may
+ * stall, asynchronously, so that signals and timeouts still work meanwhile.
+ */
+async function ackOutput(ack: boolean | undefined): Promise<ByteWriter> {
+  if (!ack) return Deno.stdout;
+  const { fstatSync } = await import("node:fs");
+  const stdout = fstatSync(1);
+  if (!stdout.isFIFO() && !stdout.isSocket()) return Deno.stdout;
+  return { write: (p) => Deno.stdout.write(p) };
 }

@@ -34,8 +34,11 @@ export interface OutputQueueOptions {
 }
 
 const BLOCK_SIZE = 64 * 1024;
-/** Blocks kept for reuse once written. */
-const POOL_SIZE = 8;
+/**
+ * Blocks kept for reuse once written: as many as 16 MiB of queued output
+ * fills, so that a long burst of output makes no garbage.
+ */
+const POOL_SIZE = 256;
 
 interface Piece {
   bytes: Uint8Array;
@@ -123,6 +126,8 @@ export class OutputQueue {
   /** Queues a copy of `bytes`. */
   copy(bytes: Uint8Array): void {
     if (bytes.length > BLOCK_SIZE / 4) {
+      // Counted as a sealed block is: `add` gives it back once written.
+      this.#budget?.charge(bytes.length);
       this.add(bytes.slice(), bytes.length);
       return;
     }
@@ -180,8 +185,11 @@ export class OutputQueue {
     const writer = this.#writer as ByteWriter & { writeSync?: (p: Uint8Array) => number };
     if (this.#writing || this.#failed || !writer.writeSync) return this.flush();
     this.#seal();
+    const pieces = this.#pieces;
+    let k = 0;
     try {
-      for (const piece of this.#pieces) {
+      for (; k < pieces.length; k++) {
+        const piece = pieces[k];
         const { bytes } = piece;
         for (let n = 0; n < bytes.length;) n += writer.writeSync(bytes.subarray(n));
         this.#pending -= bytes.length;
@@ -191,9 +199,12 @@ export class OutputQueue {
       }
       this.#pieces = [];
     } catch (error) {
+      // Those written are given back already: `#fail` gives back the rest.
+      this.#pieces = pieces.slice(k);
       this.#fail(error);
       return Promise.reject(error);
     }
+    this.#wake();
     return Promise.resolve();
   }
 

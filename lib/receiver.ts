@@ -309,8 +309,6 @@ interface Connection {
   /** `frames` when the sweep first saw the current frame partial, and when. */
   partialFrame: number;
   partialSince: number;
-  /** For a large frame read across awaits. */
-  checker?: JsonChecker;
   /** Aborted when it is closed: ends its waits on memory and output. */
   closing: AbortController;
 }
@@ -336,10 +334,13 @@ class Server implements Receiver {
   #stoppedAt = 0;
   #slotFree: (() => void) | undefined;
   #limitSaidAt = -Infinity;
+  #acceptFailSaidAt = -Infinity;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #acceptRetryTimer: ReturnType<typeof setTimeout> | undefined;
   #checker = new JsonChecker();
+  /** Set while a connection prints a rewritten large payload piece by piece. */
+  #rewriting: Promise<void> | null = null;
   #chunks: Uint8Array[] = [];
   #recycle = (piece: Uint8Array) => {
     if (this.#chunks.length < CHUNK_POOL) this.#chunks.push(piece);
@@ -422,12 +423,17 @@ class Server implements Receiver {
         conn = await this.#listener.accept();
       } catch (error) {
         if (this.#stopping) break;
-        // Out of file descriptors and the like: say so, and keep serving.
-        this.#emit({
-          type: "error",
-          message: `Cannot accept a connection: ${describeError(error)}`,
-          error,
-        });
+        // Out of file descriptors and the like: say so (at most every 10 s,
+        // as it is retried every 0.1 s), and keep serving.
+        const now = Date.now();
+        if (now - this.#acceptFailSaidAt >= 10_000) {
+          this.#acceptFailSaidAt = now;
+          this.#emit({
+            type: "error",
+            message: `Cannot accept a connection: ${describeError(error)}`,
+            error,
+          });
+        }
         await new Promise((resolve) => this.#acceptRetryTimer = setTimeout(resolve, 100));
         continue;
       }
@@ -515,6 +521,8 @@ class Server implements Receiver {
     let failure: unknown;
     try {
       while (true) {
+        // Another connection's line is being written a piece at a time.
+        while (this.#rewriting) await this.#rewriting;
         const before = c.frames;
         const large = this.#takeFrames(c);
         const added = c.frames - before;
@@ -670,8 +678,9 @@ class Server implements Receiver {
     let reserved = length;
     const pieces: Uint8Array[] = [];
     try {
-      const checker = c.checker ??= new JsonChecker();
-      checker.reset();
+      // A checker of its own, dropped with the frame: checking deep nesting
+      // grows its stack (a byte a level), which a connection must not keep.
+      const checker = new JsonChecker();
       let piece = this.#chunk(length);
       let filled = c.end - c.start - prefixLength;
       piece.set(c.buf.subarray(c.start + prefixLength, c.end));
@@ -700,10 +709,63 @@ class Server implements Receiver {
       const error = checker.end();
       if (error !== undefined) throw this.#payloadError(c, frameStart, pieces, error);
       if (this.#messages >= this.#count) return false;
-      reserved -= this.#print(c, pieces, length, { checker, owned: true });
+      while (this.#rewriting) await this.#rewriting;
+      if (needsRewrite(checker, this.#json)) {
+        // Given back piece by piece as the rewrite goes.
+        reserved = 0;
+        await this.#printRewritten(c, pieces, length, checker);
+      } else {
+        reserved -= this.#print(c, pieces, length, { checker, owned: true });
+      }
       return true;
     } finally {
       if (reserved > 0) this.#budget.release(reserved);
+    }
+  }
+
+  /**
+   * Prints a large payload that must be rewritten (line breaks, escapes), a
+   * piece at a time: each piece's reservation is given back once its rewrite
+   * is queued, and the next waits until output drains below the high-water
+   * mark. An escape can be six times the character it stands for, so the
+   * whole rewrite at once could hold several times the budget. Other
+   * connections print nothing meanwhile, so that the line stays whole.
+   */
+  async #printRewritten(
+    c: Connection,
+    pieces: Uint8Array[],
+    length: number,
+    checker: JsonChecker,
+  ): Promise<void> {
+    let done = () => {};
+    this.#rewriting = new Promise((resolve) => done = resolve);
+    let given = 0;
+    try {
+      if (this.#options.onMessage) this.#deliver(c, pieces, length);
+      const out = this.#out;
+      this.#printHead(c, length);
+      const copy = (bytes: Uint8Array) => out.copy(bytes);
+      const display = !this.#json && checker.topString;
+      const rewrite = display ? new StringDisplay(copy) : new SafeJsonText(copy);
+      for (let k = 0; k < pieces.length; k++) {
+        const piece = pieces[k];
+        rewrite.push(piece);
+        pieces[k] = NONE;
+        this.#budget.release(piece.length);
+        given += piece.length;
+        if (piece.length === CHUNK) this.#recycle(piece);
+        // Not cut short when the connection closes: the payload has arrived
+        // whole and checked, and its line is finished.
+        await out.below(OUTPUT_HIGH_WATER);
+      }
+      this.#printTail();
+      c.frames++;
+      this.#messages++;
+      if (this.#messages >= this.#count) this.#reachedCount(c);
+    } finally {
+      if (given < length) this.#budget.release(length - given);
+      this.#rewriting = null;
+      done();
     }
   }
 
@@ -776,24 +838,7 @@ class Server implements Receiver {
       ? !checker.escapes && !checker.unsafe && pieces[0].indexOf(0x22) >= 0 &&
         pieces[last].lastIndexOf(0x22) > (last === 0 ? pieces[0].indexOf(0x22) : -1)
       : !checker.lineBreaks && !checker.unsafe;
-    // The head: `{"peer":...,"bytes":N,"message":` or `Message from Sender :: `.
-    const digits = String(length);
-    const head = this.#json
-      ? c.jsonHead.length + digits.length + JSON_MIDDLE.length
-      : HUMAN_HEAD.length;
-    const block = out.reserve(head);
-    let o = out.offset();
-    if (this.#json) {
-      block.set(c.jsonHead, o);
-      o += c.jsonHead.length;
-      for (let k = 0; k < digits.length; k++) block[o++] = digits.charCodeAt(k);
-      block.set(JSON_MIDDLE, o);
-      o += JSON_MIDDLE.length;
-    } else {
-      block.set(HUMAN_HEAD, o);
-      o += HUMAN_HEAD.length;
-    }
-    out.commit(o - out.offset());
+    this.#printHead(c, length);
     let handedOver = 0;
     if (plain) {
       // Nothing to rewrite: the payload's bytes (a string's between its quotes).
@@ -814,16 +859,44 @@ class Server implements Receiver {
       rewrite.reset();
       for (const p of pieces) rewrite.push(p);
     }
-    const tail = out.reserve(2);
-    let t = out.offset();
-    if (this.#json) tail[t++] = 0x7d;
-    tail[t++] = LF;
-    out.commit(t - out.offset());
+    this.#printTail();
     c.frames++;
     this.#messages++;
     if (this.#options.onMessage) this.#deliver(c, pieces, length);
     if (this.#messages >= this.#count) this.#reachedCount(c);
     return handedOver;
+  }
+
+  /** Queues a line's head: `{"peer":...,"bytes":N,"message":` or `Message from Sender :: `. */
+  #printHead(c: Connection, length: number): void {
+    const out = this.#out;
+    const digits = String(length);
+    const head = this.#json
+      ? c.jsonHead.length + digits.length + JSON_MIDDLE.length
+      : HUMAN_HEAD.length;
+    const block = out.reserve(head);
+    let o = out.offset();
+    if (this.#json) {
+      block.set(c.jsonHead, o);
+      o += c.jsonHead.length;
+      for (let k = 0; k < digits.length; k++) block[o++] = digits.charCodeAt(k);
+      block.set(JSON_MIDDLE, o);
+      o += JSON_MIDDLE.length;
+    } else {
+      block.set(HUMAN_HEAD, o);
+      o += HUMAN_HEAD.length;
+    }
+    out.commit(o - out.offset());
+  }
+
+  /** Queues a line's end: `}` and LF, or LF. */
+  #printTail(): void {
+    const out = this.#out;
+    const tail = out.reserve(2);
+    let t = out.offset();
+    if (this.#json) tail[t++] = 0x7d;
+    tail[t++] = LF;
+    out.commit(t - out.offset());
   }
 
   #reachedCount(c: Connection): void {
@@ -981,6 +1054,13 @@ class Server implements Receiver {
   #emit(event: ReceiverEvent): void {
     this.#options.onEvent?.(event);
   }
+}
+
+/** Whether a checked payload's line differs from its bytes (line breaks, escapes). */
+function needsRewrite(checker: JsonChecker, json: boolean): boolean {
+  return !json && checker.topString
+    ? checker.escapes || checker.unsafe
+    : checker.lineBreaks || checker.unsafe;
 }
 
 /** The acknowledgement frames for messages `first` to `first + count - 1`. */

@@ -46,17 +46,23 @@ export type TlsContext = tls.SecureContext;
  * ```
  */
 export function tlsContext(options: TlsContextOptions): TlsContext {
+  // node:tls's createSecureContext accepts any text (Deno 2.9.6), and the
+  // handshakes then fail, blaming the peer. Deno's own TLS reads the
+  // certificate and the key, and checks that they belong together, at once.
   try {
-    // node:tls reads the certificate and key only at the first handshake;
-    // Deno's own TLS checks them, and that they belong together, at once.
     Deno.createHttpClient({ cert: options.cert, key: options.key }).close();
-    return tls.createSecureContext({ cert: options.cert, key: options.key });
   } catch (error) {
-    throw new SyntaxError(
-      `Cannot use the TLS certificate and key: ${(error as Error).message}`,
-      { cause: error },
-    );
+    const message = (error as Error).message;
+    const why = /certificate/i.test(message)
+      ? "the certificate file holds no PEM certificate"
+      : /No keys/i.test(message)
+      ? "the key file holds no PEM private key"
+      : /mismatch/i.test(message)
+      ? "the private key is not the certificate's key"
+      : message;
+    throw new SyntaxError(`Cannot use the TLS certificate: ${why}`, { cause: error });
   }
+  return tls.createSecureContext({ cert: options.cert, key: options.key });
 }
 
 /** A TLS record: a fatal alert, unexpected_message. */
@@ -64,7 +70,7 @@ const UNEXPECTED_MESSAGE_ALERT = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0
 
 /** Read from the TCP connection at most this much at a time. */
 const READ_SIZE = 64 * 1024;
-/** Decrypted bytes held unread past this pause reading from the peer. */
+/** Decrypted bytes held unread past this stop reading from the peer. */
 const HIGH_WATER = 256 * 1024;
 
 /**
@@ -94,6 +100,8 @@ export class TlsServerConn {
   #closed = false;
   #secure = false;
   #closeTcp: () => void;
+  /** The transport's next read of the peer, held while decrypted bytes wait unread. */
+  #pull: (() => void) | undefined;
 
   /** Serves TLS on `tcp` with `context`. */
   constructor(tcp: Deno.TcpConn, context: TlsContext) {
@@ -112,21 +120,30 @@ export class TlsServerConn {
         }
       });
     this.#closeTcp = closeTcp;
+    // While decrypted bytes pile up unread, the peer is read again only once
+    // they are taken (pausing the TLS socket does not stop its reads).
+    const held = (pull: () => void): boolean => {
+      if (this.#queued <= HIGH_WATER) return false;
+      this.#pull = pull;
+      return true;
+    };
     const transport = new Duplex({
       read(): void {
-        tcp.read(buf).then(
-          (n) => {
-            if (first && n !== null && buf[0] !== 0x16) {
-              // Not a TLS handshake record: a peer that does not speak TLS (a
-              // plain framecat send) gets a fatal alert, so that it can say
-              // what is wrong, before the TLS layer ends the connection.
-              alerting = writeAll(tcp, UNEXPECTED_MESSAGE_ALERT).catch(() => {});
-            }
-            first = false;
-            this.push(n === null ? null : buf.slice(0, n));
-          },
-          (error) => this.destroy(error),
-        );
+        const pull = () =>
+          tcp.read(buf).then(
+            (n) => {
+              if (first && n !== null && buf[0] !== 0x16) {
+                // Not a TLS handshake record: a peer that does not speak TLS
+                // (a plain framecat send) gets a fatal alert, so that it can
+                // say what is wrong, before the TLS layer ends the connection.
+                alerting = writeAll(tcp, UNEXPECTED_MESSAGE_ALERT).catch(() => {});
+              }
+              first = false;
+              this.push(n === null ? null : buf.slice(0, n));
+            },
+            (error) => this.destroy(error),
+          );
+        if (!held(pull)) pull();
       },
       write(chunk: Uint8Array, _encoding, done): void {
         writeAll(tcp, chunk).then(() => done(), done);
@@ -146,7 +163,6 @@ export class TlsServerConn {
     socket.on("data", (chunk: Uint8Array) => {
       this.#chunks.push(chunk);
       this.#queued += chunk.length;
-      if (this.#queued > HIGH_WATER) socket.pause();
       this.#wakeReader();
     });
     socket.on("end", () => {
@@ -187,7 +203,11 @@ export class TlsServerConn {
     if (n === chunk.length) this.#chunks.shift();
     else this.#chunks[0] = chunk.subarray(n);
     this.#queued -= n;
-    if (this.#queued <= HIGH_WATER / 2 && this.#socket.isPaused()) this.#socket.resume();
+    if (this.#queued <= HIGH_WATER / 2 && this.#pull) {
+      const pull = this.#pull;
+      this.#pull = undefined;
+      pull();
+    }
     return n;
   }
 

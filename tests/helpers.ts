@@ -213,3 +213,33 @@ export function needs(name: string, ...tools: string[]): { name: string; ignore:
     ? { name, ignore: false }
     : { name: `${name} (ignored: ${why.join(", ")})`, ignore: true };
 }
+
+/**
+ * A process's /proc status (Linux), read by `cat`: deno reads /proc/PID only
+ * with --allow-all.
+ */
+export async function procStatus(pid: number): Promise<string> {
+  const { stdout } = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/status`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(stdout);
+}
+
+/** A process's peak resident memory so far, in bytes (Linux); rejects once it has exited. */
+export async function peakRss(pid: number): Promise<number> {
+  const peak = /VmHWM:\s+(\d+) kB/.exec(await procStatus(pid));
+  if (!peak) throw new Error(`process ${pid} is not running`);
+  return Number(peak[1]) * 1024;
+}
+
+/** How many files a process has open (Linux), counted by `ls`. */
+export async function openFiles(pid: number): Promise<number> {
+  const { stdout } = await new Deno.Command("ls", {
+    args: [`/proc/${pid}/fd`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(stdout).trim().split("\n").length;
+}

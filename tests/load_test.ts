@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { encodeFrame } from "../lib/framing.ts";
-import { delay, MAIN } from "./helpers.ts";
+import { delay, MAIN, openFiles, peakRss } from "./helpers.ts";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
@@ -66,29 +66,14 @@ class Receiver {
     throw new Error(`not seen within ${timeout} ms; stderr:\n${this.stderr.slice(-2000)}`);
   }
 
-  /**
-   * Peak resident memory so far, in bytes (Linux), read while it runs. Read
-   * by `cat`: deno reads /proc/PID only with --allow-all.
-   */
-  async peakRss(): Promise<number> {
-    const { stdout } = await new Deno.Command("cat", {
-      args: [`/proc/${this.child.pid}/status`],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const peak = /VmHWM:\s+(\d+) kB/.exec(new TextDecoder().decode(stdout));
-    assert.ok(peak, "the receiver is not running");
-    return Number(peak[1]) * 1024;
+  /** Peak resident memory so far, in bytes (Linux), read while it runs. */
+  peakRss(): Promise<number> {
+    return peakRss(this.child.pid);
   }
 
-  /** How many files the process has open (Linux), counted by `ls`. */
-  async openFiles(): Promise<number> {
-    const { stdout } = await new Deno.Command("ls", {
-      args: [`/proc/${this.child.pid}/fd`],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return new TextDecoder().decode(stdout).trim().split("\n").length;
+  /** How many files it has open (Linux). */
+  openFiles(): Promise<number> {
+    return openFiles(this.child.pid);
   }
 
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {

@@ -1,0 +1,368 @@
+/**
+ * The receiving side attacked as a hostile peer and a demanding user would:
+ * each test is one problem found, as small as it can be shown. Loopback only,
+ * every wait bounded, every process and connection closed.
+ */
+
+import assert from "node:assert/strict";
+import { encodeFrame } from "../lib/framing.ts";
+import { MemoryBudget } from "../lib/memory_budget.ts";
+import { OutputQueue } from "../lib/output_queue.ts";
+import { tlsContext, TlsServerConn } from "../lib/tls_server.ts";
+import { delay, MAIN, needs, peakRss, procStatus, spawn } from "./helpers.ts";
+import tls from "node:tls";
+
+const encoder = new TextEncoder();
+const MiB = 1024 * 1024;
+const linux = Deno.build.os === "linux";
+
+/** A receiver whose stdout goes to /dev/null or to a pipe nobody reads. */
+class Receiver {
+  readonly child: Deno.ChildProcess;
+  port = 0;
+  stderr = "";
+  #stdout: "null" | "stalled";
+  #reading: Promise<void>;
+
+  constructor(args: string[], stdout: "null" | "stalled", files?: number) {
+    this.#stdout = stdout;
+    const deno = [Deno.execPath(), "run", "--allow-net", MAIN, "receive"]
+      .concat(["--host", "127.0.0.1", "--port", "0", ...args]);
+    // With `files`, under `ulimit -n files`.
+    const [command, ...rest] = files === undefined
+      ? deno
+      : ["sh", "-c", `ulimit -n ${files} && exec "$@"`, "sh", ...deno];
+    const child = this.child = new Deno.Command(command, {
+      args: rest,
+      stdin: "null",
+      stdout: stdout === "null" ? "null" : "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.#reading = (async () => {
+      for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.stderr += text;
+      }
+    })();
+  }
+
+  static async start(
+    args: string[],
+    stdout: "null" | "stalled",
+    files?: number,
+  ): Promise<Receiver> {
+    const receiver = new Receiver(args, stdout, files);
+    const match = await receiver.waitFor(() => /Listening on [^:]+:(\d+)/.exec(receiver.stderr));
+    receiver.port = Number(match[1]);
+    return receiver;
+  }
+
+  async waitFor<T>(probe: () => T | null | false, timeout = 20_000): Promise<T> {
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      const found = probe();
+      if (found) return found;
+      await delay(10);
+    }
+    throw new Error(`not seen within ${timeout} ms; stderr:\n${this.stderr.slice(-2000)}`);
+  }
+
+  /** Peak resident memory (VmHWM) so far, in bytes. */
+  peakRss(): Promise<number> {
+    return peakRss(this.child.pid);
+  }
+
+  /** Resolves to the exit code, or `undefined` if it has not exited within `ms`. */
+  async exitWithin(ms: number): Promise<number | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      this.child.status,
+      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
+    ]);
+    clearTimeout(timer);
+    return status?.code;
+  }
+
+  /** Kills it if it still runs, and waits for it and its pipes. */
+  async close(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await this.child.status;
+    if (this.#stdout === "stalled") await this.child.stdout.cancel();
+    await this.#reading;
+  }
+}
+
+function connect(port: number): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+/** A frame whose payload is a JSON string of `bytes` bytes, all `char` (one byte) between its quotes. */
+function stringFrame(bytes: number, char: string): Uint8Array {
+  const payload = new Uint8Array(bytes).fill(char.charCodeAt(0));
+  payload[0] = payload[bytes - 1] = 0x22;
+  const prefix = encoder.encode(`${bytes}\n`);
+  const frame = new Uint8Array(prefix.length + bytes);
+  frame.set(prefix);
+  frame.set(payload, prefix.length);
+  return frame;
+}
+
+Deno.test("OutputQueue gives the budget back only what a copy over 16 KiB charged", async () => {
+  const budget = new MemoryBudget(MiB);
+  const queue = new OutputQueue({ write: (p) => Promise.resolve(p.length) }, { budget });
+  queue.copy(new Uint8Array(20_000));
+  queue.copy(new Uint8Array(100));
+  await queue.flush();
+  // Below zero, the budget no longer bounds anything: every message of 16 to
+  // 64 KiB the receiver prints this way widens it by its size.
+  assert.equal(budget.used, 0);
+});
+
+Deno.test("OutputQueue flushNow whose write fails gives back each piece once", async () => {
+  const budget = new MemoryBudget(MiB);
+  const done: string[] = [];
+  let writes = 0;
+  const writer = {
+    write: (p: Uint8Array) => Promise.resolve(p.length),
+    writeSync: (p: Uint8Array) => {
+      if (writes++ > 0) throw new Error("no space left on device");
+      return p.length;
+    },
+  };
+  const queue = new OutputQueue(writer, { budget, onError: () => {} });
+  budget.charge(200);
+  queue.add(new Uint8Array(100), 100, () => done.push("first"));
+  queue.add(new Uint8Array(100), 100, () => done.push("second"));
+  await assert.rejects(queue.flushNow(), /no space left/);
+  // Released twice, the budget goes below zero; "done" twice puts a receive
+  // piece in the reuse pool twice, for two frames to be read into at once.
+  assert.equal(budget.used, 0);
+  assert.deepEqual(done, ["first", "second"]);
+});
+
+Deno.test("receive keeps to --max-memory after many messages of 16 to 64 KiB", async () => {
+  const receiver = await Receiver.start(["--max-bytes", "16M", "--max-memory", "16M"], "null");
+  const holders: Deno.TcpConn[] = [];
+  try {
+    // 4,000 messages of 20 KiB: 80 MB printed from connection buffers.
+    const small = encodeFrame("x".repeat(20 * 1024));
+    const batch = new Uint8Array(small.length * 4000);
+    for (let i = 0; i < 4000; i++) batch.set(small, i * small.length);
+    const conn = await connect(receiver.port);
+    await writeAll(conn, batch);
+    conn.close();
+    await receiver.waitFor(() => /ended after 4000 messages/.test(receiver.stderr));
+    // Then 4 senders each send all but the last byte of a 16 MiB frame: a
+    // 16 MiB budget holds one of them; the others must wait unread.
+    const large = stringFrame(16 * MiB, "y").subarray(0, -1);
+    let written = 0;
+    for (let k = 0; k < 4; k++) holders.push(await connect(receiver.port));
+    for (const holder of holders) writeAll(holder, large).then(() => written++, () => {});
+    await delay(5000);
+    assert.ok(written <= 2, `${written} of 4 senders got 16 MiB each into a 16 MiB budget`);
+  } finally {
+    holders.forEach(closeQuietly);
+    await receiver.close();
+  }
+});
+
+Deno.test({
+  name: "receive keeps near --max-memory for payloads that escaping makes 6 times larger",
+  ignore: !linux,
+  async fn(): Promise<void> {
+    const receiver = await Receiver.start(["--max-bytes", "16M", "--max-memory", "16M"], "null");
+    try {
+      const before = await receiver.peakRss();
+      // Three 16 MiB strings of DEL (0x7f), each printed as \u007f: 96 MiB of output.
+      const frame = stringFrame(16 * MiB, "\x7f");
+      await Promise.all(Array.from({ length: 3 }, async () => {
+        const conn = await connect(receiver.port);
+        try {
+          await writeAll(conn, frame);
+        } finally {
+          conn.close();
+        }
+      }));
+      await receiver.waitFor(() => receiver.stderr.match(/ended after 1 message/g)?.length === 3);
+      const grew = (await receiver.peakRss()) - before;
+      // The same three frames of "y" grow it by about 25 MiB.
+      assert.ok(grew < 64 * MiB, `peak RSS grew by ${Math.round(grew / MiB)} MiB, budget 16 MiB`);
+    } finally {
+      await receiver.close();
+    }
+  },
+});
+
+Deno.test(
+  needs("TlsServerConn stops reading a peer whose bytes nobody takes", "openssl"),
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    let client: tls.TLSSocket | undefined;
+    let server: TlsServerConn | undefined;
+    try {
+      const made = await new Deno.Command("openssl", {
+        args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+          .concat(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+          .concat(["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`]),
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.ok(made.success, "openssl could not make a certificate");
+      const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+      const key = await Deno.readTextFile(`${dir}/key.pem`);
+      const accepted = listener.accept();
+      client = tls.connect({
+        host: "127.0.0.1",
+        port: listener.addr.port,
+        rejectUnauthorized: false,
+      });
+      client.on("error", () => {});
+      server = new TlsServerConn(await accepted, tlsContext({ cert, key }));
+      // The client writes up to 128 MiB while the server's reader takes one byte.
+      const chunk = new Uint8Array(MiB);
+      let queued = 0;
+      const pump = () => {
+        while (queued < 128 && !client!.destroyed) {
+          queued++;
+          if (!client!.write(chunk)) {
+            client!.once("drain", pump);
+            return;
+          }
+        }
+      };
+      pump();
+      assert.equal(await server.read(new Uint8Array(1)), 1);
+      await delay(3000);
+      const written = queued * MiB - client.writableLength;
+      // Socket buffers and its 256 KiB of decrypted bytes hold a few MiB; the
+      // rest must stay with the sender (TCP back-pressure), not in memory.
+      assert.ok(written < 32 * MiB, `${written / MiB} MiB taken from the peer, unread`);
+    } finally {
+      client?.destroy();
+      server?.close();
+      listener.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+for (const ack of [false, true]) {
+  const flag = ack ? " --ack" : "";
+  Deno.test(`receive${flag} ends at a second SIGTERM while its stdout is stalled`, async () => {
+    const receiver = await Receiver.start(ack ? ["--ack"] : [], "stalled");
+    const conn = await connect(receiver.port);
+    try {
+      // 2 MB of lines into a pipe nobody reads (64 KiB): output stalls.
+      const frame = encodeFrame("z".repeat(1000));
+      const batch = new Uint8Array(frame.length * 2000);
+      for (let i = 0; i < 2000; i++) batch.set(frame, i * frame.length);
+      await writeAll(conn, batch);
+      await delay(1000);
+      receiver.child.kill("SIGTERM");
+      await delay(3000); // past the 2 s grace
+      receiver.child.kill("SIGTERM");
+      const code = await receiver.exitWithin(3000);
+      assert.notEqual(code, undefined, "still running 3 s after a second SIGTERM");
+    } finally {
+      closeQuietly(conn);
+      await receiver.close();
+    }
+  });
+}
+
+Deno.test({
+  name: "receive does not keep a deep payload's nesting after printing it",
+  ignore: !linux,
+  async fn(): Promise<void> {
+    const receiver = await Receiver.start(["--max-bytes", "32M", "--quiet"], "null");
+    const conns: Deno.TcpConn[] = [];
+    try {
+      // A 32 MiB payload nested 16 Mi deep: its check needs a 32 MiB stack.
+      const depth = 16 * MiB;
+      const payload = new Uint8Array(2 * depth).fill(0x5b);
+      payload.fill(0x5d, depth);
+      const prefix = encoder.encode(`${payload.length}\n`);
+      const frame = new Uint8Array(prefix.length + payload.length);
+      frame.set(prefix);
+      frame.set(payload, prefix.length);
+      const before = await receiver.peakRss();
+      // 16 connections send one each and stay open; then one more sends 16, so
+      // that memory no longer needed is collected.
+      for (let k = 0; k < 17; k++) {
+        const conn = await connect(receiver.port);
+        conns.push(conn);
+        for (let n = 0; n < (k < 16 ? 1 : 16); n++) await writeAll(conn, frame);
+      }
+      await receiver.waitFor(() => /closed/.test(receiver.stderr) || undefined, 1000).catch(
+        () => {},
+      );
+      const status = await procStatus(receiver.child.pid);
+      const held = Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024 - before;
+      // Each open connection's checker kept its 32 MiB stack, outside the budget.
+      assert.ok(held < 320 * MiB, `RSS ${Math.round(held / MiB)} MiB above the start`);
+    } finally {
+      conns.forEach(closeQuietly);
+      await receiver.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "receive says it cannot accept once, not ten times a second, when out of files",
+  ignore: !linux,
+  async fn(): Promise<void> {
+    const receiver = await Receiver.start(["--quiet", "--idle-timeout", "5"], "null", 64);
+    const conns: Deno.TcpConn[] = [];
+    try {
+      // 80 idle connections: more than its 64 file descriptors.
+      for (let k = 0; k < 80; k++) conns.push(await connect(receiver.port));
+      await receiver.waitFor(() => /Cannot accept/.test(receiver.stderr));
+      await delay(2000);
+      const said = receiver.stderr.match(/Cannot accept a connection/g)!.length;
+      assert.ok(said <= 2, `said ${said} times in 2 s`);
+    } finally {
+      conns.forEach(closeQuietly);
+      await receiver.close();
+    }
+  },
+});
+
+Deno.test("receive --tls-cert refuses a file that is not a certificate before listening", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/cert.pem`, "not a certificate\n");
+    await Deno.writeTextFile(`${dir}/key.pem`, "not a key\n");
+    const args = ["receive", "--host", "127.0.0.1", "--port", "0", "--count", "1"]
+      .concat(["--idle-timeout", "1", "--tls-cert", `${dir}/cert.pem`])
+      .concat(["--tls-key", `${dir}/key.pem`]);
+    // It listened, then failed every connection with "TLS failed: unsupported
+    // protocol", blaming the peer; tlsContext's own example says it throws.
+    const running = spawn(args, { permissions: ["--allow-read"] });
+    const listening = await running.waitFor(/Listening|framecat:/, "stderr").then(
+      (match) => match[0] === "Listening",
+    );
+    if (listening) running.child.kill("SIGKILL");
+    const { stderr } = await running.finished();
+    assert.ok(!listening, `listened with a certificate that is not one:\n${stderr}`);
+    assert.match(stderr, /certificate/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
