@@ -9,92 +9,13 @@ import { encodeFrame } from "../lib/framing.ts";
 import { MemoryBudget } from "../lib/memory_budget.ts";
 import { OutputQueue } from "../lib/output_queue.ts";
 import { tlsContext, TlsServerConn } from "../lib/tls_server.ts";
-import { delay, MAIN, needs, peakRss, procStatus, spawn } from "./helpers.ts";
+import { delay, needs, procStatus, spawn } from "./helpers.ts";
+import { ReceiverProcess as Receiver } from "./receiver_process.ts";
 import tls from "node:tls";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
 const linux = Deno.build.os === "linux";
-
-/** A receiver whose stdout goes to /dev/null or to a pipe nobody reads. */
-class Receiver {
-  readonly child: Deno.ChildProcess;
-  port = 0;
-  stderr = "";
-  #stdout: "null" | "stalled";
-  #reading: Promise<void>;
-
-  constructor(args: string[], stdout: "null" | "stalled", files?: number) {
-    this.#stdout = stdout;
-    const deno = [Deno.execPath(), "run", "--allow-net", MAIN, "receive"]
-      .concat(["--host", "127.0.0.1", "--port", "0", ...args]);
-    // With `files`, under `ulimit -n files`.
-    const [command, ...rest] = files === undefined
-      ? deno
-      : ["sh", "-c", `ulimit -n ${files} && exec "$@"`, "sh", ...deno];
-    const child = this.child = new Deno.Command(command, {
-      args: rest,
-      stdin: "null",
-      stdout: stdout === "null" ? "null" : "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    this.#reading = (async () => {
-      for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
-        this.stderr += text;
-      }
-    })();
-  }
-
-  static async start(
-    args: string[],
-    stdout: "null" | "stalled",
-    files?: number,
-  ): Promise<Receiver> {
-    const receiver = new Receiver(args, stdout, files);
-    const match = await receiver.waitFor(() => /Listening on [^:]+:(\d+)/.exec(receiver.stderr));
-    receiver.port = Number(match[1]);
-    return receiver;
-  }
-
-  async waitFor<T>(probe: () => T | null | false, timeout = 20_000): Promise<T> {
-    const deadline = Date.now() + timeout;
-    while (Date.now() < deadline) {
-      const found = probe();
-      if (found) return found;
-      await delay(10);
-    }
-    throw new Error(`not seen within ${timeout} ms; stderr:\n${this.stderr.slice(-2000)}`);
-  }
-
-  /** Peak resident memory (VmHWM) so far, in bytes. */
-  peakRss(): Promise<number> {
-    return peakRss(this.child.pid);
-  }
-
-  /** Resolves to the exit code, or `undefined` if it has not exited within `ms`. */
-  async exitWithin(ms: number): Promise<number | undefined> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const status = await Promise.race([
-      this.child.status,
-      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
-    ]);
-    clearTimeout(timer);
-    return status?.code;
-  }
-
-  /** Kills it if it still runs, and waits for it and its pipes. */
-  async close(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // Exited already.
-    }
-    await this.child.status;
-    if (this.#stdout === "stalled") await this.child.stdout.cancel();
-    await this.#reading;
-  }
-}
 
 function connect(port: number): Promise<Deno.TcpConn> {
   return Deno.connect({ hostname: "127.0.0.1", port });
@@ -157,7 +78,9 @@ Deno.test("OutputQueue flushNow whose write fails gives back each piece once", a
 });
 
 Deno.test("receive keeps to --max-memory after many messages of 16 to 64 KiB", async () => {
-  const receiver = await Receiver.start(["--max-bytes", "16M", "--max-memory", "16M"], "null");
+  const receiver = await Receiver.start(["--max-bytes", "16M", "--max-memory", "16M"], {
+    stdout: "null",
+  });
   const holders: Deno.TcpConn[] = [];
   try {
     // 4,000 messages of 20 KiB: 80 MB printed from connection buffers.
@@ -186,7 +109,9 @@ Deno.test({
   name: "receive keeps near --max-memory for payloads that escaping makes 6 times larger",
   ignore: !linux,
   async fn(): Promise<void> {
-    const receiver = await Receiver.start(["--max-bytes", "16M", "--max-memory", "16M"], "null");
+    const receiver = await Receiver.start(["--max-bytes", "16M", "--max-memory", "16M"], {
+      stdout: "null",
+    });
     try {
       const before = await receiver.peakRss();
       // Three 16 MiB strings of DEL (0x7f), each printed as \u007f: 96 MiB of output.
@@ -266,7 +191,7 @@ Deno.test(
 for (const ack of [false, true]) {
   const flag = ack ? " --ack" : "";
   Deno.test(`receive${flag} ends at a second SIGTERM while its stdout is stalled`, async () => {
-    const receiver = await Receiver.start(ack ? ["--ack"] : [], "stalled");
+    const receiver = await Receiver.start(ack ? ["--ack"] : [], { stdout: "stalled" });
     const conn = await connect(receiver.port);
     try {
       // 2 MB of lines into a pipe nobody reads (64 KiB): output stalls.
@@ -291,7 +216,7 @@ Deno.test({
   name: "receive does not keep a deep payload's nesting after printing it",
   ignore: !linux,
   async fn(): Promise<void> {
-    const receiver = await Receiver.start(["--max-bytes", "32M", "--quiet"], "null");
+    const receiver = await Receiver.start(["--max-bytes", "32M", "--quiet"], { stdout: "null" });
     const conns: Deno.TcpConn[] = [];
     try {
       // A 32 MiB payload nested 16 Mi deep: its check needs a 32 MiB stack.
@@ -328,7 +253,10 @@ Deno.test({
   name: "receive says it cannot accept once, not ten times a second, when out of files",
   ignore: !linux,
   async fn(): Promise<void> {
-    const receiver = await Receiver.start(["--quiet", "--idle-timeout", "5"], "null", 64);
+    const receiver = await Receiver.start(["--quiet", "--idle-timeout", "5"], {
+      stdout: "null",
+      files: 64,
+    });
     const conns: Deno.TcpConn[] = [];
     try {
       // 80 idle connections: more than its 64 file descriptors.

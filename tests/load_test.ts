@@ -7,88 +7,11 @@
 
 import assert from "node:assert/strict";
 import { encodeFrame } from "../lib/framing.ts";
-import { delay, MAIN, openFiles, peakRss } from "./helpers.ts";
+import { delay } from "./helpers.ts";
+import { ReceiverProcess as Receiver } from "./receiver_process.ts";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
-
-/** A receiver whose stdout is counted (and optionally kept), not stored whole. */
-class Receiver {
-  readonly child: Deno.ChildProcess;
-  port = 0;
-  lines = 0;
-  stdout = "";
-  stderr = "";
-  #reading: Promise<void>[];
-
-  constructor(args: string[], keep: boolean, permissions: string[] = []) {
-    const child = this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", ...permissions, MAIN, "receive", "--host", "127.0.0.1"]
-        .concat(["--port", "0", ...args]),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    this.#reading = [
-      (async () => {
-        for await (const chunk of child.stdout) {
-          for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) this.lines++;
-          if (keep) this.stdout += new TextDecoder().decode(chunk, { stream: true });
-        }
-      })(),
-      (async () => {
-        for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
-          this.stderr += text;
-        }
-      })(),
-    ];
-  }
-
-  static async start(
-    args: string[] = [],
-    keep = false,
-    permissions: string[] = [],
-  ): Promise<Receiver> {
-    const receiver = new Receiver(args, keep, permissions);
-    const match = await receiver.waitFor(() => /Listening on [^:]+:(\d+)/.exec(receiver.stderr));
-    receiver.port = Number(match[1]);
-    return receiver;
-  }
-
-  async waitFor<T>(probe: () => T | null | false, timeout = 30_000): Promise<T> {
-    const deadline = Date.now() + timeout;
-    while (Date.now() < deadline) {
-      const found = probe();
-      if (found) return found;
-      await delay(10);
-    }
-    throw new Error(`not seen within ${timeout} ms; stderr:\n${this.stderr.slice(-2000)}`);
-  }
-
-  /** Peak resident memory so far, in bytes (Linux), read while it runs. */
-  peakRss(): Promise<number> {
-    return peakRss(this.child.pid);
-  }
-
-  /** How many files it has open (Linux). */
-  openFiles(): Promise<number> {
-    return openFiles(this.child.pid);
-  }
-
-  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
-    this.child.kill(signal);
-    return await this.finished();
-  }
-
-  async finished(): Promise<number> {
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 30_000);
-    const { code } = await this.child.status;
-    clearTimeout(timer);
-    await Promise.all(this.#reading);
-    return code;
-  }
-}
 
 const linux = Deno.build.os === "linux";
 
@@ -124,7 +47,9 @@ for (const maxConns of [undefined, 64]) {
   const flags = maxConns === undefined ? [] : ["--max-conns", String(maxConns)];
   const named = maxConns === undefined ? "default flags" : `--max-conns ${maxConns}`;
   Deno.test(`receive prints every message of a 5,000-connection flood with ${named}`, async () => {
-    const receiver = await Receiver.start(["--quiet", "--count", "5000", ...flags], true);
+    const receiver = await Receiver.start(["--quiet", "--count", "5000", ...flags], {
+      stdout: "keep",
+    });
     await flood(receiver.port, 5000, 32);
     assert.equal(await receiver.finished(), 0);
     assert.equal(receiver.lines, 5000);
@@ -157,7 +82,7 @@ Deno.test({
   name: "receive survives senders that each hold 60 MiB minus one byte, then serves at once",
   ignore: !linux,
   async fn(): Promise<void> {
-    const receiver = await Receiver.start(["--json"], true);
+    const receiver = await Receiver.start(["--json"], { stdout: "keep" });
     const payload = new Uint8Array(60 * MiB - 1).fill(0x20);
     const attackers = await Promise.all(Array.from({ length: 150 }, () => connect(receiver.port)));
     // Each declares 60 MiB and sends all but the last byte; most block, as
@@ -183,7 +108,7 @@ Deno.test({
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`receive prints every frame that arrived before ${signal}, then exits 0`, async () => {
-    const receiver = await Receiver.start(["--quiet"], true);
+    const receiver = await Receiver.start(["--quiet"], { stdout: "keep" });
     const conns = await Promise.all(Array.from({ length: 10 }, () => connect(receiver.port)));
     await Promise.all(conns.map(async (conn, c) => {
       const frames = Array.from({ length: 1000 }, (_, i) => encodeFrame(`${c}:${i}`));
@@ -206,11 +131,11 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 }
 
 Deno.test("receive prints a payload's own text: big numbers, 1e400, -0 and line breaks", async () => {
-  const receiver = await Receiver.start(["--quiet", "--count", "2"], true);
+  const receiver = await Receiver.start(["--quiet", "--count", "2"], { stdout: "keep" });
   const text = '{"n":\n12345678901234567890,\r\n "e": 1e400, "z": -0, "k": [ 1.50 ]}';
   await sendOne(receiver.port, encoder.encode(`${encoder.encode(text).length}\n${text}`));
   await receiver.waitFor(() => receiver.lines === 1);
-  const json = await Receiver.start(["--quiet", "--json", "--count", "1"], true);
+  const json = await Receiver.start(["--quiet", "--json", "--count", "1"], { stdout: "keep" });
   await sendOne(json.port, encoder.encode(`${encoder.encode(text).length}\n${text}`));
   await sendOne(receiver.port, encodeFrame("done"));
   assert.equal(await receiver.finished(), 0);
@@ -241,7 +166,7 @@ Deno.test("receive prints a 30,000,000-deep payload in seconds in both modes", a
 });
 
 Deno.test("receive shows what a terminal would act on escaped, on stdout and stderr", async () => {
-  const receiver = await Receiver.start(["--count", "2"], true);
+  const receiver = await Receiver.start(["--count", "2"], { stdout: "keep" });
   // OSC 52 (write the clipboard), BEL, a forged line, DEL, C1 NEL, U+2028,
   // U+202E (right-to-left override).
   const hostile = "\u001b]52;c;aGk=\u0007\nMessage from Sender :: forged\u007f\u0085\u2028\u202e!";
@@ -249,7 +174,7 @@ Deno.test("receive shows what a terminal would act on escaped, on stdout and std
   const raw = encoder.encode('{"a":\n\u001b[2J}'); // invalid JSON: a raw ESC
   await sendOne(receiver.port, new Uint8Array([...encoder.encode(`${raw.length}\n`), ...raw]));
   await receiver.waitFor(() => /not valid JSON/.exec(receiver.stderr));
-  const json = await Receiver.start(["--json", "--count", "1"], true);
+  const json = await Receiver.start(["--json", "--count", "1"], { stdout: "keep" });
   await sendOne(json.port, encodeFrame(hostile));
   await sendOne(receiver.port, encodeFrame("end"));
   assert.equal(await receiver.finished(), 0);
@@ -332,7 +257,7 @@ Deno.test({
 
 /** A receiver run with --allow-read, for its TLS files. */
 async function startWithRead(args: string[]): Promise<Receiver> {
-  return await Receiver.start(args, false, ["--allow-read"]);
+  return await Receiver.start(args, { permissions: ["--allow-read"] });
 }
 
 Deno.test("receive exits on SIGTERM while senders wait for memory", async () => {
