@@ -10,20 +10,12 @@ import { MemoryBudget } from "../lib/memory_budget.ts";
 import { OutputQueue } from "../lib/output_queue.ts";
 import { tlsContext, TlsServerConn } from "../lib/tls_server.ts";
 import { delay, needs, procStatus, spawn } from "./helpers.ts";
-import { ReceiverProcess as Receiver } from "./receiver_process.ts";
+import { connect, ReceiverProcess as Receiver, writeAll } from "./receiver_process.ts";
 import tls from "node:tls";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
 const linux = Deno.build.os === "linux";
-
-function connect(port: number): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname: "127.0.0.1", port });
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
-}
 
 function closeQuietly(conn: Deno.Conn): void {
   try {

@@ -8,20 +8,12 @@
 import assert from "node:assert/strict";
 import { encodeFrame } from "../lib/framing.ts";
 import { delay } from "./helpers.ts";
-import { ReceiverProcess as Receiver } from "./receiver_process.ts";
+import { connect, ReceiverProcess as Receiver, writeAll } from "./receiver_process.ts";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
 
 const linux = Deno.build.os === "linux";
-
-function connect(port: number): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname: "127.0.0.1", port });
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
-}
 
 /** Sends one frame on a connection of its own and closes it, as the seed's sender does. */
 async function sendOne(port: number, frame: Uint8Array): Promise<void> {

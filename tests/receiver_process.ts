@@ -139,3 +139,13 @@ export class ReceiverProcess {
     await Promise.all(this.#reading);
   }
 }
+
+/** A TCP connection to a receiver on 127.0.0.1. */
+export function connect(port: number): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+/** Writes all of `data`. */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
+}
