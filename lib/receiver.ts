@@ -118,7 +118,8 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
   /**
    * Called with each message, in the order they are printed, once it is
-   * checked: for programs that want values rather than lines.
+   * checked: for programs that want values rather than lines. If it throws,
+   * that message is not printed and its connection is closed with the error.
    */
   onMessage?: (message: ReceivedMessage) => void;
   /** Told of every event worth a line on a log: listening, connections, errors. */
@@ -829,6 +830,8 @@ class Server implements Receiver {
    */
   #print(c: Connection, pieces: Uint8Array[], length: number, how: PrintHow): number {
     const { checker, owned } = how;
+    // First, so that a callback that throws leaves nothing queued.
+    if (this.#options.onMessage) this.#deliver(c, pieces, length);
     const out = this.#out;
     const display = !this.#json && checker.topString;
     const last = pieces.length - 1;
@@ -862,7 +865,6 @@ class Server implements Receiver {
     this.#printTail();
     c.frames++;
     this.#messages++;
-    if (this.#options.onMessage) this.#deliver(c, pieces, length);
     if (this.#messages >= this.#count) this.#reachedCount(c);
     return handedOver;
   }

@@ -214,3 +214,54 @@ Deno.test(`receive() prints exactly what the reference decodes, on ${CASES / 5} 
     await receiver.shutdown();
   }
 });
+
+Deno.test("receive() closes the connection whose onMessage throws, and serves on", async () => {
+  const events: string[] = [];
+  const seen: unknown[] = [];
+  const receiver = receive(null, {
+    hostname: "127.0.0.1",
+    port: 0,
+    maxMemory: 1024 * 1024,
+    maxBytes: 1024 * 1024,
+    onMessage: (message) => {
+      if (String(message.value).startsWith("throw")) throw new Error("the callback refused it");
+      seen.push(message.value);
+    },
+    onEvent: (event) => events.push(event.message),
+  });
+  try {
+    // A large frame (read in pieces, reserved in the budget) whose callback throws.
+    const big = encodeFrame("throw".padEnd(200_000, " "));
+    for (const frame of [big, encodeFrame("after")]) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: receiver.addr.port });
+      await conn.write(frame).catch(() => {});
+      await conn.closeWrite().catch(() => {});
+      await conn.read(new Uint8Array(1)).catch(() => null);
+      conn.close();
+    }
+    // The thrown frame's reservation was given back: a frame as large as the
+    // whole budget still gets in (bounded: a leak would make it wait forever).
+    const whole = encodeFrame("y".repeat(1024 * 1024 - 2));
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: receiver.addr.port });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const sent = (async () => {
+      for (let n = 0; n < whole.length;) n += await conn.write(whole.subarray(n));
+      await conn.closeWrite();
+      await conn.read(new Uint8Array(1));
+      return "read";
+    })();
+    const outcome = await Promise.race([
+      sent,
+      new Promise<string>((resolve) => timer = setTimeout(() => resolve("stuck"), 5000)),
+    ]);
+    clearTimeout(timer);
+    conn.close();
+    await sent.catch(() => {});
+    assert.equal(outcome, "read");
+  } finally {
+    await receiver.shutdown();
+  }
+  assert.equal(seen.length, 2);
+  assert.equal(seen[0], "after");
+  assert.ok(events.some((line) => /closed after 0 messages: .*the callback refused it/.test(line)));
+});
