@@ -120,8 +120,8 @@ export const RECEIVE_HELP: Help = {
   description: `Listens for senders and prints each message as one line on stdout:
   Message from Sender :: Hello World!
 (strings as text, other values as their own JSON text, on one line, with what
-a terminal would act on escaped). Connections are served at
-once; lines never interleave and one connection's messages keep their order.
+a terminal would act on escaped). Connections are served at once; lines never
+interleave and one connection's messages keep their order.
 Connection events and errors go to stderr.`,
   flags: FLAGS,
   examples: [
