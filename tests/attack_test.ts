@@ -9,7 +9,7 @@ import { encodeFrame } from "../lib/framing.ts";
 import { MemoryBudget } from "../lib/memory_budget.ts";
 import { OutputQueue } from "../lib/output_queue.ts";
 import { tlsContext, TlsServerConn } from "../lib/tls_server.ts";
-import { delay, needs, procStatus, spawn } from "./helpers.ts";
+import { delay, makeCertificate, needs, procStatus, spawn } from "./helpers.ts";
 import { connect, ReceiverProcess as Receiver, writeAll } from "./receiver_process.ts";
 import tls from "node:tls";
 
@@ -134,14 +134,7 @@ Deno.test(
     let client: tls.TLSSocket | undefined;
     let server: TlsServerConn | undefined;
     try {
-      const made = await new Deno.Command("openssl", {
-        args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
-          .concat(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
-          .concat(["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`]),
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      assert.ok(made.success, "openssl could not make a certificate");
+      await makeCertificate(dir);
       const cert = await Deno.readTextFile(`${dir}/cert.pem`);
       const key = await Deno.readTextFile(`${dir}/key.pem`);
       const accepted = listener.accept();

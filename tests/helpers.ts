@@ -243,3 +243,50 @@ export async function openFiles(pid: number): Promise<number> {
   }).output();
   return new TextDecoder().decode(stdout).trim().split("\n").length;
 }
+
+/** Makes a self-signed certificate for localhost in `dir`: `cert.pem` and `key.pem`. */
+export async function makeCertificate(dir: string): Promise<void> {
+  const made = await new Deno.Command("openssl", {
+    args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+      .concat(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+      .concat(["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`]),
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assert.ok(made.success, "openssl could not make a certificate");
+}
+
+/** The seed's own receiver.py, listening on a loopback port the system chose. */
+export interface SeedReceiver {
+  port: string;
+  /** Waits until what it printed matches `pattern`. */
+  waitFor(pattern: RegExp): Promise<void>;
+  /** Stops it and waits for it. */
+  stop(): Promise<void>;
+}
+
+/** Starts the seed's receiver.py (needs python3) and waits until it listens. */
+export async function startSeedReceiver(): Promise<SeedReceiver> {
+  const seed = new Deno.Command("python3", {
+    args: [new URL("./seed/receiver.py", import.meta.url).pathname, "127.0.0.1", "0"],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = seed.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  const waitFor = async (pattern: RegExp) => {
+    while (!pattern.test(said)) said += (await lines.read()).value ?? "";
+  };
+  const stop = async () => {
+    seed.kill("SIGTERM");
+    await lines.cancel();
+    await seed.status;
+  };
+  try {
+    await waitFor(/listening on\s+\d+/);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port: /listening on\s+(\d+)/.exec(said)![1], waitFor, stop };
+}

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { encodeFrame } from "../lib/framing.ts";
-import { delay } from "./helpers.ts";
+import { delay, makeCertificate, needs } from "./helpers.ts";
 import { connect, ReceiverProcess as Receiver, writeAll } from "./receiver_process.ts";
 
 const encoder = new TextEncoder();
@@ -185,33 +185,17 @@ Deno.test("receive shows what a terminal would act on escaped, on stdout and std
   assert.match(error, /control character 0x1b inside a string|unexpected byte 0x1b/);
 });
 
-/** Why a test cannot run here: the program it needs is missing. */
-function missing(program: string): string | false {
-  try {
-    new Deno.Command(program, { args: ["version"], stdout: "null", stderr: "null" }).outputSync();
-    return false;
-  } catch {
-    return `${program} is not installed`;
-  }
-}
-
-const noOpenssl = missing("openssl");
-if (noOpenssl) console.error(`ignored: the TLS stall test needs openssl (${noOpenssl})`);
-
+const tlsStall = needs(
+  "receive --tls-cert really closes connections whose handshake never finishes",
+  "openssl",
+);
 Deno.test({
-  name: "receive --tls-cert really closes connections whose handshake never finishes",
-  ignore: !linux || noOpenssl !== false,
+  ...tlsStall,
+  ignore: tlsStall.ignore || !linux,
   async fn(): Promise<void> {
     const dir = await Deno.makeTempDir({ prefix: "framecat-tls-stall-" });
     try {
-      const made = await new Deno.Command("openssl", {
-        args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
-          .concat(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
-          .concat(["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`]),
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      assert.ok(made.success);
+      await makeCertificate(dir);
       const tls = ["--tls-cert", `${dir}/cert.pem`, "--tls-key", `${dir}/key.pem`];
       const reading = await startWithRead(["--idle-timeout", "1", ...tls]);
       const before = await reading.openFiles();

@@ -8,6 +8,7 @@ import {
   spawn,
   type StartedReceiver,
   startReceiver,
+  startSeedReceiver,
   waitUntil,
 } from "./helpers.ts";
 
@@ -261,20 +262,10 @@ const seedAckTest = needs(
 );
 Deno.test(seedAckTest, async () => {
   // The seed's receiver reads one message and keeps the connection open.
-  const seed = new Deno.Command("python3", {
-    args: [new URL("./seed/receiver.py", import.meta.url).pathname, "127.0.0.1", "0"],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = seed.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let said = "";
-  while (!/listening on\s+\d+/.test(said)) said += (await lines.read()).value ?? "";
-  const port = /listening on\s+(\d+)/.exec(said)![1];
+  const seed = await startSeedReceiver();
   const started = Date.now();
-  const waited = await framecat(["send", "--ack", "--ack-timeout", "0.5", "--port", port]);
-  seed.kill("SIGTERM");
-  await lines.cancel();
-  await seed.status;
+  const waited = await framecat(["send", "--ack", "--ack-timeout", "0.5", "--port", seed.port]);
+  await seed.stop();
   assert.equal(waited.code, 1);
   assert.match(waited.stderr, /Message 1 was not acknowledged within 0\.5 s \(0 of 1 confirmed/);
   assert.ok(Date.now() - started < 5000);

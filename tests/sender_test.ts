@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { encodeFrame } from "../lib/framing.ts";
 import { batchFrames, checkCaCert, send } from "../lib/sender.ts";
 import net from "node:net";
-import { delay, framecat, spawn, startReceiver } from "./helpers.ts";
+import { delay, framecat, spawn, startReceiver, startSeedReceiver } from "./helpers.ts";
 
 function listen(): Deno.TcpListener {
   return Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -122,28 +122,16 @@ Deno.test({
   name: "framecat send to the seed's receiver, which keeps the connection open, exits 0 within 3 s",
   ignore: !hasPython(),
   async fn(): Promise<void> {
-    const seed = new Deno.Command("python3", {
-      args: [new URL("./seed/receiver.py", import.meta.url).pathname, "127.0.0.1", "0"],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const lines = seed.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let said = "";
+    const seed = await startSeedReceiver();
     try {
-      while (!/listening on\s+\d+/.test(said)) said += (await lines.read()).value ?? "";
-      const port = /listening on\s+(\d+)/.exec(said)![1];
       const started = Date.now();
-      const sent = await framecat(["send", "--port", port]);
+      const sent = await framecat(["send", "--port", seed.port]);
       const took = Date.now() - started;
       assert.equal(sent.code, 0, sent.stderr);
       assert.ok(took < 3000, `took ${took} ms`);
-      while (!/Message from Sender :: {2}Hello World!/.test(said)) {
-        said += (await lines.read()).value ?? "";
-      }
+      await seed.waitFor(/Message from Sender :: {2}Hello World!/);
     } finally {
-      seed.kill("SIGTERM");
-      await lines.cancel();
-      await seed.status;
+      await seed.stop();
     }
   },
 });
