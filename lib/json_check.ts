@@ -24,6 +24,8 @@
  * @module
  */
 
+import { skipPlain } from "./plain_scan.ts";
+
 // What the checker expects next.
 const VALUE = 0; // a value: after ":", after "," in an array, or at the top
 const VALUE_OR_CLOSE = 1; // after "[": a value or "]"
@@ -433,37 +435,6 @@ export class JsonChecker {
 const TRUE = new Uint8Array([0x74, 0x72, 0x75, 0x65]);
 const FALSE = new Uint8Array([0x66, 0x61, 0x6c, 0x73, 0x65]);
 const NULL = new Uint8Array([0x6e, 0x75, 0x6c, 0x6c]);
-
-/**
- * Skips plain string bytes (printable ASCII but `"` and `\\`) four at a
- * time: returns the index of the first four-byte word that may hold another,
- * from which the byte loop goes on.
- */
-function skipPlain(bytes: Uint8Array, i: number, end: number): number {
-  // Up to a four-byte boundary of the underlying buffer, byte by byte.
-  const offset = bytes.byteOffset;
-  while ((offset + i) & 3) {
-    const b = bytes[i];
-    if (b < 0x20 || b >= 0x7f || b === 0x22 || b === 0x5c) return i;
-    i++;
-  }
-  const words = new Int32Array(bytes.buffer, offset + i, (end - i) >> 2);
-  const n = words.length;
-  let k = 0;
-  for (; k < n; k++) {
-    const w = words[k];
-    const quote = w ^ 0x22222222;
-    const slash = w ^ 0x5c5c5c5c;
-    // A high bit marks a byte that may be a quote, a backslash, a control
-    // character (under 0x20), DEL or not ASCII (0x7f and up); the byte loop
-    // then looks closely.
-    if (
-      (((quote - 0x01010101) & ~quote) | ((slash - 0x01010101) & ~slash) |
-        ((w - 0x20202020) & ~w) | w | (w + 0x01010101)) & 0x80808080
-    ) break;
-  }
-  return i + k * 4;
-}
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;

@@ -1,0 +1,92 @@
+/**
+ * Builds `lib/plain_scan_wasm.ts` from `lib/plain_scan.wat` with wabt (from
+ * npm, at build time only: framecat itself loads the bytes). With `--check`
+ * it only says whether the committed module is what the source builds to,
+ * and exits 1 if not.
+ *
+ * ```sh
+ * deno task build:wasm            # rebuild
+ * deno task build:wasm --check    # as CI does
+ * ```
+ *
+ * @module
+ */
+
+import wabtInit from "npm:wabt@1.0.37";
+
+const SOURCE = new URL("../lib/plain_scan.wat", import.meta.url);
+const TARGET = new URL("../lib/plain_scan_wasm.ts", import.meta.url);
+
+/** The TypeScript module that carries the WebAssembly built from `wat`. */
+async function build(wat: string): Promise<string> {
+  const wabt = await wabtInit();
+  const module = wabt.parseWat("plain_scan.wat", wat, { simd: true });
+  module.validate();
+  const { buffer } = module.toBinary({});
+  module.destroy();
+  const base64 = btoa(String.fromCharCode(...buffer));
+  const rows: string[] = [];
+  for (let i = 0; i < base64.length; i += 76) rows.push(`  "${base64.slice(i, i + 76)}",`);
+  return await formatted([
+    "// Built by tools/build_wasm.ts from lib/plain_scan.wat: edit that and run",
+    "// `deno task build:wasm`.",
+    "",
+    "/**",
+    " * The WebAssembly module of `lib/plain_scan.wat`.",
+    " *",
+    " * @example",
+    " * ```ts",
+    ' * import { PLAIN_SCAN_WASM } from "./plain_scan_wasm.ts";',
+    ' * import assert from "node:assert/strict";',
+    " *",
+    " * assert.ok(WebAssembly.validate(PLAIN_SCAN_WASM));",
+    " * ```",
+    " */",
+    "export const PLAIN_SCAN_WASM: Uint8Array<ArrayBuffer> = Uint8Array.from(",
+    "  atob([",
+    ...rows,
+    '  ].join("")),',
+    "  (c) => c.charCodeAt(0),",
+    ");",
+    "",
+  ].join("\n"));
+}
+
+/** `text` as `deno fmt` writes it, with this project's settings. */
+async function formatted(text: string): Promise<string> {
+  const fmt = new Deno.Command(Deno.execPath(), {
+    args: [
+      "fmt",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      "--ext",
+      "ts",
+      "-",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = fmt.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const { success, stdout } = await fmt.output();
+  if (!success) throw new Error("deno fmt could not format the built module");
+  return new TextDecoder().decode(stdout);
+}
+
+if (import.meta.main) {
+  const built = await build(await Deno.readTextFile(SOURCE));
+  if (Deno.args.includes("--check")) {
+    const committed = await Deno.readTextFile(TARGET).catch(() => "");
+    if (committed !== built) {
+      console.error(
+        "lib/plain_scan_wasm.ts is not what lib/plain_scan.wat builds to: run deno task build:wasm",
+      );
+      Deno.exit(1);
+    }
+    console.log("lib/plain_scan_wasm.ts matches lib/plain_scan.wat");
+  } else {
+    await Deno.writeTextFile(TARGET, built);
+    console.log(`wrote lib/plain_scan_wasm.ts`);
+  }
+}
