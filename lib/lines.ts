@@ -29,6 +29,7 @@
 
 import { type ByteReader, DEFAULT_MAX_BYTES, MAX_PREFIX_DIGITS } from "./framing.ts";
 import { JsonChecker } from "./json_check.ts";
+import { indexOfByte, lastIndexOfByte, skipPlain } from "./plain_scan.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts";
 
 export type { ByteReader } from "./framing.ts";
@@ -131,12 +132,30 @@ export async function* frameLines(
       continue;
     }
     const bytes = buf.subarray(HEADROOM, complete);
-    const batch = encodeLines(bytes, { firstLine: lineNumber + 1, json, maxBytes, out });
-    out = batch.out;
-    lineNumber += batch.lines;
-    if (batch.inPlace >= 0) yield { data: frameInPlace(buf, batch.inPlace, json), messages: 1 };
-    if (batch.messages > 0) yield { data: out.subarray(0, batch.at), messages: batch.messages };
-    if (batch.error) throw batch.error;
+    // A long first line that needs nothing but a check is checked on its
+    // bytes, without decoding it, and framed where it was read.
+    let rest = 0;
+    const long = longLine(bytes, json, maxBytes);
+    if (long >= 0) {
+      // Past its CR and LF, before the frame's closing quote goes over them.
+      rest = Math.min(bytes.length, long + (bytes[long] === CR ? 2 : 1));
+      yield { data: frameInPlace(buf, long, json), messages: 1 };
+      lineNumber++;
+    }
+    if (rest < bytes.length) {
+      const batch = encodeLines(bytes.subarray(rest), {
+        firstLine: lineNumber + 1,
+        json,
+        maxBytes,
+        out,
+        inPlace: rest === 0,
+      });
+      out = batch.out;
+      lineNumber += batch.lines;
+      if (batch.inPlace >= 0) yield { data: frameInPlace(buf, batch.inPlace, json), messages: 1 };
+      if (batch.messages > 0) yield { data: out.subarray(0, batch.at), messages: batch.messages };
+      if (batch.error) throw batch.error;
+    }
     buf.copyWithin(HEADROOM, complete, end);
     end = HEADROOM + end - complete;
   }
@@ -165,34 +184,38 @@ function frameInPlace(buf: Uint8Array, lineEnd: number, json: boolean): Uint8Arr
   return buf.subarray(from, to);
 }
 
-/** Bytes searched at a time for the last LF; decoded, a piece this size stays in V8's young space. */
-const SEARCH_PIECE = 16 * 1024;
+/**
+ * Where the first line of `bytes` ends (before its CR or LF), if it is
+ * long (framed in place) and can be sent as it is: with `json` a JSON
+ * text, otherwise printable ASCII without `"` or `\`, which JSON.stringify
+ * only puts in quotes; and within `maxBytes`. Otherwise -1, and the line
+ * takes the general way, which also words any error.
+ */
+function longLine(bytes: Uint8Array, json: boolean, maxBytes: number): number {
+  if (bytes.length < IN_PLACE_BYTES) return -1;
+  let lf = bytes.subarray(0, IN_PLACE_BYTES).indexOf(LF);
+  if (lf >= 0) return -1;
+  lf = indexOfByte(bytes, LF, IN_PLACE_BYTES);
+  let end = lf < 0 ? bytes.length : lf;
+  if (end > 0 && bytes[end - 1] === CR) end--;
+  if (end + (json ? 0 : 2) > maxBytes) return -1;
+  if (json) return checker.check(bytes, 0, end) === undefined ? end : -1;
+  let i = skipPlain(bytes, 0, end);
+  while (
+    i < end && bytes[i] >= 0x20 && bytes[i] < 0x7f && bytes[i] !== QUOTE && bytes[i] !== 0x5c
+  ) i++;
+  return i === end ? end : -1;
+}
 
 /**
- * The index of the last LF in `bytes`, or -1. The end is searched first as
- * bytes (a short line ends near it); beyond that, piece by piece from the
- * end, in decoded text where the piece is ASCII: decoding and searching text
- * runs several times faster than `Uint8Array.prototype.lastIndexOf`.
+ * The index of the last LF in `bytes`, or -1. The end is searched first (a
+ * short line ends near it), the rest 16 bytes a step.
  */
 function lastLf(bytes: Uint8Array): number {
   const tail = Math.max(0, bytes.length - 256);
   const near = bytes.subarray(tail).lastIndexOf(LF);
   if (near >= 0) return tail + near;
-  for (let end = tail; end > 0; end -= SEARCH_PIECE) {
-    const start = Math.max(0, end - SEARCH_PIECE);
-    const piece = bytes.subarray(start, end);
-    const text = looseDecoder.decode(piece);
-    if (!isAsciiDecoding(text, piece.length)) {
-      const at = piece.lastIndexOf(LF);
-      if (at >= 0) return start + at;
-      continue;
-    }
-    let at = text.indexOf("\n");
-    if (at < 0) continue;
-    for (let next = at; next >= 0; next = text.indexOf("\n", next + 1)) at = next;
-    return start + at;
-  }
-  return -1;
+  return lastIndexOfByte(bytes.subarray(0, tail), LF);
 }
 
 // JSON's grammar, exactly, for the texts that need no nesting: a string, a
@@ -230,6 +253,8 @@ interface EncodeOptions {
   maxBytes: number;
   /** The output buffer to write frames into (grown if need be). */
   out: Uint8Array;
+  /** Whether the first line may be framed in place: the bytes start at HEADROOM of the read buffer. */
+  inPlace: boolean;
 }
 
 /** The frames of one batch of lines. */
@@ -380,7 +405,8 @@ function addFrame(
   const length = end - start + (json ? 0 : 2);
   if (!fits(batch, length, options)) return false;
   if (
-    start === 0 && end >= IN_PLACE_BYTES && batch.messages === 0 && batch.inPlace < 0 &&
+    options.inPlace && start === 0 && end >= IN_PLACE_BYTES && batch.messages === 0 &&
+    batch.inPlace < 0 &&
     (json || end < bytes.length)
   ) {
     // The first line of the batch, long: framed where it is, no copy.

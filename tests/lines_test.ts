@@ -136,6 +136,8 @@ Deno.test("frameLines() sends the bytes a line-by-line encoder sends, long lines
     () => JSON.stringify("é" + long(70_000)),
     () => JSON.stringify(long(70_000) + "\u0001"),
     () => JSON.stringify(long(200_000)),
+    () => " ".repeat(70_000),
+    () => JSON.stringify({ k: long(70_000), n: [1, -2.5e-3], t: "\u001b" }),
   ];
   // Lines that are not JSON, sent as strings without --json.
   const textMakers = [
