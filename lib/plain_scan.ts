@@ -22,7 +22,7 @@
  * @module
  */
 
-import { PLAIN_SCAN_WASM } from "./plain_scan_wasm.ts";
+import { plainScanWasm } from "./plain_scan_wasm.ts";
 
 interface Scanner {
   window: Uint8Array;
@@ -42,7 +42,7 @@ let scanner: Scanner | null | undefined;
 function wasm(): Scanner | null {
   if (scanner !== undefined) return scanner;
   try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(PLAIN_SCAN_WASM));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(plainScanWasm()));
     const exports = instance.exports as unknown as {
       memory: WebAssembly.Memory;
       plain: Scanner["plain"];
