@@ -364,6 +364,10 @@ function addLine(
   ascii: boolean,
 ): boolean {
   if (options.json) {
+    // Over the limit is refused whatever the line holds, as it is while
+    // the line is still being read: otherwise how the input was split
+    // into reads would decide between refusing and skipping it.
+    if (end - start > options.maxBytes) return fits(batch, end - start, options);
     if (line.trim() === "") return true;
     try {
       JSON.parse(line);
@@ -482,9 +486,16 @@ function encodeUntilBadUtf8(bytes: Uint8Array, options: EncodeOptions): EncodedL
         ? { out: options.out, at: 0, messages: 0, inPlace: -1, lines: 0 }
         : encodeLines(bytes.subarray(0, start), options);
       if (before.error) return before;
-      before.error = new SyntaxError(
-        `Cannot send line ${options.firstLine + i}: it is not valid UTF-8`,
-      );
+      // As while it is being read, a line over the limit is refused for that.
+      let lineEnd = end;
+      if (lineEnd > start && bytes[lineEnd - 1] === CR) lineEnd--;
+      before.error = lineEnd - start > options.maxBytes
+        ? new RangeError(
+          `Cannot send line ${
+            options.firstLine + i
+          }: it is longer than the limit of ${options.maxBytes} bytes`,
+        )
+        : new SyntaxError(`Cannot send line ${options.firstLine + i}: it is not valid UTF-8`);
       before.lines = i + 1;
       return before;
     }

@@ -342,3 +342,30 @@ Deno.test("frameLines() with json accepts exactly the lines JSON.parse accepts",
     }
   }
 });
+
+Deno.test("frameLines() refuses a line over maxBytes for its length, however the input is split", async () => {
+  const maxBytes = 100_000;
+  const long = 150_000;
+  const lines = [
+    " ".repeat(long), // blank: skipped with json when short
+    "[" + "1,".repeat(long / 2) + "]", // not JSON
+    "x".repeat(long), // not JSON; a plain string without json
+  ];
+  for (const json of [true, false]) {
+    for (const line of lines) {
+      const input = new Uint8Array([
+        ...encoder.encode('"ok"\n' + line.slice(0, 1000)),
+        0xff, // not UTF-8 either, for the last case
+        ...encoder.encode(line.slice(1000) + "\n[1]\n"),
+      ]);
+      for (const bytes of [encoder.encode(`"ok"\n${line}\n[1]\n`), input]) {
+        for (const chunk of [bytes.length, 120_000, 4096]) {
+          const { values, error } = await send(bytes, { json, maxBytes, chunk });
+          assert.deepEqual(values, [json ? "ok" : '"ok"'], `json ${json}, chunks of ${chunk}`);
+          assert.ok(error instanceof RangeError, `json ${json}, chunks of ${chunk}: ${error}`);
+          assert.match(error.message, /^Cannot send line 2: /);
+        }
+      }
+    }
+  }
+});
