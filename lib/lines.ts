@@ -196,6 +196,9 @@ function longLine(bytes: Uint8Array, json: boolean, maxBytes: number): number {
   let lf = bytes.subarray(0, IN_PLACE_BYTES).indexOf(LF);
   if (lf >= 0) return -1;
   lf = indexOfByte(bytes, LF, IN_PLACE_BYTES);
+  // A string's closing quote goes over the CR or LF: the last line of the
+  // input without one takes the general way.
+  if (lf < 0 && !json) return -1;
   let end = lf < 0 ? bytes.length : lf;
   if (end > 0 && bytes[end - 1] === CR) end--;
   if (end + (json ? 0 : 2) > maxBytes) return -1;
