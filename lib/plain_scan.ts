@@ -1,7 +1,7 @@
 /**
  * Byte scans that the hot loops of framecat spend their time in, run over
  * long spans by a small WebAssembly module with 128-bit SIMD
- * (`plain_scan.wat`), 16 bytes a step, on a 64 KiB window of its own memory
+ * (`plain_scan.wat`), 64 bytes a step, on a 64 KiB window of its own memory
  * that each piece is copied into; short spans, and runtimes without
  * WebAssembly SIMD, take a loop in JavaScript. The module is compiled the
  * first time a long span is scanned, so that a program that never scans one

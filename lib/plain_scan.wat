@@ -1,7 +1,7 @@
 ;; The byte scan behind lib/plain_scan.ts, in WebAssembly with 128-bit SIMD.
 ;; Built into lib/plain_scan_wasm.ts by `deno task build:wasm`.
 ;;
-;; plain(from, to): bytes [from, to) of memory are scanned 16 at a time;
+;; plain(from, to): bytes [from, to) of memory are scanned 64 at a time;
 ;; returns the start of the first 16-byte block that holds a byte a JSON
 ;; string cannot carry as it is (under 0x20, 0x7f and up, `"` or `\`), or
 ;; where fewer than 16 bytes are left. The caller looks at the bytes from
