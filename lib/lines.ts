@@ -135,7 +135,8 @@ export async function* frameLines(
     // A long first line that needs nothing but a check is checked on its
     // bytes, without decoding it, and framed where it was read.
     let rest = 0;
-    const long = longLine(bytes, json, maxBytes);
+    // Bytes before the last read hold no LF: they were searched.
+    const long = longLine(bytes, end - (n ?? 0) - HEADROOM, json, maxBytes);
     if (long >= 0) {
       // Past its CR and LF, before the frame's closing quote goes over them.
       rest = Math.min(bytes.length, long + (bytes[long] === CR ? 2 : 1));
@@ -189,13 +190,13 @@ function frameInPlace(buf: Uint8Array, lineEnd: number, json: boolean): Uint8Arr
  * long (framed in place) and can be sent as it is: with `json` a JSON
  * text, otherwise printable ASCII without `"` or `\`, which JSON.stringify
  * only puts in quotes; and within `maxBytes`. Otherwise -1, and the line
- * takes the general way, which also words any error.
+ * takes the general way, which also words any error. The bytes before
+ * `from` are known to hold no LF.
  */
-function longLine(bytes: Uint8Array, json: boolean, maxBytes: number): number {
+function longLine(bytes: Uint8Array, from: number, json: boolean, maxBytes: number): number {
   if (bytes.length < IN_PLACE_BYTES) return -1;
-  let lf = bytes.subarray(0, IN_PLACE_BYTES).indexOf(LF);
-  if (lf >= 0) return -1;
-  lf = indexOfByte(bytes, LF, IN_PLACE_BYTES);
+  if (from < IN_PLACE_BYTES && bytes.subarray(0, IN_PLACE_BYTES).indexOf(LF, from) >= 0) return -1;
+  const lf = indexOfByte(bytes, LF, Math.max(from, IN_PLACE_BYTES));
   // A string's closing quote goes over the CR or LF: the last line of the
   // input without one takes the general way.
   if (lf < 0 && !json) return -1;
