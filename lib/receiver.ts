@@ -31,7 +31,8 @@ import { type ByteWriter, writeAll } from "./line_writer.ts";
 import { MemoryBudget } from "./memory_budget.ts";
 import { OutputQueue } from "./output_queue.ts";
 import { SafeJsonText, StringDisplay } from "./safe_text.ts";
-import { type TlsContext, tlsContext, TlsServerConn } from "./tls_server.ts";
+import { checkServerCert, type ServerCertOptions } from "./server_cert.ts";
+import type { TlsServerConn } from "./tls_server.ts";
 import { DEFAULT_PORT } from "./sender.ts";
 
 export type { ByteWriter } from "./line_writer.ts";
@@ -224,9 +225,9 @@ export function receive(output: ByteWriter | null, options: ReceiveOptions = {})
   const port = options.port ?? DEFAULT_PORT;
   // Parsed first, so that a bad range leaves no listener open.
   const allow = options.allow ? new CidrSet(options.allow) : undefined;
-  // TLS is served over TCP connections that stay ours, so that one whose
-  // handshake never finishes can really be closed (see tls_server.ts).
-  const tls = options.tls ? tlsContext(options.tls) : undefined;
+  // Checked here, before listening; tls_server.ts, and node:tls with it, is
+  // loaded once the server starts accepting.
+  if (options.tls) checkServerCert(options.tls);
   let listener: Deno.TcpListener;
   try {
     listener = Deno.listen({ hostname, port });
@@ -236,7 +237,7 @@ export function receive(output: ByteWriter | null, options: ReceiveOptions = {})
       { cause: error },
     );
   }
-  return new Server(listener, output, options, { allow, tls });
+  return new Server(listener, output, options, { allow, tls: options.tls });
 }
 
 type Conn = Deno.TcpConn | TlsServerConn;
@@ -244,7 +245,7 @@ type Conn = Deno.TcpConn | TlsServerConn;
 /** What `receive` prepared for the server. */
 interface Prepared {
   allow: CidrSet | undefined;
-  tls: TlsContext | undefined;
+  tls: ServerCertOptions | undefined;
 }
 
 const LF = 0x0a;
@@ -319,7 +320,9 @@ class Server implements Receiver {
   readonly finished: Promise<ReceiveSummary>;
   #listener: Deno.TcpListener;
   #allow: CidrSet | undefined;
-  #tls: TlsContext | undefined;
+  #tls: ServerCertOptions | undefined;
+  /** Wraps an accepted connection in TLS, once tls_server.ts is loaded. */
+  #secure: ((conn: Deno.TcpConn) => TlsServerConn) | undefined;
   #out: OutputQueue;
   #budget: MemoryBudget;
   #options: ReceiveOptions;
@@ -403,6 +406,13 @@ class Server implements Receiver {
 
   async #accept(): Promise<void> {
     const maxConns = this.#options.maxConns ?? DEFAULT_MAX_CONNS;
+    if (this.#tls) {
+      // TLS is served over TCP connections that stay ours, so that one whose
+      // handshake never finishes can really be closed (see tls_server.ts).
+      const { tlsContext, TlsServerConn } = await import("./tls_server.ts");
+      const context = tlsContext(this.#tls);
+      this.#secure = (conn) => new TlsServerConn(conn, context);
+    }
     while (!this.#stopping) {
       if (this.#open.size >= maxConns) {
         // Back-pressure: new connections wait in the system's queue until
@@ -448,7 +458,7 @@ class Server implements Receiver {
         });
         continue;
       }
-      const task = this.#serve(this.#tls ? new TlsServerConn(conn, this.#tls) : conn);
+      const task = this.#serve(this.#secure ? this.#secure(conn) : conn);
       this.#tasks.add(task);
       task.finally(() => this.#tasks.delete(task));
     }

@@ -21,14 +21,10 @@
 
 import { Duplex } from "node:stream";
 import tls from "node:tls";
+import { checkServerCert, type ServerCertOptions } from "./server_cert.ts";
 
 /** Options for {@linkcode tlsContext}: PEM text. */
-export interface TlsContextOptions {
-  /** The certificate chain. */
-  cert: string;
-  /** Its private key. */
-  key: string;
-}
+export type TlsContextOptions = ServerCertOptions;
 
 /** Certificate and key, checked once, for every {@linkcode TlsServerConn}. */
 export type TlsContext = tls.SecureContext;
@@ -46,22 +42,7 @@ export type TlsContext = tls.SecureContext;
  * ```
  */
 export function tlsContext(options: TlsContextOptions): TlsContext {
-  // node:tls's createSecureContext accepts any text (Deno 2.9.6), and the
-  // handshakes then fail, blaming the peer. Deno's own TLS reads the
-  // certificate and the key, and checks that they belong together, at once.
-  try {
-    Deno.createHttpClient({ cert: options.cert, key: options.key }).close();
-  } catch (error) {
-    const message = (error as Error).message;
-    const why = /certificate/i.test(message)
-      ? "the certificate file holds no PEM certificate"
-      : /No keys/i.test(message)
-      ? "the key file holds no PEM private key"
-      : /mismatch/i.test(message)
-      ? "the private key is not the certificate's key"
-      : message;
-    throw new SyntaxError(`Cannot use the TLS certificate: ${why}`, { cause: error });
-  }
+  checkServerCert(options);
   return tls.createSecureContext({ cert: options.cert, key: options.key });
 }
 
