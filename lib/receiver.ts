@@ -29,6 +29,7 @@ import { DEFAULT_MAX_BYTES, FrameError, type FrameErrorCode, prefixProblem } fro
 import { JsonChecker } from "./json_check.ts";
 import { type ByteWriter, writeAll } from "./line_writer.ts";
 import { MemoryBudget } from "./memory_budget.ts";
+import { every, type Timer } from "./timer.ts";
 import { OutputQueue } from "./output_queue.ts";
 import { SafeJsonText, StringDisplay } from "./safe_text.ts";
 import { checkServerCert, type ServerCertOptions } from "./server_cert.ts";
@@ -340,7 +341,7 @@ class Server implements Receiver {
   #limitSaidAt = -Infinity;
   #acceptFailSaidAt = -Infinity;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
-  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #sweepTimer: Timer | undefined;
   #acceptRetryTimer: ReturnType<typeof setTimeout> | undefined;
   #checker = new JsonChecker();
   /** Set while a connection prints a rewritten large payload piece by piece. */
@@ -382,8 +383,8 @@ class Server implements Receiver {
     const timeouts = [idle, frame].filter((t) => t > 0);
     // One timer for every connection: a sweep a quarter of the shortest
     // timeout (at most a second) apart closes those past a timeout.
-    const every = Math.min(...timeouts.map((t) => t / 4), 1000);
-    this.#sweepTimer = setInterval(() => this.#sweep(idle, frame), every);
+    const period = Math.min(...timeouts.map((t) => t / 4), 1000);
+    this.#sweepTimer = every(period, () => this.#sweep(idle, frame));
     const accepting = this.#accept();
     this.finished = this.#finish(accepting);
     options.signal?.addEventListener("abort", () => this.shutdown(), { once: true });
@@ -399,7 +400,7 @@ class Server implements Receiver {
     await accepting;
     while (this.#tasks.size > 0) await Promise.all(this.#tasks);
     clearTimeout(this.#graceTimer);
-    clearInterval(this.#sweepTimer);
+    this.#sweepTimer?.cancel();
     await this.#out.flush();
     return { messages: this.#messages, connections: this.#connections };
   }
@@ -479,8 +480,8 @@ class Server implements Receiver {
       if (grace > 0) {
         this.#graceTimer = setTimeout(() => this.#closeAll(), grace);
         // Check for quiet connections more often than timeouts need.
-        clearInterval(this.#sweepTimer);
-        this.#sweepTimer = setInterval(() => this.#sweepStopping(), SHUTDOWN_QUIET / 5);
+        this.#sweepTimer?.cancel();
+        this.#sweepTimer = every(SHUTDOWN_QUIET / 5, () => this.#sweepStopping());
       }
     }
     if (grace === 0) this.#closeAll(except);

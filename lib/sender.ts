@@ -16,6 +16,7 @@
 
 import { formatAddress, unbracket } from "./address.ts";
 import { describeError } from "./errors.ts";
+import { after, type Timer } from "./timer.ts";
 import { FrameReader } from "./framing.ts";
 import type { FrameBatch } from "./lines.ts";
 import { writeAll } from "./line_writer.ts";
@@ -391,19 +392,14 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | "expired"
 }
 
 /**
- * A promise of `"expired"` after `ms`, until cancelled. Made with
- * `AbortSignal.timeout`: the first `setTimeout` of a process loads Deno's
- * timers module, about 6 ms of a sender's start-up. Cancelling lets the
- * process end without waiting for it.
+ * A promise of `"expired"` after `ms`, until cancelled: with `after`, so
+ * that a send does not load Deno's timers module, and can end without
+ * waiting for it.
  */
 function expiry(ms: number): { expired: Promise<"expired">; cancel(): void } {
-  const signal = AbortSignal.timeout(ms);
-  let fire = () => {};
-  const expired = new Promise<"expired">((resolve) => {
-    fire = () => resolve("expired");
-    signal.addEventListener("abort", fire, { once: true });
-  });
-  return { expired, cancel: () => signal.removeEventListener("abort", fire) };
+  let timer: Timer | undefined;
+  const expired = new Promise<"expired">((resolve) => timer = after(ms, () => resolve("expired")));
+  return { expired, cancel: () => timer!.cancel() };
 }
 
 /** A plain connection's receiver answered with TLS records. */
