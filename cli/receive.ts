@@ -210,6 +210,9 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     cert: await readPem(values["tls-cert"], "--tls-cert"),
     key: await readPem(values["tls-key"]!, "--tls-key"),
   };
+  // The receiver loads it once it accepts; loaded here first, a failure to
+  // load it is said before listening, and not as an output error.
+  if (tls) await import("../lib/tls_server.ts");
   const controller = new AbortController();
   const receiver = receive(await ackOutput(options.ack), {
     ...options,

@@ -29,7 +29,7 @@ import { DEFAULT_MAX_BYTES, FrameError, type FrameErrorCode, prefixProblem } fro
 import { JsonChecker } from "./json_check.ts";
 import { type ByteWriter, writeAll } from "./line_writer.ts";
 import { MemoryBudget } from "./memory_budget.ts";
-import { every, type Timer } from "./timer.ts";
+import { after, every, type Timer } from "./timer.ts";
 import { OutputQueue } from "./output_queue.ts";
 import { SafeJsonText, StringDisplay } from "./safe_text.ts";
 import { checkServerCert, type ServerCertOptions } from "./server_cert.ts";
@@ -340,9 +340,10 @@ class Server implements Receiver {
   #slotFree: (() => void) | undefined;
   #limitSaidAt = -Infinity;
   #acceptFailSaidAt = -Infinity;
-  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #graceTimer: Timer | undefined;
   #sweepTimer: Timer | undefined;
-  #acceptRetryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the wait before accepting again, after a failed accept. */
+  #acceptRetry: (() => void) | undefined;
   #checker = new JsonChecker();
   /** Set while a connection prints a rewritten large payload piece by piece. */
   #rewriting: Promise<void> | null = null;
@@ -399,7 +400,7 @@ class Server implements Receiver {
   async #finish(accepting: Promise<void>): Promise<ReceiveSummary> {
     await accepting;
     while (this.#tasks.size > 0) await Promise.all(this.#tasks);
-    clearTimeout(this.#graceTimer);
+    this.#graceTimer?.cancel();
     this.#sweepTimer?.cancel();
     await this.#out.flush();
     return { messages: this.#messages, connections: this.#connections };
@@ -410,7 +411,14 @@ class Server implements Receiver {
     if (this.#tls) {
       // TLS is served over TCP connections that stay ours, so that one whose
       // handshake never finishes can really be closed (see tls_server.ts).
-      const { tlsContext, TlsServerConn } = await import("./tls_server.ts");
+      let loaded;
+      try {
+        loaded = await import("./tls_server.ts");
+      } catch (error) {
+        this.#listener.close();
+        throw new Error(`Cannot serve TLS: ${describeError(error)}`, { cause: error });
+      }
+      const { tlsContext, TlsServerConn } = loaded;
       const context = tlsContext(this.#tls);
       this.#secure = (conn) => new TlsServerConn(conn, context);
     }
@@ -446,7 +454,11 @@ class Server implements Receiver {
             error,
           });
         }
-        await new Promise((resolve) => this.#acceptRetryTimer = setTimeout(resolve, 100));
+        await new Promise<void>((resolve) => {
+          const timer = after(100, resolve);
+          this.#acceptRetry = () => (timer.cancel(), resolve());
+        });
+        this.#acceptRetry = undefined;
         continue;
       }
       if (this.#allow && !this.#allow.has(conn.remoteAddr.hostname)) {
@@ -474,11 +486,11 @@ class Server implements Receiver {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#stoppedAt = Date.now();
-      clearTimeout(this.#acceptRetryTimer);
+      this.#acceptRetry?.();
       this.#listener.close();
       this.#slotFree?.();
       if (grace > 0) {
-        this.#graceTimer = setTimeout(() => this.#closeAll(), grace);
+        this.#graceTimer = after(grace, () => this.#closeAll());
         // Check for quiet connections more often than timeouts need.
         this.#sweepTimer?.cancel();
         this.#sweepTimer = every(SHUTDOWN_QUIET / 5, () => this.#sweepStopping());

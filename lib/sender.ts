@@ -145,7 +145,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Conn> {
           { cause: error },
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, left)));
+      await new Promise<void>((resolve) => after(Math.min(wait, left), resolve));
       wait = Math.min(wait * 2, 2000);
     }
   }

@@ -257,6 +257,32 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "receive stops cleanly on SIGTERM while it waits to accept again, out of files",
+  ignore: !linux,
+  async fn(): Promise<void> {
+    const receiver = await Receiver.start(["--quiet", "--idle-timeout", "5"], {
+      stdout: "null",
+      files: 64,
+    });
+    const conns: Deno.TcpConn[] = [];
+    try {
+      for (let k = 0; k < 80; k++) conns.push(await connect(receiver.port));
+      await receiver.waitFor(() => /Cannot accept/.test(receiver.stderr));
+      // Its accept loop now waits 0.1 s between attempts; the idle
+      // connections stay open, and are closed as quiet during shutdown.
+      const started = Date.now();
+      const code = await receiver.stop("SIGTERM");
+      assert.equal(code, 0, receiver.stderr);
+      assert.ok(Date.now() - started < 3000, `stopped after ${Date.now() - started} ms`);
+      assert.doesNotMatch(receiver.stderr, /pending|Uncaught/);
+    } finally {
+      conns.forEach(closeQuietly);
+      await receiver.close();
+    }
+  },
+});
+
 Deno.test("receive --tls-cert refuses a file that is not a certificate before listening", async () => {
   const dir = await Deno.makeTempDir();
   try {
