@@ -35,7 +35,8 @@ const PERMISSIONS = ["--allow-net", "--allow-read"];
  *   module, so that Deno's code cache holds them all. Otherwise the functions
  *   a run calls are compiled anew in every run. Code without a cache compiles
  *   slower so, which Node's modules that Deno loads on demand are: a `send`
- *   from /dev/null, which loads `node:fs`, starts about 4 ms later.
+ *   from /dev/null and a `receive --ack`, which load `node:fs`, start about
+ *   4 ms later.
  */
 const START_FLAGS = ["--unstable-lazy-dynamic-imports", "--v8-flags=--no-lazy"];
 
