@@ -205,26 +205,39 @@ export const conns: ScenarioDefinition = {
   },
 };
 
-/** Median wall time (ms) of each command, by hyperfine, or by a loop of our own without it. */
-async function startTimes(context: Context, commands: string[]): Promise<number[]> {
-  const runs = 30;
-  if ((await sh("command -v hyperfine")).code === 0) {
-    const json = `${context.dir}/hyperfine.json`;
-    const quoted = commands.map((c) => `'${c}'`).join(" ");
-    await shOk(
-      `hyperfine -N --style none --warmup 5 --runs ${runs} --export-json "${json}" ${quoted}`,
-      300,
-    );
-    const report = JSON.parse(await Deno.readTextFile(json));
-    await removeQuietly(json);
-    return report.results.map((r: { median: number }) => r.median * 1000);
-  }
+/**
+ * Median wall time (ms) of each command over 30 runs, by hyperfine, or by a
+ * loop of our own without it. The runs go in 3 turns of 10, each turn in
+ * another order, so that a machine that speeds up or slows down during a
+ * round weighs on every command alike.
+ */
+async function startTimes(context: Context, commands: string[], round: number): Promise<number[]> {
+  const turns = 3;
+  const runs = 10;
   const times: number[][] = commands.map(() => []);
-  for (let i = 0; i < runs + 5; i++) {
-    for (const [c, command] of commands.entries()) {
-      const started = performance.now();
-      await shOk(`exec ${command}`, 30);
-      if (i >= 5) times[c].push(performance.now() - started);
+  const hyperfine = (await sh("command -v hyperfine")).code === 0;
+  for (let turn = 0; turn < turns; turn++) {
+    const order = commands.map((_, i) => (i + round + turn) % commands.length);
+    if (hyperfine) {
+      const json = `${context.dir}/hyperfine.json`;
+      const quoted = order.map((c) => `'${commands[c]}'`).join(" ");
+      await shOk(
+        `hyperfine -N --style none --warmup 3 --runs ${runs} --export-json "${json}" ${quoted}`,
+        300,
+      );
+      const report = JSON.parse(await Deno.readTextFile(json));
+      await removeQuietly(json);
+      report.results.forEach((r: { times: number[] }, k: number) => {
+        times[order[k]].push(...r.times.map((t) => t * 1000));
+      });
+      continue;
+    }
+    for (let i = 0; i < runs + 3; i++) {
+      for (const c of order) {
+        const started = performance.now();
+        await shOk(`exec ${commands[c]}`, 30);
+        if (i >= 3) times[c].push(performance.now() - started);
+      }
     }
   }
   return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
@@ -235,7 +248,8 @@ export const startup: ScenarioDefinition = {
   needs: ["node"],
   about: 'one `framecat send "Hello World!"` to the Node receiver, the whole process: the ' +
     "command `deno task install` makes (the bundle), and `deno run main.ts` from the source; " +
-    "vs `deno run` of an empty file; medians of 30 runs by hyperfine",
+    "vs `deno run` of an empty file; medians of 30 runs by hyperfine, in 3 turns of 10 in " +
+    "changing order",
   async run(context: Context): Promise<Result[]> {
     const port = freePort();
     const receiver = new Background(`exec node "${PEERS}receiver.mjs" ${port} > /dev/null`, 600);
@@ -259,7 +273,7 @@ export const startup: ScenarioDefinition = {
           `${command} send --port ${port} "Hello World!"`,
           `${DENO} run --allow-net ${ROOT}main.ts send --port ${port} "Hello World!"`,
           `${DENO} run --allow-net ${empty}`,
-        ]);
+        ], r);
         installed.push(a);
         source.push(b);
         floor.push(c);
