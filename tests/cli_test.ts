@@ -572,6 +572,14 @@ Deno.test("deno task install makes a framecat command that needs no deno on PATH
       new Deno.Command(`${root}/bin/framecat`, { ...installed, args });
     const version = await run(["--version"]).output();
     assert.equal(new TextDecoder().decode(version.stdout), `framecat ${denoJson.version}\n`);
+    // It reads no config, not even one where it is run.
+    await Deno.writeTextFile(`${root}/deno.json`, "{ not a config");
+    const elsewhere = await new Deno.Command(`${root}/bin/framecat`, {
+      ...installed,
+      args: ["--version"],
+      cwd: root,
+    }).output();
+    assert.equal(elsewhere.code, 0, new TextDecoder().decode(elsewhere.stderr));
 
     const receiver = run(["receive", "-H", "127.0.0.1", "-p", "0", "-j", "-c", "1"]);
     const child = receiver.spawn();

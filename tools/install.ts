@@ -126,8 +126,7 @@ export async function install(options: InstallOptions = {}): Promise<Installed> 
       ...root,
       ...PERMISSIONS,
       ...START_FLAGS,
-      "--config",
-      `${repo}deno.json`,
+      "--no-config",
       entry,
     ],
     stdout: "piped",
@@ -142,7 +141,11 @@ export async function install(options: InstallOptions = {}): Promise<Installed> 
   const deno = Deno.execPath();
   const script = await Deno.readTextFile(command);
   const quoted = Deno.build.os === "windows" ? `"${deno}"` : `'${deno.replaceAll("'", `'\\''`)}'`;
-  await Deno.writeTextFile(command, script.replace(/\bdeno run\b/, `${quoted} run`));
+  // deno install still names a config of its own, `{"workspace": []}`, and
+  // reading one costs about 0.8 ms of a start; --no-config reads none.
+  const run = script.replace(/\bdeno run\b/, `${quoted} run`)
+    .replace(/ --config (?:"[^"]*"|'[^']*'|\S+)/, " --no-config");
+  await Deno.writeTextFile(command, run);
   return { command, deno, unbundled };
 }
 
