@@ -64,7 +64,8 @@ export const ack: ScenarioDefinition = {
   needs: ["python3"],
   about: `${ROUND_TRIPS.toLocaleString("en-US")} stop-and-wait round trips of the Python client ` +
     '(bench/peers/ack_client.py: a frame, then wait for {"ack":N}) into `receive --ack --json` ' +
-    "vs into the Python ack receiver (bench/peers/ack_receiver.py); both outputs to a tmpfs file",
+    "vs into the Python ack receiver (bench/peers/ack_receiver.py), and into its Deno " +
+    "counterpart (bench/peers/ack_receiver.ts); all outputs to a tmpfs file",
   async run(context: Context): Promise<Result[]> {
     const trips = scaled(context, ROUND_TRIPS);
     const { figures, load } = await rounds(context, {
@@ -82,17 +83,39 @@ export const ack: ScenarioDefinition = {
           trips,
           (port) => `exec python3 "${PEERS}ack_receiver.py" 127.0.0.1 ${port} ${trips}`,
         ),
+      deno: () =>
+        ackRun(
+          context,
+          trips,
+          (port) =>
+            `exec "${DENO}" run --allow-net "${PEERS}ack_receiver.ts" 127.0.0.1 ${port} ${trips}`,
+        ),
     });
-    return [result({
-      scenario: "ack",
-      name: "stop-and-wait --ack round trips, Python client",
-      unit: "round trips/s",
-      peerName: "Python ack receiver",
-      framecat: figures.framecat,
-      peer: figures.python,
-      target: { on: "ratio", op: ">=", value: 1.0, text: ">= 1.0x" },
-      load,
-    })];
+    return [
+      result({
+        scenario: "ack",
+        name: "stop-and-wait --ack round trips, Python client",
+        unit: "round trips/s",
+        peerName: "Python ack receiver",
+        framecat: figures.framecat,
+        peer: figures.python,
+        target: { on: "ratio", op: ">=", value: 1.0, text: ">= 1.0x" },
+        load,
+      }),
+      result({
+        scenario: "ack",
+        name: "stop-and-wait --ack round trips, Python client",
+        unit: "round trips/s",
+        peerName: "Deno ack receiver",
+        framecat: figures.framecat,
+        peer: figures.deno,
+        load,
+        notes: [
+          "no target: bench/peers/ack_receiver.ts, the same work as the Python receiver's " +
+          "in 50 lines of Deno, the floor for any Deno program",
+        ],
+      }),
+    ];
   },
 };
 
