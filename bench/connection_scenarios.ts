@@ -111,8 +111,8 @@ export const ack: ScenarioDefinition = {
         peer: figures.deno,
         load,
         notes: [
-          "no target: bench/peers/ack_receiver.ts, the same work as the Python receiver's " +
-          "in 50 lines of Deno, the floor for any Deno program",
+          "no target: bench/peers/ack_receiver.ts does the Python receiver's work in 50 " +
+          "lines of Deno: what Deno's own reads, writes and event loop cost a round trip",
         ],
       }),
     ];
