@@ -544,7 +544,8 @@ Deno.test({
 });
 
 Deno.test("deno task install makes a framecat command that needs no deno on PATH", async () => {
-  const root = await Deno.makeTempDir({ prefix: "framecat-install-" });
+  // A quote and a space in the path: the command's script quotes it.
+  const root = await Deno.makeTempDir({ prefix: "framecat-install-'q " });
   const repo = new URL("../", import.meta.url).pathname;
   try {
     const env = { NO_COLOR: "1", DENO_INSTALL_ROOT: root };
@@ -602,6 +603,47 @@ Deno.test("deno task install makes a framecat command that needs no deno on PATH
     await task("uninstall");
     assert.throws(() => Deno.statSync(`${root}/bin/framecat`), Deno.errors.NotFound);
   } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("deno task install keeps the bundle earlier installs run when bundling fails", async () => {
+  const root = await Deno.makeTempDir({ prefix: "framecat-install-" });
+  const repo = new URL("../", import.meta.url).pathname;
+  const install = async (env: Record<string, string>, into: string) => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "install"],
+      cwd: repo,
+      env: { NO_COLOR: "1", DENO_INSTALL_ROOT: `${root}/${into}`, ...env },
+    }).output();
+    const said = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    assert.equal(code, 0, said);
+    return said;
+  };
+  try {
+    await install({}, "first");
+    // No cache and no registry: deno bundle cannot fetch esbuild.
+    const said = await install({
+      DENO_DIR: `${root}/deno_dir`,
+      NPM_CONFIG_REGISTRY: "http://127.0.0.1:1/",
+    }, "second");
+    assert.match(said, /Installing main\.ts as it is \(deno bundle failed/);
+    for (const into of ["first", "second"]) {
+      const { code, stdout } = await new Deno.Command(`${root}/${into}/bin/framecat`, {
+        args: ["--version"],
+      }).output();
+      assert.equal(code, 0, into);
+      assert.equal(new TextDecoder().decode(stdout), `framecat ${denoJson.version}\n`);
+    }
+  } finally {
+    for (const into of ["first", "second"]) {
+      await new Deno.Command(Deno.execPath(), {
+        args: ["uninstall", "--global", "framecat"],
+        env: { DENO_INSTALL_ROOT: `${root}/${into}` },
+        stdout: "null",
+        stderr: "null",
+      }).output();
+    }
     await Deno.remove(root, { recursive: true });
   }
 });

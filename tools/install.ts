@@ -109,9 +109,15 @@ export async function install(options: InstallOptions = {}): Promise<Installed> 
   let entry = `${repo}main.ts`;
   let unbundled: string | undefined;
   try {
+    // Built beside the bundle that commands installed before run, which is
+    // replaced only once the new one is whole.
     const outdir = `${repo}dist/bundle`;
+    const fresh = `${outdir}.new`;
+    await Deno.remove(fresh, { recursive: true }).catch(() => {});
+    await bundle(fresh);
     await Deno.remove(outdir, { recursive: true }).catch(() => {});
-    entry = await bundle(outdir);
+    await Deno.rename(fresh, outdir);
+    entry = `${outdir}/main.js`;
   } catch (error) {
     unbundled = (error as Error).message;
   }
@@ -143,9 +149,21 @@ export async function install(options: InstallOptions = {}): Promise<Installed> 
   const quoted = Deno.build.os === "windows" ? `"${deno}"` : `'${deno.replaceAll("'", `'\\''`)}'`;
   // deno install still names a config of its own, `{"workspace": []}`, and
   // reading one costs about 0.8 ms of a start; --no-config reads none.
+  // The path is one shell word, quoted in parts where it holds a quote.
   const run = script.replace(/\bdeno run\b/, `${quoted} run`)
-    .replace(/ --config (?:"[^"]*"|'[^']*'|\S+)/, " --no-config");
+    .replace(/ --config (?:'[^']*'|"(?:[^"\\]|\\.)*"|\\.|[^\s'"\\])+/, " --no-config");
   await Deno.writeTextFile(command, run);
+  if (Deno.build.os !== "windows") {
+    // What was written must run.
+    const { success, stdout, stderr } = await new Deno.Command(command, {
+      args: ["--version"],
+      stdin: "null",
+    }).output();
+    const said = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    if (!success || !said.startsWith("framecat ")) {
+      throw new Error(`the installed ${command} does not run: ${said.trim().split("\n")[0]}`);
+    }
+  }
   return { command, deno, unbundled };
 }
 
