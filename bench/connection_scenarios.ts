@@ -28,6 +28,7 @@ import {
   sh,
   shOk,
   sleep,
+  stats,
   waitListening,
 } from "./harness.ts";
 import { install } from "../tools/install.ts";
@@ -263,7 +264,7 @@ async function startTimes(context: Context, commands: string[], round: number): 
       }
     }
   }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  return times.map((t) => stats(t).median);
 }
 
 export const startup: ScenarioDefinition = {
