@@ -234,41 +234,42 @@ Deno.test({
   },
 });
 
+/**
+ * Runs `body` with a receiver out of files: 80 idle connections to one that
+ * may open 64, once it has said it cannot accept.
+ */
+async function outOfFiles(body: (receiver: Receiver) => Promise<void>): Promise<void> {
+  const receiver = await Receiver.start(["--quiet", "--idle-timeout", "5"], {
+    stdout: "null",
+    files: 64,
+  });
+  const conns: Deno.TcpConn[] = [];
+  try {
+    for (let k = 0; k < 80; k++) conns.push(await connect(receiver.port));
+    await receiver.waitFor(() => /Cannot accept/.test(receiver.stderr));
+    await body(receiver);
+  } finally {
+    conns.forEach(closeQuietly);
+    await receiver.close();
+  }
+}
+
 Deno.test({
   name: "receive says it cannot accept once, not ten times a second, when out of files",
   ignore: !linux,
-  async fn(): Promise<void> {
-    const receiver = await Receiver.start(["--quiet", "--idle-timeout", "5"], {
-      stdout: "null",
-      files: 64,
-    });
-    const conns: Deno.TcpConn[] = [];
-    try {
-      // 80 idle connections: more than its 64 file descriptors.
-      for (let k = 0; k < 80; k++) conns.push(await connect(receiver.port));
-      await receiver.waitFor(() => /Cannot accept/.test(receiver.stderr));
+  fn: () =>
+    outOfFiles(async (receiver) => {
       await delay(2000);
       const said = receiver.stderr.match(/Cannot accept a connection/g)!.length;
       assert.ok(said <= 2, `said ${said} times in 2 s`);
-    } finally {
-      conns.forEach(closeQuietly);
-      await receiver.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "receive stops cleanly on SIGTERM while it waits to accept again, out of files",
   ignore: !linux,
-  async fn(): Promise<void> {
-    const receiver = await Receiver.start(["--quiet", "--idle-timeout", "5"], {
-      stdout: "null",
-      files: 64,
-    });
-    const conns: Deno.TcpConn[] = [];
-    try {
-      for (let k = 0; k < 80; k++) conns.push(await connect(receiver.port));
-      await receiver.waitFor(() => /Cannot accept/.test(receiver.stderr));
+  fn: () =>
+    outOfFiles(async (receiver) => {
       // Its accept loop now waits 0.1 s between attempts; the idle
       // connections stay open, and are closed as quiet during shutdown.
       const started = Date.now();
@@ -276,11 +277,7 @@ Deno.test({
       assert.equal(code, 0, receiver.stderr);
       assert.ok(Date.now() - started < 3000, `stopped after ${Date.now() - started} ms`);
       assert.doesNotMatch(receiver.stderr, /pending|Uncaught/);
-    } finally {
-      conns.forEach(closeQuietly);
-      await receiver.close();
-    }
-  },
+    }),
 });
 
 Deno.test("receive --tls-cert refuses a file that is not a certificate before listening", async () => {
