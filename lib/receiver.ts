@@ -398,10 +398,15 @@ class Server implements Receiver {
   }
 
   async #finish(accepting: Promise<void>): Promise<ReceiveSummary> {
-    await accepting;
-    while (this.#tasks.size > 0) await Promise.all(this.#tasks);
-    this.#graceTimer?.cancel();
-    this.#sweepTimer?.cancel();
+    try {
+      await accepting;
+      while (this.#tasks.size > 0) await Promise.all(this.#tasks);
+    } finally {
+      // Also when accepting failed (TLS could not be loaded): the timers
+      // would keep the process alive.
+      this.#graceTimer?.cancel();
+      this.#sweepTimer?.cancel();
+    }
     await this.#out.flush();
     return { messages: this.#messages, connections: this.#connections };
   }
