@@ -27,7 +27,7 @@
 const PERMISSIONS = ["--allow-net", "--allow-read"];
 
 /**
- * Flags for a faster start, about 1.1 ms of a `framecat send` together (see
+ * Flags for a faster start, about 1.5 ms of a `framecat send` together (see
  * the README's benchmark):
  * - `--unstable-lazy-dynamic-imports`: Deno reads a subcommand's modules when
  *   it runs, not every subcommand's (dissect's alone is 97 KB) before any.
