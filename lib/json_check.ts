@@ -56,6 +56,12 @@ const EXPECTED = [
   '"," or the end of the container',
 ];
 
+/** Whether `b` follows a backslash in a two-byte escape: `\"`, `\\`, `\/`, `\b`, ... */
+function isShortEscape(b: number): boolean {
+  return b === 0x22 || b === 0x5c || b === 0x2f || b === 0x62 || b === 0x66 || b === 0x6e ||
+    b === 0x72 || b === 0x74;
+}
+
 /** The characters a terminal acts on: what output shows escaped. */
 export function isUnsafeCodePoint(cp: number): boolean {
   return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029 ||
@@ -200,9 +206,39 @@ export class JsonChecker {
             if (i === end) break;
             b = bytes[i];
           }
-          while (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c) {
-            if (++i === end) break;
-            b = bytes[i];
+          // Plain bytes and whole two- and three-byte UTF-8 sequences, in
+          // one loop: text in other scripts than Latin stays here too.
+          while (true) {
+            if (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c) {
+              if (++i === end) break;
+              b = bytes[i];
+            } else if (b >= 0xc2 && b <= 0xdf && i + 1 < end) {
+              const c = bytes[i + 1];
+              if (c < 0x80 || c > 0xbf) break;
+              // C1 controls (U+0080-U+009F) and U+061C.
+              if (b === 0xc2 ? c <= 0x9f : b === 0xd8 && c === 0x9c) this.unsafe = true;
+              i += 2;
+              if (i === end) break;
+              b = bytes[i];
+            } else if (b >= 0xe1 && b <= 0xef && b !== 0xed && i + 2 < end) {
+              const c = bytes[i + 1];
+              const d = bytes[i + 2];
+              if (c < 0x80 || c > 0xbf || d < 0x80 || d > 0xbf) break;
+              // U+200E, U+200F, U+2028-U+202E and U+2066-U+2069.
+              if (b === 0xe2 && (c === 0x80 || c === 0x81)) {
+                if (isUnsafeCodePoint(0x2000 | (c & 0x3f) << 6 | (d & 0x3f))) this.unsafe = true;
+              }
+              i += 3;
+              if (i === end) break;
+              b = bytes[i];
+            } else if (b === 0x5c && i + 1 < end && isShortEscape(bytes[i + 1])) {
+              this.escapes = true;
+              i += 2;
+              if (i === end) break;
+              b = bytes[i];
+            } else {
+              break;
+            }
           }
           if (i === end) break;
           i++;
@@ -252,10 +288,7 @@ export class JsonChecker {
           i++;
           if (b === 0x75) {
             mode = HEX, this.#left = 4;
-          } else if (
-            b === 0x22 || b === 0x5c || b === 0x2f || b === 0x62 || b === 0x66 || b === 0x6e ||
-            b === 0x72 || b === 0x74
-          ) {
+          } else if (isShortEscape(b)) {
             mode = STRING;
           } else {
             return this.#stop(

@@ -33,6 +33,8 @@ interface Scanner {
 
 /** Spans at least this long are scanned in WebAssembly. */
 const WASM_MIN = 1024;
+/** Bytes of a run that the JavaScript loop looks at before WebAssembly does. */
+const FIRST_WORDS = 256;
 /** The window of WebAssembly memory a piece is copied into. */
 const WINDOW = 64 * 1024;
 
@@ -78,17 +80,27 @@ function wasm(): Scanner | null {
  * ```
  */
 export function skipPlain(bytes: Uint8Array, i: number, end: number): number {
+  // Text with accents, escapes or line breaks ends its plain runs within a
+  // few bytes: the JavaScript loop finds those without copying anything.
+  const near = Math.min(end, i + FIRST_WORDS);
+  const at = skipPlainWords(bytes, i, near);
+  if (at < near - 3 || near === end) return at;
+  i = at;
   const scan = end - i >= WASM_MIN ? wasm() : null;
   if (scan === null) return skipPlainWords(bytes, i, end);
   const window = scan.window;
+  // A copy costs what it copies: it starts small and doubles while the run
+  // goes on, so that a run costs at most about twice its length.
+  let size = WASM_MIN;
   while (end - i >= 16) {
-    const n = Math.min(end - i, WINDOW);
+    const n = Math.min(end - i, size);
     window.set(bytes.subarray(i, i + n));
     const at = scan.plain(0, n);
     // A block with another byte in it, or the last bytes of all.
     if (at <= n - 16 || i + n === end) return i + at;
     // Fewer than 16 bytes of this piece are left: they start the next.
     i += at;
+    if (size < WINDOW) size *= 2;
   }
   return i;
 }
