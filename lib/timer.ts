@@ -17,6 +17,8 @@ export interface Timer {
 
 /**
  * Calls `callback` once, after `ms` milliseconds, unless cancelled first.
+ * Any delay is waited in full, beyond the 2^31 - 1 ms of the runtime's
+ * timers; `Infinity` never fires.
  *
  * @example
  * ```ts
@@ -28,10 +30,20 @@ export interface Timer {
  * ```
  */
 export function after(ms: number, callback: () => void): Timer {
-  const signal = AbortSignal.timeout(ms);
+  if (ms === Infinity) return { cancel: () => {} };
+  if (ms > MAX_DELAY) {
+    // The runtime's timers take at most 2^31 - 1 ms, and fire at once past
+    // that: a longer wait is a chain of waits.
+    let next = after(MAX_DELAY, () => next = after(ms - MAX_DELAY, callback));
+    return { cancel: () => next.cancel() };
+  }
+  const signal = AbortSignal.timeout(Math.max(0, ms));
   signal.addEventListener("abort", callback, { once: true });
   return { cancel: () => signal.removeEventListener("abort", callback) };
 }
+
+/** The longest delay one runtime timer takes: 2^31 - 1 ms, about 24.8 days. */
+const MAX_DELAY = 2 ** 31 - 1;
 
 /**
  * Calls `callback` every `ms` milliseconds until cancelled.

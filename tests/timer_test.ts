@@ -22,3 +22,13 @@ Deno.test("every() calls back until cancelled, also from its own callback", asyn
   // Each tick comes at least a period after the one before.
   times.forEach((t, i) => assert.ok(t >= 10 * (i + 1) - 1, `tick ${i + 1} at ${t} ms`));
 });
+
+Deno.test("after() waits delays beyond 2^31 ms in full instead of firing at once", async () => {
+  let fired = 0;
+  const long = after(2 ** 31 + 1000, () => fired++);
+  const never = after(Infinity, () => fired++);
+  await new Promise<void>((resolve) => after(50, resolve));
+  long.cancel();
+  never.cancel();
+  assert.equal(fired, 0);
+});
