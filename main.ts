@@ -19,6 +19,7 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { describeError } from "./lib/errors.ts";
 import { LineWriter } from "./lib/line_writer.ts";
+import { after, type Timer } from "./lib/timer.ts";
 import {
   type CommandContext,
   formatUsage,
@@ -174,9 +175,18 @@ export async function main(args: string[]): Promise<number> {
     say(explain(error));
     return 1;
   } finally {
-    await stderr.flush().catch(() => {});
+    // A stderr nobody reads (a stalled terminal) must not hold the exit.
+    let timer: Timer | undefined;
+    await Promise.race([
+      stderr.flush().catch(() => {}),
+      new Promise<void>((resolve) => timer = after(STDERR_WAIT, resolve)),
+    ]);
+    timer!.cancel();
   }
 }
+
+/** How long the last lines on stderr may take to be written at exit: 2 s. */
+const STDERR_WAIT = 2_000;
 
 async function run(args: string[], say: (line: string) => void): Promise<number> {
   const [command, ...rest] = args;

@@ -14,7 +14,9 @@ import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_CONNS,
   receive,
+  SHUTDOWN_GRACE,
 } from "../lib/receiver.ts";
+import { after, type Timer } from "../lib/timer.ts";
 import { DEFAULT_PORT } from "../lib/sender.ts";
 import {
   type CommandContext,
@@ -69,7 +71,9 @@ const FLAGS = [
     name: "idle-timeout",
     value: "SECONDS",
     default: String(DEFAULT_IDLE_TIMEOUT / 1000),
-    help: "close a connection silent this long; 0 never does",
+    help: "close a connection whose sender is silent this long; 0 never does. Not given, " +
+      "a connection silent 30 s between frames is closed only to make room at " +
+      "--max-conns, so that a quiet stream (tail -f) is kept; the sender is told",
   },
   {
     name: "frame-timeout",
@@ -131,8 +135,9 @@ Connection events and errors go to stderr.`,
   ],
   notes: `A bad frame is never printed: its connection is closed and stderr names the
 peer and the reason. On SIGINT or SIGTERM it stops accepting, prints what
-senders had already sent (reading on up to 2 s), and exits 0; a second signal
-stops it at once, exit 1, with what is not yet written lost.
+senders had already sent (reading on up to 2 s), and exits 0; if its output
+is still not written 1 s later (stdout stalled), or at a second signal, it
+stops at once, exit 1, with what is not yet written lost.
 When stdout is closed (| head) it ends quietly. Ports below 1024 need
 privileges.`,
   exitCodes: [
@@ -223,15 +228,24 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
       say(event.message);
     },
   });
-  // The first signal drains; a second one, as when output cannot be written
-  // (a stalled pipe), stops at once.
-  let forced: (() => void) | undefined;
-  const force = new Promise<"forced">((resolve) => forced = () => resolve("forced"));
-  const stop = () => controller.signal.aborted ? forced!() : controller.abort();
+  // The first signal drains, within the grace period and a little more for
+  // the output; a second one, as when output cannot be written (a stalled
+  // pipe or terminal), stops at once.
+  let forced: ((why: string) => void) | undefined;
+  const force = new Promise<string>((resolve) => forced = resolve);
+  let overdue: Timer | undefined;
+  const stop = () => {
+    if (controller.signal.aborted) return forced!("stopped by a second signal");
+    controller.abort();
+    overdue = after(SHUTDOWN_GRACE + OUTPUT_GRACE, () => {
+      forced!(`output not written ${(SHUTDOWN_GRACE + OUTPUT_GRACE) / 1000} s after the signal`);
+    });
+  };
   const signals = listenForSignals(stop);
   try {
-    if (await Promise.race([receiver.finished, force]) === "forced") {
-      say("framecat: stopped by a second signal; output not yet written is lost");
+    const outcome = await Promise.race([receiver.finished, force]);
+    if (typeof outcome === "string") {
+      say(`framecat: ${outcome}; output not yet written is lost (a line may be cut)`);
       return 1;
     }
     return 0;
@@ -240,9 +254,16 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     if (error instanceof Deno.errors.BrokenPipe) return 0;
     throw new Error(`Cannot write to standard output: ${describeError(error)}`, { cause: error });
   } finally {
+    overdue?.cancel();
     signals();
   }
 }
+
+/**
+ * After the grace period, how long a stopping receiver may still take to
+ * write its output before it gives up: 1 s.
+ */
+const OUTPUT_GRACE = 1_000;
 
 /** Calls `stop` on SIGINT and SIGTERM; returns what removes the listeners. */
 function listenForSignals(stop: () => void): () => void {
@@ -260,14 +281,17 @@ function listenForSignals(stop: () => void): () => void {
 
 /**
  * Where lines go. With --ack each line is written before its
- * acknowledgement, synchronously where stdout is a file or a terminal (a
- * round trip then costs a third); to a pipe or a socket, whose reader may
- * stall, asynchronously, so that signals and timeouts still work meanwhile.
+ * acknowledgement, synchronously where stdout is a file (a round trip then
+ * costs a third); to a pipe, a socket or a terminal, whose reader may stall,
+ * asynchronously, so that signals and timeouts still work meanwhile.
  */
 async function ackOutput(ack: boolean | undefined): Promise<ByteWriter> {
   if (!ack) return Deno.stdout;
+  const asynchronous = { write: (p: Uint8Array) => Deno.stdout.write(p) };
+  // A terminal nobody reads blocks a write as long as a pipe does.
+  if (Deno.stdout.isTerminal()) return asynchronous;
   const { fstatSync } = await import("node:fs");
   const stdout = fstatSync(1);
   if (!stdout.isFIFO() && !stdout.isSocket()) return Deno.stdout;
-  return { write: (p) => Deno.stdout.write(p) };
+  return asynchronous;
 }

@@ -18,6 +18,7 @@ import {
   DEFAULT_ACK_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_PORT,
+  DEFAULT_WRITE_TIMEOUT,
   type FrameBatch,
   send,
   type SendResult,
@@ -83,7 +84,15 @@ const FLAGS = [
     name: "ack-timeout",
     value: "SECONDS",
     default: String(DEFAULT_ACK_TIMEOUT / 1000),
-    help: "how long to wait for the next confirmation",
+    help: "give up on messages unconfirmed this long (since the last confirmation, " +
+      "while sending and after); 0 never does",
+  },
+  {
+    name: "write-timeout",
+    value: "SECONDS",
+    default: String(DEFAULT_WRITE_TIMEOUT / 1000),
+    help: "give up when the receiver reads nothing this long (it stopped reading); 0 waits " +
+      "for ever",
   },
   { name: "tls", help: "connect with TLS, verifying the receiver's certificate" },
   {
@@ -160,6 +169,10 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
     flag: "--ack-timeout",
     command: "send",
   });
+  const writeTimeout = parseSeconds(values["write-timeout"], {
+    flag: "--write-timeout",
+    command: "send",
+  });
   let source;
   if (values.stdin) {
     source = frameLines(Deno.stdin, { json: values.json, maxBytes });
@@ -169,6 +182,15 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
     source = stdinOrHello({ json: values.json, maxBytes });
   } else {
     const frames = positionals.map((message, i) => {
+      // Deno gives arguments decoded, with bytes that are not UTF-8 made
+      // U+FFFD: refused as the same bytes on standard input are.
+      if (message.includes("\uFFFD")) {
+        throw new UsageError(
+          `message ${i + 1} is not valid UTF-8 (or holds U+FFFD, which an argument cannot ` +
+            "tell apart from bytes that are not UTF-8: send it on standard input)",
+          "send",
+        );
+      }
       try {
         return values.json
           ? encodeJsonFrame(message, { maxBytes })
@@ -188,7 +210,8 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
   let sent: SendResult | undefined;
   const tally = (s: SendResult) =>
     `${s.messages} message${s.messages === 1 ? "" : "s"} (${s.bytes} bytes) to ${s.peer}` +
-    (s.acknowledged === undefined ? "" : `, ${s.acknowledged} acknowledged`);
+    (s.acknowledged === undefined ? "" : `, ${s.acknowledged} acknowledged`) +
+    (s.connections > 1 ? `, over ${s.connections} connections` : "");
   try {
     sent = await send(source, {
       hostname,
@@ -198,7 +221,9 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
       tls,
       ack: values.ack,
       ackTimeout,
+      writeTimeout,
       onProgress: (s) => sent = s,
+      onEvent: (event) => say(event.message),
     });
   } catch (error) {
     if (sent && (error instanceof SyntaxError || error instanceof RangeError)) {

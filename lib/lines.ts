@@ -372,7 +372,9 @@ function addLine(
     // the line is still being read: otherwise how the input was split
     // into reads would decide between refusing and skipping it.
     if (end - start > options.maxBytes) return fits(batch, end - start, options);
-    if (line.trim() === "") return true;
+    // Blank is what JSON itself calls whitespace: a line of NBSP, BOM or
+    // U+2028 is not JSON, and is refused.
+    if (/^[ \t\r]*$/.test(line)) return true;
     try {
       JSON.parse(line);
     } catch (e) {

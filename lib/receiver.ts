@@ -25,11 +25,19 @@
 import { formatAddress, unbracket } from "./address.ts";
 import { CidrSet } from "./cidr.ts";
 import { describeError } from "./errors.ts";
-import { DEFAULT_MAX_BYTES, FrameError, type FrameErrorCode, prefixProblem } from "./framing.ts";
+import {
+  DEFAULT_MAX_BYTES,
+  FrameError,
+  type FrameErrorCode,
+  MAX_PAYLOAD_BYTES,
+  prefixProblem,
+} from "./framing.ts";
+import { checkDuration, checkWhole } from "./option_checks.ts";
 import { JsonChecker } from "./json_check.ts";
 import { type ByteWriter, writeAll } from "./line_writer.ts";
 import { MemoryBudget } from "./memory_budget.ts";
 import { after, every, type Timer } from "./timer.ts";
+import { type CloseCode, closeNoticeFrame } from "./close_notice.ts";
 import { OutputQueue } from "./output_queue.ts";
 import { SafeJsonText, StringDisplay } from "./safe_text.ts";
 import { checkServerCert, type ServerCertOptions } from "./server_cert.ts";
@@ -79,8 +87,14 @@ export interface ReceiveOptions {
   /** Refuse frames declaring more bytes than this. Defaults to 64 MiB. */
   maxBytes?: number;
   /**
-   * Close a connection that sends nothing for this many milliseconds (give or
-   * take a quarter of it, at most a second); 0 never does. Defaults to 30 s.
+   * Close a connection whose peer sends nothing for this many milliseconds
+   * (give or take a quarter of it, at most a second); 0 never does. Not
+   * given, a connection quiet between frames for
+   * {@linkcode DEFAULT_IDLE_TIMEOUT} is closed only while the receiver is at
+   * `maxConns`, to make room: a quiet stream (`tail -f`) is never closed
+   * otherwise, and `frameTimeout` still bounds a frame half sent. Only time
+   * spent waiting on the peer counts, never time its bytes wait on the
+   * receiver. Its peer is told (see `close_notice.ts`).
    */
   idleTimeout?: number;
   /**
@@ -122,6 +136,8 @@ export interface ReceiveOptions {
    * Called with each message, in the order they are printed, once it is
    * checked: for programs that want values rather than lines. If it throws,
    * that message is not printed and its connection is closed with the error.
+   * A promise it returns is not waited for; if it rejects, the connection
+   * is closed with the reason.
    */
   onMessage?: (message: ReceivedMessage) => void;
   /** Told of every event worth a line on a log: listening, connections, errors. */
@@ -163,6 +179,11 @@ export interface ReceiveSummary {
   messages: number;
   /** Connections accepted. */
   connections: number;
+  /**
+   * Errors that `onEvent` threw, or `onMessage` rejected with (the first
+   * 10): the receiver went on. Absent when there were none.
+   */
+  callbackErrors?: unknown[];
 }
 
 /** A running receiver; see {@linkcode receive}. */
@@ -222,6 +243,18 @@ export interface Receiver {
  * ```
  */
 export function receive(output: ByteWriter | null, options: ReceiveOptions = {}): Receiver {
+  checkWhole("receive", { name: "port", value: options.port, max: 65535 });
+  checkWhole("receive", { name: "count", value: options.count, min: 1 });
+  checkWhole("receive", {
+    name: "maxBytes",
+    value: options.maxBytes,
+    min: 1,
+    max: MAX_PAYLOAD_BYTES,
+  });
+  checkWhole("receive", { name: "maxConns", value: options.maxConns, min: 1 });
+  checkWhole("receive", { name: "maxMemory", value: options.maxMemory, min: 1 });
+  checkDuration("receive", { name: "idleTimeout", value: options.idleTimeout });
+  checkDuration("receive", { name: "frameTimeout", value: options.frameTimeout });
   const hostname = unbracket(options.hostname ?? "0.0.0.0");
   const port = options.port ?? DEFAULT_PORT;
   // Parsed first, so that a bad range leaves no listener open.
@@ -271,6 +304,11 @@ const CROWD = 256;
 const CHUNK = 1024 * 1024;
 /** A line up to this long is built whole in the output's current block. */
 const SMALL_LINE = 16 * 1024;
+/**
+ * How long a close notice may wait to be written (a peer that reads
+ * nothing): the connection is closed then all the same.
+ */
+const NOTICE_WAIT = 1000;
 /** Pieces of `CHUNK` bytes kept for reuse once written: reading into memory already touched is faster. */
 const CHUNK_POOL = 16;
 /** Output queued past this stops connections reading frames that fit in their buffer. */
@@ -294,26 +332,33 @@ interface Connection {
   end: number;
   /** Stream offset of `buf[0]`. */
   base: number;
-  /** Bytes read, and frames printed. */
-  received: number;
+  /** Frames printed. */
   frames: number;
   /** A large frame being read: its declared length and payload bytes so far; -1 if none. */
   largeLength: number;
   largeGot: number;
   /** Stream offset of that frame. */
   largeStart: number;
-  /** Whether it waits on the receiver (memory, output) rather than on its peer. */
-  held: boolean;
-  /** Why we closed it, once we have. */
+  /**
+   * When the read under way began (`Date.now()`), or 0 while the connection
+   * is not being read: its timeouts count only time spent waiting on its
+   * peer, never time it waits on the receiver (output, memory, another
+   * connection's line, a stopped process).
+   */
+  readingSince: number;
+  /** Milliseconds spent waiting on the peer since the partial frame began. */
+  frameWaited: number;
+  /** Why we closed it, once we have, in words and as a code for its peer. */
   closedFor?: string;
-  /** `received` when the sweep last saw it change, and when that was. */
-  seenReceived: number;
-  seenAt: number;
-  /** `frames` when the sweep first saw the current frame partial, and when. */
-  partialFrame: number;
-  partialSince: number;
+  closeCode?: CloseCode;
   /** Aborted when it is closed: ends its waits on memory and output. */
   closing: AbortController;
+  /** Everything written to the peer (acknowledgements, the close notice), in order. */
+  writes: Promise<void>;
+  /** Set while a rewritten line of its is being printed. */
+  printing: Promise<void> | null;
+  /** The close notice being written, then the close. */
+  goodbye: Promise<void> | null;
 }
 
 class Server implements Receiver {
@@ -336,6 +381,14 @@ class Server implements Receiver {
   #connections = 0;
   #stopping = false;
   #stopReason = "receiver stopped";
+  #stopCode: CloseCode = "SHUTDOWN";
+  #idleTimeout: number;
+  /** Whether idle connections are closed always, or only to make room at `maxConns`. */
+  #idleAlways: boolean;
+  #frameTimeout: number;
+  #maxConns: number;
+  #sweepPeriod: number;
+  #sweptAt: number;
   #stoppedAt = 0;
   #slotFree: (() => void) | undefined;
   #limitSaidAt = -Infinity;
@@ -345,6 +398,7 @@ class Server implements Receiver {
   /** Ends the wait before accepting again, after a failed accept. */
   #acceptRetry: (() => void) | undefined;
   #checker = new JsonChecker();
+  #callbackErrors: unknown[] = [];
   /** Set while a connection prints a rewritten large payload piece by piece. */
   #rewriting: Promise<void> | null = null;
   #chunks: Uint8Array[] = [];
@@ -373,19 +427,26 @@ class Server implements Receiver {
     );
     this.#out = new OutputQueue(output ?? DISCARD, {
       budget: this.#budget,
-      onError: () => this.#stop(0),
+      onError: () => {
+        this.#stopReason = "the receiver cannot write its output";
+        this.#stopCode = "OUTPUT_FAILED";
+        this.#stop(0);
+      },
     });
     const copy = (bytes: Uint8Array) => this.#out.copy(bytes);
     this.#safeJson = new SafeJsonText(copy);
     this.#display = new StringDisplay(copy);
     this.#emit({ type: "listen", message: `Listening on ${formatAddress(this.addr)}` });
-    const idle = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
-    const frame = options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT;
-    const timeouts = [idle, frame].filter((t) => t > 0);
+    this.#idleAlways = options.idleTimeout !== undefined;
+    this.#idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
+    this.#frameTimeout = options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT;
+    this.#maxConns = options.maxConns ?? DEFAULT_MAX_CONNS;
+    const timeouts = [this.#idleTimeout, this.#frameTimeout].filter((t) => t > 0);
     // One timer for every connection: a sweep a quarter of the shortest
     // timeout (at most a second) apart closes those past a timeout.
-    const period = Math.min(...timeouts.map((t) => t / 4), 1000);
-    this.#sweepTimer = every(period, () => this.#sweep(idle, frame));
+    this.#sweepPeriod = Math.min(...timeouts.map((t) => t / 4), 1000);
+    this.#sweptAt = Date.now();
+    this.#sweepTimer = every(this.#sweepPeriod, () => this.#sweep());
     const accepting = this.#accept();
     this.finished = this.#finish(accepting);
     options.signal?.addEventListener("abort", () => this.shutdown(), { once: true });
@@ -408,11 +469,13 @@ class Server implements Receiver {
       this.#sweepTimer?.cancel();
     }
     await this.#out.flush();
-    return { messages: this.#messages, connections: this.#connections };
+    const summary: ReceiveSummary = { messages: this.#messages, connections: this.#connections };
+    if (this.#callbackErrors.length > 0) summary.callbackErrors = this.#callbackErrors;
+    return summary;
   }
 
   async #accept(): Promise<void> {
-    const maxConns = this.#options.maxConns ?? DEFAULT_MAX_CONNS;
+    const maxConns = this.#maxConns;
     if (this.#tls) {
       // TLS is served over TCP connections that stay ours, so that one whose
       // handshake never finishes can really be closed (see tls_server.ts).
@@ -468,7 +531,7 @@ class Server implements Receiver {
       }
       if (this.#allow && !this.#allow.has(conn.remoteAddr.hostname)) {
         const peer = formatAddress(conn.remoteAddr);
-        conn.close();
+        this.#refuse(conn);
         this.#emit({
           type: "error",
           peer,
@@ -505,24 +568,79 @@ class Server implements Receiver {
   }
 
   #closeAll(except?: Connection): void {
-    for (const c of this.#open) if (c !== except) this.#close(c, this.#stopReason);
+    for (const c of this.#open) {
+      if (c !== except) this.#close(c, this.#stopCode, this.#stopReason);
+    }
   }
 
-  #close(connection: Connection, why: string): void {
-    if (connection.closedFor !== undefined) return;
-    connection.closedFor = why;
-    connection.closing.abort();
+  /**
+   * Closes a connection for a reason of the receiver's own: nothing of it
+   * is printed from now on, its peer is told why and how many of its
+   * messages were printed, then the connection is closed.
+   */
+  #close(c: Connection, code: CloseCode, why: string): void {
+    if (c.closedFor !== undefined) return;
+    c.closedFor = why;
+    c.closeCode = code;
+    c.closing.abort();
+    c.goodbye = this.#sayGoodbye(c, code, why);
+  }
+
+  /**
+   * Writes the close notice after whatever is being written to the peer
+   * (waiting at most {@linkcode NOTICE_WAIT} for a peer that reads nothing),
+   * then closes the connection, which also ends a read under way.
+   */
+  async #sayGoodbye(c: Connection, code: CloseCode, why: string): Promise<void> {
+    // A line of its being printed counts: the notice says what was printed.
+    while (c.printing) await c.printing;
+    const notice = closeNoticeFrame({ closed: code, reason: why, messages: c.frames });
+    const written = c.writes.then(() => writeAll(c.conn, notice));
+    let timer: Timer | undefined;
+    await Promise.race([
+      written.catch(() => {}),
+      new Promise<void>((resolve) => timer = after(NOTICE_WAIT, resolve)),
+    ]);
+    timer!.cancel();
     try {
-      connection.conn.close();
+      c.conn.close();
     } catch {
       // Already closed.
     }
   }
 
+  /**
+   * Tells a peer outside `allow` so (a sender would otherwise take the
+   * system's close for a receiver that read its messages), then closes it.
+   * Nothing of it is read.
+   */
+  #refuse(conn: Deno.TcpConn): void {
+    const notice = closeNoticeFrame({
+      closed: "NOT_ALLOWED",
+      reason: "not in the allowed address ranges",
+      messages: 0,
+    });
+    let timer: Timer | undefined;
+    const task = Promise.race([
+      writeAll(conn, notice).catch(() => {}),
+      new Promise<void>((resolve) => timer = after(NOTICE_WAIT, resolve)),
+    ]).then(() => {
+      timer!.cancel();
+      conn.close();
+    });
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  /** Writes acknowledgements of messages `first` to `first + count - 1`, once their lines are out. */
+  async #ack(c: Connection, first: number, count: number): Promise<void> {
+    await this.#out.flushNow();
+    await (c.writes = c.writes.then(() => writeAll(c.conn, ackFrames(first, count))));
+  }
+
   async #serve(conn: Conn): Promise<void> {
     const peer = formatAddress(conn.remoteAddr);
     const options = this.#options;
-    const now = Date.now();
     const c: Connection = {
       conn,
       peer,
@@ -531,17 +649,16 @@ class Server implements Receiver {
       start: 0,
       end: 0,
       base: 0,
-      received: 0,
       frames: 0,
       largeLength: -1,
       largeGot: 0,
       largeStart: 0,
-      held: false,
-      seenReceived: 0,
-      seenAt: now,
-      partialFrame: -1,
-      partialSince: 0,
+      readingSince: 0,
+      frameWaited: 0,
       closing: new AbortController(),
+      writes: Promise.resolve(),
+      printing: null,
+      goodbye: null,
     };
     if (options.ack && "setNoDelay" in conn) conn.setNoDelay(true);
     this.#open.add(c);
@@ -553,28 +670,24 @@ class Server implements Receiver {
         // Another connection's line is being written a piece at a time.
         while (this.#rewriting) await this.#rewriting;
         const before = c.frames;
-        const large = this.#takeFrames(c);
-        const added = c.frames - before;
-        if (options.ack && added > 0) {
-          // Acknowledge only what has been written out.
-          await this.#out.flushNow();
-          await writeAll(conn, ackFrames(before + 1, added));
+        let large = -1;
+        try {
+          large = this.#takeFrames(c);
+        } finally {
+          // Every line printed is acknowledged, also when a later frame of
+          // the same read is refused.
+          if (options.ack && c.frames > before) await this.#ack(c, before + 1, c.frames - before);
         }
-        if (this.#messages >= this.#count) this.#close(c, this.#stopReason);
+        if (this.#messages >= this.#count) this.#close(c, this.#stopCode, this.#stopReason);
         if (c.closedFor !== undefined) break;
         if (large >= 0) {
           const printed = await this.#readLarge(c, large);
-          if (options.ack && printed) {
-            await this.#out.flushNow();
-            await writeAll(conn, ackFrames(c.frames, 1));
-          }
+          if (options.ack && printed) await this.#ack(c, c.frames, 1);
           continue;
         }
         if (this.#out.pending > OUTPUT_HIGH_WATER || this.#budget.used >= this.#budget.limit) {
-          c.held = true;
           await this.#out.below(OUTPUT_HIGH_WATER, c.closing.signal);
           await this.#budget.below(c.closing.signal);
-          c.held = false;
           if (c.closedFor !== undefined) break;
         }
         if (!(await this.#fill(c))) break;
@@ -586,15 +699,42 @@ class Server implements Receiver {
       this.#slotFree?.();
       this.#slotFree = undefined;
       const partial = this.#describePartial(c);
-      if (c.closedFor === undefined) {
-        c.closedFor = "";
-        try {
-          conn.close();
-        } catch {
-          // Already closed.
+      if (c.goodbye === null) {
+        // A refused frame is said to the peer; a peer that ended or failed
+        // is past hearing it.
+        const code = failure instanceof FrameError
+          ? (failure.code === "TRUNCATED" ? undefined : failure.code)
+          : failure instanceof CallbackError
+          ? "REFUSED"
+          : undefined;
+        if (code !== undefined) {
+          c.goodbye = this.#sayGoodbye(c, code, (failure as Error).message);
+        } else {
+          try {
+            conn.close();
+          } catch {
+            // Already closed.
+          }
         }
       }
+      c.closedFor ??= "";
       this.#report(c, failure, partial);
+      await c.goodbye;
+    }
+  }
+
+  /**
+   * Reads from the peer into `p`. The wait is timed: only time spent
+   * waiting on the peer counts toward its idle and frame timeouts.
+   */
+  async #read(c: Connection, p: Uint8Array): Promise<number | null> {
+    const partial = c.largeLength >= 0 || c.end > c.start;
+    c.readingSince = Date.now();
+    try {
+      return await c.conn.read(p);
+    } finally {
+      if (partial) c.frameWaited += Date.now() - c.readingSince;
+      c.readingSince = 0;
     }
   }
 
@@ -619,13 +759,12 @@ class Server implements Receiver {
       c.start = 0;
       c.end = held;
     }
-    const n = await c.conn.read(buf.subarray(c.end));
+    const n = await this.#read(c, buf.subarray(c.end));
     if (n === null) {
       if (c.end > c.start) throw this.#truncated(c);
       return false;
     }
     c.end += n;
-    c.received += n;
     if (c.end === buf.length && c.start === 0 && buf.length < this.#maxBuffer()) {
       // Reads fill the buffer: a faster sender; grow it for the next read.
       const grown = new Uint8Array(buf.length * 2);
@@ -685,6 +824,8 @@ class Server implements Receiver {
       }
       return -1;
     } finally {
+      // A frame that began with the last read waited nothing yet.
+      if (pos !== c.start) c.frameWaited = 0;
       c.start = pos;
       if (pos === end) c.start = c.end = 0, c.base += end;
     }
@@ -701,9 +842,7 @@ class Server implements Receiver {
     c.largeLength = length;
     c.largeGot = 0;
     c.largeStart = frameStart;
-    c.held = true;
     await this.#budget.reserve(length, c.closing.signal);
-    c.held = false;
     let reserved = length;
     const pieces: Uint8Array[] = [];
     try {
@@ -724,21 +863,23 @@ class Server implements Receiver {
           piece = this.#chunk(length - got);
           filled = 0;
         }
-        const n = await c.conn.read(piece.subarray(filled));
+        const n = await this.#read(c, piece.subarray(filled));
         if (n === null) throw this.#truncated(c);
         checker.push(piece, filled, filled + n);
         filled += n;
         got += n;
-        c.received += n;
         c.largeGot = got;
       }
       pieces.push(piece);
       c.base += length;
       c.largeLength = -1;
+      c.frameWaited = 0;
       const error = checker.end();
       if (error !== undefined) throw this.#payloadError(c, frameStart, pieces, error);
-      if (this.#messages >= this.#count) return false;
+      if (this.#messages >= this.#count || c.closedFor !== undefined) return false;
       while (this.#rewriting) await this.#rewriting;
+      // Closed meanwhile: its peer was told it was not printed.
+      if (c.closedFor !== undefined) return false;
       if (needsRewrite(checker, this.#json)) {
         // Given back piece by piece as the rewrite goes.
         reserved = 0;
@@ -767,7 +908,7 @@ class Server implements Receiver {
     checker: JsonChecker,
   ): Promise<void> {
     let done = () => {};
-    this.#rewriting = new Promise((resolve) => done = resolve);
+    this.#rewriting = c.printing = new Promise((resolve) => done = resolve);
     let given = 0;
     try {
       if (this.#options.onMessage) this.#deliver(c, pieces, length);
@@ -793,7 +934,7 @@ class Server implements Receiver {
       if (this.#messages >= this.#count) this.#reachedCount(c);
     } finally {
       if (given < length) this.#budget.release(length - given);
-      this.#rewriting = null;
+      this.#rewriting = c.printing = null;
       done();
     }
   }
@@ -932,6 +1073,7 @@ class Server implements Receiver {
   #reachedCount(c: Connection): void {
     const plural = this.#count === 1 ? "" : "s";
     this.#stopReason = `the receiver reached its count (${this.#count} message${plural})`;
+    this.#stopCode = "COUNT";
     // This connection is closed once its acknowledgement is written.
     this.#stop(0, c);
   }
@@ -944,7 +1086,25 @@ class Server implements Receiver {
       for (const p of pieces) bytes.set(p, o), o += p.length;
     }
     const text = decoder.decode(bytes);
-    this.#options.onMessage!({ peer: c.peer, bytes: length, text, value: JSON.parse(text) });
+    let result: unknown;
+    try {
+      result = this.#options.onMessage!({
+        peer: c.peer,
+        bytes: length,
+        text,
+        value: JSON.parse(text),
+      });
+    } catch (error) {
+      throw new CallbackError(error);
+    }
+    if (typeof (result as Promise<unknown> | undefined)?.then === "function") {
+      // A callback that returns a promise is not waited for; if it rejects,
+      // its connection is closed with the reason, as if it had thrown.
+      (result as Promise<unknown>).then(undefined, (error) => {
+        this.#callbackError(error);
+        this.#close(c, "REFUSED", describeError(error));
+      });
+    }
   }
 
   #frameError(c: Connection, code: FrameErrorCode, offset: number, why: string): FrameError {
@@ -987,6 +1147,19 @@ class Server implements Receiver {
     return this.#frameError(c, "TRUNCATED", offset, `stream ended ${partial}`);
   }
 
+  /** How many complete frames wait in the connection's buffer, unprinted. */
+  #unprinted(c: Connection): number {
+    let count = 0;
+    for (let pos = c.start; pos < c.end; count++) {
+      const lf = c.buf.subarray(pos, Math.min(c.end, pos + 11)).indexOf(LF);
+      if (lf <= 0) break;
+      const length = Number(decoder.decode(c.buf.subarray(pos, pos + lf)));
+      if (!Number.isSafeInteger(length) || pos + lf + 1 + length > c.end) break;
+      pos += lf + 1 + length;
+    }
+    return count;
+  }
+
   /** Where the frame being read stands, or `undefined` between frames. */
   #describePartial(c: Connection): string | undefined {
     if (c.largeLength >= 0) return `after ${c.largeGot} of ${c.largeLength} payload bytes`;
@@ -1003,32 +1176,39 @@ class Server implements Receiver {
   }
 
   /**
-   * Closes the connections that received nothing for `idle` ms, and those
-   * whose current frame began arriving `frame` ms ago or more. A connection
-   * waiting on the receiver itself (memory, output) is not timed.
+   * Closes the connections whose peer sent nothing for the idle timeout
+   * (between frames only while the receiver is at `maxConns`, unless an idle
+   * timeout was given), and those whose current frame has taken the frame
+   * timeout. Only time spent waiting on the peer counts: a connection that
+   * waits on the receiver (output, memory, another connection's line) is
+   * not being read, and a sweep that comes late (the process was stopped,
+   * or busy) starts every clock again.
    */
-  #sweep(idle: number, frame: number): void {
+  #sweep(): void {
     const now = Date.now();
+    const late = now - this.#sweptAt - this.#sweepPeriod > Math.max(250, this.#sweepPeriod);
+    this.#sweptAt = now;
+    if (late) {
+      for (const c of this.#open) if (c.readingSince > 0) c.readingSince = now;
+      return;
+    }
+    const idle = this.#idleTimeout;
+    const frame = this.#frameTimeout;
+    const full = this.#open.size >= this.#maxConns;
     for (const c of this.#open) {
+      if (c.readingSince === 0) continue;
+      const waiting = now - c.readingSince;
       const partial = c.largeLength >= 0 || c.end > c.start;
-      if (c.received !== c.seenReceived || c.held) {
-        c.seenReceived = c.received;
-        c.seenAt = now;
-        if (c.held) c.partialSince = now;
-      } else if (idle > 0 && now - c.seenAt >= idle) {
-        this.#close(c, `no data for ${idle / 1000} s (idle timeout)`);
-        continue;
-      }
-      if (!partial) {
-        c.partialFrame = -1;
-      } else if (c.partialFrame !== c.frames) {
-        c.partialFrame = c.frames;
-        c.partialSince = now;
-      } else if (frame > 0 && now - c.partialSince >= frame) {
+      if (partial && frame > 0 && c.frameWaited + waiting >= frame) {
         this.#close(
           c,
+          "FRAME_TIMEOUT",
           `frame ${c.frames + 1} not complete ${frame / 1000} s after it began (frame timeout)`,
         );
+      } else if (
+        idle > 0 && waiting >= idle && (this.#idleAlways ? true : full && !partial)
+      ) {
+        this.#close(c, "IDLE_TIMEOUT", `no data for ${idle / 1000} s (idle timeout)`);
       }
     }
   }
@@ -1037,11 +1217,9 @@ class Server implements Receiver {
   #sweepStopping(): void {
     const now = Date.now();
     for (const c of this.#open) {
-      if (c.received !== c.seenReceived || c.held) {
-        c.seenReceived = c.received;
-        c.seenAt = now;
-      } else if (now - Math.max(c.seenAt, this.#stoppedAt) >= SHUTDOWN_QUIET) {
-        this.#close(c, this.#stopReason);
+      if (c.readingSince === 0) continue;
+      if (now - Math.max(c.readingSince, this.#stoppedAt) >= SHUTDOWN_QUIET) {
+        this.#close(c, this.#stopCode, this.#stopReason);
       }
     }
   }
@@ -1051,9 +1229,13 @@ class Server implements Receiver {
     const { peer, frames: messages } = c;
     const tally = `after ${messages} message${messages === 1 ? "" : "s"}`;
     if (c.closedFor) {
-      const dropped = partial === undefined
+      const unprinted = this.#unprinted(c);
+      const dropped = (unprinted === 0
         ? ""
-        : `; frame ${messages + 1} was dropped incomplete, ${partial}`;
+        : `; ${
+          unprinted === 1 ? "1 complete frame" : `${unprinted} complete frames`
+        } that had arrived not printed (the sender is told)`) +
+        (partial === undefined ? "" : `; frame ${messages + 1} was dropped incomplete, ${partial}`);
       const stopped = c.closedFor === this.#stopReason && dropped === "";
       this.#emit({
         type: stopped ? "close" : "error",
@@ -1081,8 +1263,25 @@ class Server implements Receiver {
     }
   }
 
+  /** Tells `onEvent`; an error it throws is kept for the summary, and the receiver goes on. */
   #emit(event: ReceiverEvent): void {
-    this.#options.onEvent?.(event);
+    try {
+      this.#options.onEvent?.(event);
+    } catch (error) {
+      this.#callbackError(error);
+    }
+  }
+
+  #callbackError(error: unknown): void {
+    if (this.#callbackErrors.length < 10) this.#callbackErrors.push(error);
+  }
+}
+
+/** An error thrown by `onMessage`: the message it was given is refused. */
+class CallbackError extends Error {
+  constructor(cause: unknown) {
+    super(describeError(cause), { cause });
+    this.name = "CallbackError";
   }
 }
 

@@ -17,9 +17,10 @@
 import { formatAddress, unbracket } from "./address.ts";
 import { describeError } from "./errors.ts";
 import { after, type Timer } from "./timer.ts";
-import { FrameReader } from "./framing.ts";
 import type { FrameBatch } from "./lines.ts";
-import { writeAll } from "./line_writer.ts";
+import { type CloseNotice, isResumable } from "./close_notice.ts";
+import { Link, type LinkOptions } from "./sender/link.ts";
+import { checkDuration, checkWhole } from "./option_checks.ts";
 
 export type { FrameBatch } from "./lines.ts";
 
@@ -40,6 +41,9 @@ export const DEFAULT_CONNECT_TIMEOUT = 10_000;
  * receiver to close the connection, by default: 2 s.
  */
 export const DEFAULT_CLOSE_TIMEOUT = 2_000;
+
+/** How long a write may wait on a receiver that reads nothing, by default: 30 s. */
+export const DEFAULT_WRITE_TIMEOUT = 30_000;
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
@@ -68,13 +72,25 @@ export interface ConnectOptions {
 export interface SendOptions extends ConnectOptions {
   /** Called after each batch is written, with the totals so far. */
   onProgress?: (sent: SendResult) => void;
+  /** Told when the receiver closed the connection and `send` goes on over a new one. */
+  onEvent?: (event: SendEvent) => void;
   /**
    * Wait for the receiver to acknowledge every message (`receive --ack`),
    * failing if an acknowledgement does not come within `ackTimeout`.
    */
   ack?: boolean;
-  /** Milliseconds to wait for the next acknowledgement. Defaults to 10 s. */
+  /**
+   * With `ack`: milliseconds that messages sent may go unacknowledged since
+   * the last acknowledgement (while sending, and after); 0 never gives up.
+   * Defaults to {@linkcode DEFAULT_ACK_TIMEOUT}.
+   */
   ackTimeout?: number;
+  /**
+   * Milliseconds a write may wait without the receiver taking any byte (it
+   * stopped reading) before `send` gives up; 0 never does. Defaults to
+   * {@linkcode DEFAULT_WRITE_TIMEOUT}.
+   */
+  writeTimeout?: number;
   /**
    * Without `ack`: after the last write, the sending side is closed and
    * `send` waits up to this many milliseconds for the receiver to close the
@@ -96,6 +112,68 @@ export interface SendResult {
   peer: string;
   /** Messages the receiver acknowledged, with `ack`. */
   acknowledged?: number;
+  /** Connections it took: more than 1 when the receiver closed one and `send` went on. */
+  connections: number;
+}
+
+/** Something that happened to a send, with a line that says it. */
+export interface SendEvent {
+  /** `reconnect`: the receiver closed the connection, and the rest goes over a new one. */
+  type: "reconnect";
+  /** The line for people. */
+  message: string;
+  /** What the receiver said as it closed, if it did. */
+  notice?: CloseNotice;
+}
+
+/**
+ * Messages that may not have reached the receiver: the connection closed,
+ * reset or stalled before every message sent was confirmed, or the receiver
+ * refused one. The message says it in words; the fields count.
+ *
+ * @example
+ * ```ts
+ * import { DeliveryError } from "./sender.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new DeliveryError("lost", { sent: 3, confirmed: 1 });
+ * assert.equal(error.unconfirmed, 2);
+ * assert.equal(error.name, "DeliveryError");
+ * ```
+ */
+export class DeliveryError extends Error {
+  /** Messages written to the receiver, in all. */
+  readonly sent: number;
+  /** Of those, how many the receiver confirmed (acknowledged, or counted in its close notice). */
+  readonly confirmed: number;
+  /** The receiver's close notice, if it sent one. */
+  readonly notice?: CloseNotice;
+
+  /** Makes the error; `details` count what was sent and confirmed. */
+  constructor(message: string, details: DeliveryErrorDetails) {
+    super(message, { cause: details.cause });
+    this.name = "DeliveryError";
+    this.sent = details.sent;
+    this.confirmed = details.confirmed;
+    this.notice = details.notice;
+  }
+
+  /** Messages sent that the receiver did not confirm: it may have missed them. */
+  get unconfirmed(): number {
+    return this.sent - this.confirmed;
+  }
+}
+
+/** What a {@linkcode DeliveryError} counts. */
+export interface DeliveryErrorDetails {
+  /** Messages written to the receiver, in all. */
+  sent: number;
+  /** Of those, how many the receiver confirmed. */
+  confirmed: number;
+  /** The receiver's close notice, if it sent one. */
+  notice?: CloseNotice;
+  /** The error underneath, if any. */
+  cause?: unknown;
 }
 
 /** A connection to a receiver: TCP, or TLS with `tls`. */
@@ -267,18 +345,26 @@ export function batchFrames(frames: Uint8Array[]): FrameBatch {
 }
 
 /**
- * Connects to a receiver and writes every batch of frames, in order, over one
- * connection, then closes it. Errors of the source are passed on as they
- * are, after what came before them was sent; a lost connection rejects with
- * an error that says how much had been sent.
+ * Connects to a receiver and writes every batch of frames, in order, then
+ * closes the connection. Errors of the source are passed on as they are,
+ * after what came before them was sent.
+ *
+ * The connection is watched from the first byte to the end. A receiver that
+ * closes it before the sender has finished is never taken for one that read
+ * everything: `send` rejects with a {@linkcode DeliveryError} that counts
+ * the messages the receiver may have missed, unless the receiver said (in
+ * its close notice, `close_notice.ts`) that it printed every message written
+ * and closed for a reason not theirs (idle, stopping): then the rest goes
+ * over a new connection (within `retry`, or one attempt), and `onEvent` is
+ * told. A write the receiver takes nothing of for `writeTimeout` fails.
  *
  * Without `ack`, after the last write it closes its sending side and waits
- * (up to `closeTimeout`) for the receiver to close the connection, reading
- * and dropping anything sent back: a receiver that closed the connection
- * with data unread resets it, and `send` rejects, since messages may be lost.
- * A receiver that keeps the connection open is not an error. With `ack` it
- * resolves once the receiver has confirmed every message, which is the only
- * proof that each one was handled.
+ * (up to `closeTimeout`) for the receiver to close the connection: a
+ * receiver that resets it instead closed it with data unread, and `send`
+ * rejects. A receiver that keeps the connection open is not an error. With
+ * `ack` it resolves once the receiver has confirmed every message, which is
+ * the only proof that each one was printed; acknowledgements out of order or
+ * for messages not yet sent are refused.
  *
  * A plain connection whose receiver answers with TLS rejects, saying so.
  *
@@ -301,96 +387,267 @@ export async function send(
   source: Iterable<FrameBatch> | AsyncIterable<FrameBatch>,
   options: SendOptions = {},
 ): Promise<SendResult> {
-  const conn = await connect(options);
-  const result: SendResult = { messages: 0, bytes: 0, peer: formatAddress(conn.remoteAddr) };
-  const replies = new Replies(conn, result.peer);
-  const acks = options.ack ? new Acknowledgements(replies, result) : undefined;
-  // Without acks, what the receiver sends back is read and dropped, so that
-  // it never fills the socket's buffers, and its end is watched for.
-  const ended = acks ? acks.stopped.then(() => acks.error) : drain(replies);
+  checkWhole("send", { name: "port", value: options.port, min: 1, max: 65535 });
+  for (const name of ["retry", "connectTimeout", "ackTimeout", "writeTimeout", "closeTimeout"]) {
+    checkDuration("send", { name, value: options[name as keyof SendOptions] as number });
+  }
+  const linkOptions: LinkOptions = {
+    ack: options.ack ?? false,
+    ackTimeout: options.ackTimeout ?? DEFAULT_ACK_TIMEOUT,
+    writeTimeout: options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
+  };
+  const first = await connect(options);
+  const peer = formatAddress(first.remoteAddr);
+  let link = new Link(first, peer, linkOptions);
+  const result: SendResult = { messages: 0, bytes: 0, peer, connections: 1 };
+  if (linkOptions.ack) result.acknowledged = 0;
+  /** Messages sent on earlier connections: all of them printed, or `send` would have stopped. */
+  let before = 0;
+  const reconnect = async (notice: CloseNotice | undefined, why: string) => {
+    link.close();
+    await link.reading;
+    before += link.written;
+    link = new Link(await connect(options), peer, linkOptions);
+    result.connections++;
+    options.onEvent?.({
+      type: "reconnect",
+      message: `${why}; sending the rest over a new connection to ${peer}`,
+      notice,
+    });
+  };
   try {
     for await (const batch of source) {
-      try {
-        await writeAll(conn, batch.data);
-      } catch (error) {
-        // A TLS receiver answers plain bytes with an alert before it hangs up.
-        await within(ended, 500);
-        if (replies.tlsAnswer) throw replies.tlsAnswer;
-        throw new Error(
-          `Connection to ${result.peer} lost after ${plural(result.messages, "message")}: ${
-            describeError(error)
-          }`,
-          { cause: error },
-        );
+      let { data, messages } = batch;
+      while (true) {
+        if (link.closed) {
+          // The receiver closed the connection between batches.
+          const resume = resumable(link, { retry: options.retry ?? 0, pending: 0 });
+          if (resume === undefined) throw delivery(link, result, before);
+          await reconnect(link.notice, resume);
+        }
+        try {
+          await link.write(data, messages);
+          break;
+        } catch (error) {
+          // What the receiver said as it went comes a moment after.
+          await link.until(() => false, 500);
+          if (link.tlsAnswer) throw link.tlsAnswer;
+          const printed = link.notice?.messages ?? -1;
+          const resume = resumable(link, { retry: 0, pending: messages });
+          if (resume === undefined) throw delivery(link, result, before, error);
+          // The first of this batch's messages that the receiver printed are sent.
+          const skip = Math.max(0, printed - link.written);
+          const offset = frameOffset(data, skip);
+          result.messages += skip;
+          result.bytes += offset;
+          link.written += skip;
+          data = data.subarray(offset);
+          messages -= skip;
+          if (linkOptions.ack) result.acknowledged = before + link.acked;
+          await reconnect(link.notice, resume);
+        }
       }
-      result.messages += batch.messages;
-      result.bytes += batch.data.length;
+      result.messages += messages;
+      result.bytes += data.length;
+      if (linkOptions.ack) result.acknowledged = before + link.acked;
       options.onProgress?.(result);
     }
-    if (acks) {
-      await conn.closeWrite();
-      await acks.all(options.ackTimeout ?? DEFAULT_ACK_TIMEOUT);
-    } else {
-      await awaitClose(conn, ended, result, options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
-    }
+    if (linkOptions.ack) await finishAcknowledged(link, result, before);
+    else await finishPlain(link, result, before, options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
   } finally {
-    conn.close();
-    await ended;
+    link.close();
+    await link.reading;
   }
   return result;
 }
 
+/** Options for {@linkcode resumable}. */
+interface ResumableOptions {
+  /** `--retry`: a receiver that closed before anything was written is tried again. */
+  retry: number;
+  /** Messages of a batch whose write failed: the notice may count some of them. */
+  pending: number;
+}
+
 /**
- * Closes the sending side, then waits up to `timeout` for the receiver to
- * close the connection (`ended` resolves, to the error reading ended with if
- * one did). A reset means the receiver closed it with data unread.
+ * Whether the rest may go over a new connection, and if so the line that
+ * says why: the receiver said it printed every message written whole (and
+ * perhaps the first of a batch being written), and closed for a reason that
+ * is not theirs; or, with `retry`, it closed before a byte was written.
  */
-async function awaitClose(
-  conn: Conn,
-  ended: Promise<unknown>,
-  result: SendResult,
-  timeout: number,
-): Promise<void> {
-  if (timeout <= 0) return;
-  let shutdown: unknown;
-  try {
-    await conn.closeWrite();
-  } catch (error) {
-    // Only a connection already reset cannot be shut down.
-    shutdown = error;
+function resumable(link: Link, options: ResumableOptions): string | undefined {
+  if (link.failure || link.tlsAnswer) return undefined;
+  const notice = link.notice;
+  if (notice) {
+    const printed = notice.messages;
+    if (!isResumable(notice) || printed < link.written) return undefined;
+    if (printed > link.written + options.pending) return undefined;
+    return `The receiver closed the connection after printing ${
+      plural(printed, "message")
+    } (${notice.reason})`;
   }
-  const end = await within(ended, timeout);
-  if (end === "expired") return;
-  if (end instanceof TlsAnswerError) throw end;
-  const error = end ?? shutdown;
-  // A TLS receiver that hangs up without a close_notify has still closed.
-  if (error === undefined || error instanceof Deno.errors.UnexpectedEof) return;
-  const sent = `${plural(result.messages, "message")} sent (${result.bytes} bytes)`;
-  if (
-    error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionAborted
-  ) {
-    throw new Error(
-      `Connection to ${result.peer} reset: the receiver closed it with data unread, ` +
-        `so some of the ${sent} may be lost`,
-      { cause: error },
+  if (link.issued === 0 && options.retry > 0 && link.end !== undefined) {
+    return "The receiver closed the connection before any message was sent";
+  }
+  return undefined;
+}
+
+/**
+ * The error that says which messages the receiver may have missed, and why:
+ * `link` closed, reset or stalled before all were confirmed.
+ */
+function delivery(link: Link, result: SendResult, before: number, cause?: unknown): Error {
+  if (link.tlsAnswer) return link.tlsAnswer;
+  const sent = result.messages;
+  const sentBytes = `${plural(sent, "message")} sent (${result.bytes} bytes)`;
+  const notice = link.notice;
+  const acked = before + link.acked;
+  const ack = result.acknowledged !== undefined;
+  if (ack && !notice) {
+    const why = link.failure?.message ??
+      (link.end?.error !== undefined
+        ? `Message ${acked + 1} was not acknowledged: ${describeError(link.end.error)}`
+        : `Message ${acked + 1} was not acknowledged: the receiver closed the connection`);
+    const hint = acked === 0 && !link.failure?.message.startsWith("The receiver's")
+      ? "; does the receiver run with --ack?"
+      : "";
+    return new DeliveryError(`${why} (${acked} of ${sent} confirmed${hint})`, {
+      sent,
+      confirmed: acked,
+      cause: link.end?.error ?? cause,
+    });
+  }
+  if (link.failure) {
+    return new DeliveryError(
+      `Connection to ${result.peer} given up: ${link.failure.message}; of the ${sentBytes}, ${
+        ack ? `${acked} were confirmed` : "any may be lost"
+      }`,
+      { sent, confirmed: ack ? acked : before, cause: link.failure },
     );
   }
-  throw new Error(`Connection to ${result.peer} failed after ${sent}: ${describeError(error)}`, {
-    cause: error,
-  });
-}
-
-/** Resolves to what `promise` resolves to, or to `"expired"` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | "expired"> {
-  const deadline = expiry(ms);
-  try {
-    return await Promise.race([promise, deadline.expired]);
-  } finally {
-    deadline.cancel();
+  if (notice) {
+    const printed = before + notice.messages;
+    const confirmed = Math.min(printed, sent);
+    const lost = sent - confirmed;
+    const words = ack
+      ? `Message ${
+        acked + 1
+      } was not acknowledged: the receiver closed the connection: ${notice.reason}`
+      : isRefusal(notice)
+      ? `The receiver refused message ${printed + 1}: ${notice.reason}`
+      : `The receiver closed the connection: ${notice.reason}`;
+    const tally = ack
+      ? ` (${acked} of ${sent} confirmed)`
+      : ` (it printed ${confirmed} of the ${plural(sent, "message")} sent${
+        lost > 0 ? `; ${lost} not printed` : ""
+      }; nothing more was sent)`;
+    return new DeliveryError(words + tally, { sent, confirmed, notice, cause });
   }
+  const end = link.end;
+  if (end?.error !== undefined && isReset(end.error)) {
+    return new DeliveryError(
+      `Connection to ${result.peer} reset: the receiver closed it with data unread, ` +
+        `so some of the ${sentBytes} may be lost`,
+      { sent, confirmed: before, cause: end.error },
+    );
+  }
+  if (end?.eof && !end.afterShutdown) {
+    return new DeliveryError(
+      sent === before
+        ? `The receiver closed the connection to ${result.peer} before ${
+          sent === 0 ? "any message was" : "more messages were"
+        } sent`
+        : `The receiver closed the connection to ${result.peer} before the sender had finished: ` +
+          `it may have missed any of the last ${plural(sent - before, "message")} sent`,
+      { sent, confirmed: before, cause },
+    );
+  }
+  const error = end?.error ?? cause;
+  return new DeliveryError(
+    `Connection to ${result.peer} lost after ${plural(sent, "message")}: ${describeError(error)}`,
+    { sent, confirmed: before, cause: error },
+  );
 }
 
+/** Whether a notice refuses a message (a bad frame, a callback), rather than closing for the receiver's own reason. */
+function isRefusal(notice: CloseNotice): boolean {
+  return !["IDLE_TIMEOUT", "FRAME_TIMEOUT", "COUNT", "SHUTDOWN", "OUTPUT_FAILED"].includes(
+    notice.closed,
+  );
+}
+
+/** Whether an error means the connection was reset or is gone. */
+function isReset(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionAborted;
+}
+
+/**
+ * After the last write, with `ack`: closes the sending side and waits until
+ * every message is acknowledged (the link fails one that takes longer than
+ * the ack timeout since the last).
+ */
+async function finishAcknowledged(link: Link, result: SendResult, before: number): Promise<void> {
+  await link.closeWrite().catch(() => {});
+  await link.until(() => link.acked >= link.written, Infinity);
+  result.acknowledged = before + link.acked;
+  if (link.acked < link.written || link.failure) throw delivery(link, result, before);
+}
+
+/**
+ * After the last write, without `ack`: closes the sending side, then waits
+ * up to `timeout` for the receiver to close the connection. A close notice
+ * that counts every message, or the end of the stream after ours, is a
+ * receiver that read everything; a reset, an end before ours, or a notice
+ * that counts fewer is not.
+ */
+async function finishPlain(
+  link: Link,
+  result: SendResult,
+  before: number,
+  timeout: number,
+): Promise<void> {
+  let shutdown: unknown;
+  if (!link.closed) {
+    try {
+      await link.closeWrite();
+    } catch (error) {
+      // The connection is gone: the receiver reset it, or closed it.
+      shutdown = error;
+    }
+  }
+  if (timeout > 0) await link.until(() => link.end !== undefined, timeout);
+  if (link.notice) {
+    if (link.notice.messages >= link.written) return;
+    throw delivery(link, result, before);
+  }
+  if (link.failure || link.tlsAnswer) throw delivery(link, result, before);
+  const end = link.end;
+  if (end === undefined) {
+    // Still open: the seed's receiver keeps it so; not an error.
+    if (shutdown === undefined) return;
+    link.end = { eof: false, afterShutdown: false, error: shutdown };
+    throw delivery(link, result, before, shutdown);
+  }
+  // A TLS receiver that hangs up without a close_notify has still closed.
+  if (end.eof || end.error instanceof Deno.errors.UnexpectedEof) {
+    if (end.afterShutdown && shutdown === undefined) return;
+  }
+  throw delivery(link, result, before, shutdown);
+}
+
+/** Where the frame after the first `count` frames of `data` starts. */
+function frameOffset(data: Uint8Array, count: number): number {
+  let pos = 0;
+  for (let k = 0; k < count; k++) {
+    let length = 0;
+    while (data[pos] !== 0x0a) length = length * 10 + data[pos++] - 0x30;
+    pos += 1 + length;
+  }
+  return pos;
+}
 /**
  * A promise of `"expired"` after `ms`, until cancelled: with `after`, so
  * that a send does not load Deno's timers module, and can end without
@@ -400,135 +657,6 @@ function expiry(ms: number): { expired: Promise<"expired">; cancel(): void } {
   let timer: Timer | undefined;
   const expired = new Promise<"expired">((resolve) => timer = after(ms, () => resolve("expired")));
   return { expired, cancel: () => timer!.cancel() };
-}
-
-/** A plain connection's receiver answered with TLS records. */
-class TlsAnswerError extends Error {}
-
-/**
- * What the receiver sends back. On a plain connection, a first byte that
- * starts a TLS record (an alert or a handshake, then major version 3) means
- * the receiver speaks TLS: reading then fails with a `TlsAnswerError`.
- */
-class Replies {
-  /** The error reading failed with, if the receiver answered with TLS. */
-  tlsAnswer: TlsAnswerError | undefined;
-  #conn: Conn;
-  #peer: string;
-  #checked: boolean;
-
-  constructor(conn: Conn, peer: string) {
-    this.#conn = conn;
-    this.#peer = peer;
-    this.#checked = "handshake" in conn;
-  }
-
-  async read(p: Uint8Array): Promise<number | null> {
-    const n = await this.#conn.read(p);
-    if (!this.#checked && n !== null && n > 0) {
-      this.#checked = true;
-      if ((p[0] === 0x15 || p[0] === 0x16) && (n === 1 || p[1] === 0x03)) {
-        this.tlsAnswer = new TlsAnswerError(
-          `Cannot send to ${this.#peer}: the receiver answered with TLS; add --tls`,
-        );
-        throw this.tlsAnswer;
-      }
-    }
-    return n;
-  }
-}
-
-/**
- * Reads and drops what the receiver sends back. Resolves once it closes, to
- * the error reading ended with if one did.
- */
-async function drain(replies: Replies): Promise<unknown> {
-  const buf = new Uint8Array(16 * 1024);
-  try {
-    while (await replies.read(buf) !== null) {
-      // Nothing is expected back without acknowledgements.
-    }
-    return undefined;
-  } catch (error) {
-    return error;
-  }
-}
-
-/** Reads `{"ack":N}` frames from the receiver while the sender writes. */
-class Acknowledgements {
-  readonly stopped: Promise<void>;
-  #result: SendResult;
-  #error: Error | undefined;
-  #ended = false;
-  #progress: (() => void) | undefined;
-
-  constructor(replies: Replies, result: SendResult) {
-    this.#result = result;
-    result.acknowledged = 0;
-    this.stopped = this.#read(replies);
-  }
-
-  /** The error reading ended with, if one did. */
-  get error(): Error | undefined {
-    return this.#error;
-  }
-
-  async #read(replies: Replies): Promise<void> {
-    const reader = new FrameReader(replies, { maxBytes: 1024 });
-    try {
-      while (true) {
-        const frames = await reader.readBatch();
-        if (frames === null) break;
-        for (const { value } of frames) {
-          const next = this.#result.acknowledged! + 1;
-          const n = (value as { ack?: unknown })?.ack;
-          if (n !== next) {
-            throw new Error(
-              `expected the acknowledgement of message ${next}, got ${JSON.stringify(value)}`,
-            );
-          }
-          this.#result.acknowledged = next;
-        }
-        this.#progress?.();
-      }
-    } catch (error) {
-      this.#error = error instanceof Error ? error : new Error(String(error));
-    } finally {
-      this.#ended = true;
-      this.#progress?.();
-    }
-  }
-
-  /** Resolves once every message sent is acknowledged; rejects if one is not in time. */
-  async all(timeout: number): Promise<void> {
-    const result = this.#result;
-    while (result.acknowledged! < result.messages) {
-      const before = result.acknowledged!;
-      const next = before + 1;
-      if (this.#ended) {
-        if (this.#error instanceof TlsAnswerError) throw this.#error;
-        const why = this.#error ? describeError(this.#error) : "the receiver closed the connection";
-        const hint = before === 0 ? "; does the receiver run with --ack?" : "";
-        throw new Error(
-          `Message ${next} was not acknowledged: ${why} (${before} of ${result.messages} confirmed${hint})`,
-        );
-      }
-      const deadline = expiry(timeout);
-      const timedOut = await Promise.race([
-        new Promise<boolean>((resolve) => this.#progress = () => resolve(false)),
-        deadline.expired.then(() => true),
-      ]);
-      deadline.cancel();
-      this.#progress = undefined;
-      if (timedOut && result.acknowledged === before) {
-        throw new Error(
-          `Message ${next} was not acknowledged within ${
-            timeout / 1000
-          } s (${before} of ${result.messages} confirmed; does the receiver run with --ack?)`,
-        );
-      }
-    }
-  }
 }
 
 function plural(n: number, noun: string): string {
