@@ -55,7 +55,10 @@ const encoder = new TextEncoder();
 export async function writeAll(writer: ByteWriter, data: Uint8Array): Promise<void> {
   let written = 0;
   while (written < data.length) {
-    written += await writer.write(written === 0 ? data : data.subarray(written));
+    const n = await writer.write(written === 0 ? data : data.subarray(written));
+    // A writer that takes nothing would have this loop spin for ever.
+    if (!(n > 0)) throw new Deno.errors.WriteZero(`the writer took no bytes (its write gave ${n})`);
+    written += n;
   }
 }
 

@@ -191,7 +191,7 @@ export class OutputQueue {
       for (; k < pieces.length; k++) {
         const piece = pieces[k];
         const { bytes } = piece;
-        for (let n = 0; n < bytes.length;) n += writer.writeSync(bytes.subarray(n));
+        for (let n = 0; n < bytes.length;) n += tookSome(writer.writeSync(bytes.subarray(n)));
         this.#pending -= bytes.length;
         if (piece.charge > 0) this.#budget?.release(piece.charge);
         if (piece.block && this.#pool.length < POOL_SIZE) this.#pool.push(piece.block);
@@ -237,7 +237,9 @@ export class OutputQueue {
         let written = 0;
         this.#writing = true;
         while (written < bytes.length) {
-          written += await this.#writer.write(written === 0 ? bytes : bytes.subarray(written));
+          written += tookSome(
+            await this.#writer.write(written === 0 ? bytes : bytes.subarray(written)),
+          );
         }
         this.#writing = false;
         this.#pending -= bytes.length;
@@ -279,4 +281,10 @@ export class OutputQueue {
       return false;
     });
   }
+}
+
+/** A write's count, or an error for a writer that took nothing (which would spin). */
+function tookSome(n: number): number {
+  if (!(n > 0)) throw new Deno.errors.WriteZero(`the output took no bytes (its write gave ${n})`);
+  return n;
 }

@@ -633,9 +633,13 @@ class Server implements Receiver {
   }
 
   /** Writes acknowledgements of messages `first` to `first + count - 1`, once their lines are out. */
-  async #ack(c: Connection, first: number, count: number): Promise<void> {
-    await this.#out.flushNow();
-    await (c.writes = c.writes.then(() => writeAll(c.conn, ackFrames(first, count))));
+  #ack(c: Connection, first: number, count: number): Promise<void> {
+    // Chained at once, so that a close notice follows every acknowledgement
+    // of a line printed, however long the output takes.
+    return c.writes = c.writes.then(async () => {
+      await this.#out.flushNow();
+      await writeAll(c.conn, ackFrames(first, count));
+    });
   }
 
   async #serve(conn: Conn): Promise<void> {

@@ -407,7 +407,18 @@ export async function send(
     link.close();
     await link.reading;
     before += link.written;
-    link = new Link(await connect(options), peer, linkOptions);
+    let conn;
+    try {
+      conn = await connect(options);
+    } catch (error) {
+      const sent = `${plural(before, "message")} sent and printed`;
+      throw new DeliveryError(
+        `${why}, and a new connection failed: ${describeError(error)} (${sent}; ` +
+          "nothing after it was sent)",
+        { sent: before, confirmed: before, notice, cause: error },
+      );
+    }
+    link = new Link(conn, peer, linkOptions);
     result.connections++;
     options.onEvent?.({
       type: "reconnect",
