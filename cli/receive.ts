@@ -162,7 +162,8 @@ SECONDS are seconds (0.5), or a number and ms, s, m or h (500ms, 2m); 0 for
 K, M or G (1M, 1GiB).
 Without -H it listens on ::, which serves IPv4 senders too (as IPv4-mapped
 addresses) unless the system sets net.ipv6.bindv6only; where IPv6 is not
-available it listens on 0.0.0.0 and says so.`,
+available, and on Windows (whose :: is IPv6 only), it listens on 0.0.0.0 and
+says so.`,
   exitCodes: [
     "0  stopped: --count reached, SIGINT, SIGTERM or stdout closed",
     "1  cannot listen (port in use, no privilege), cannot write output, a second signal",
@@ -317,6 +318,12 @@ function listenDualStack(
     families.note = "IPv4 only (-H 0.0.0.0): leave -H out to serve IPv6 senders too";
   }
   if (hostname !== undefined) return start(hostname);
+  if (Deno.build.os === "windows") {
+    // Windows makes every IPv6 socket IPV6_V6ONLY, and Deno cannot clear it:
+    // :: would turn IPv4 senders away.
+    families.note = "IPv4 only: on Windows :: serves IPv6 alone; -H :: for IPv6";
+    return start("0.0.0.0");
+  }
   try {
     if (options.verbose) families.note = "IPv6 and IPv4 senders served (::, dual-stack)";
     return start("::");
