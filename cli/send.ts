@@ -117,6 +117,10 @@ const FLAGS = [
     help: "say more on stderr: each connection attempt, the connection and its TLS " +
       "certificate, and progress every second",
   },
+  {
+    name: "progress",
+    help: "say how much is sent so far, once a second while it grows, on stderr (-v does too)",
+  },
   { name: "quiet", short: "q", help: 'do not report what was sent ("Sent N messages")' },
 ] as const satisfies readonly Flag[];
 
@@ -259,10 +263,10 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
     `${s.messages} message${s.messages === 1 ? "" : "s"} (${s.bytes} bytes) to ${s.peer}` +
     (s.acknowledged === undefined ? "" : `, ${s.acknowledged} acknowledged`);
   const verbose = values.verbose ? say : undefined;
-  // With -v, progress once a second, when there is some.
+  // With -v or --progress, progress once a second, when there is some.
   let shown: number | undefined;
-  const progress = verbose && every(1000, () => {
-    if (sent && sent.bytes !== shown) verbose(`Sent ${tally(sent)} so far`);
+  const progress = (values.verbose || values.progress) && every(1000, () => {
+    if (sent && sent.bytes !== shown) say(`Sent ${tally(sent)} so far`);
     shown = sent?.bytes;
   });
   // SIGINT ends at once (exit 130), saying what was sent before it.

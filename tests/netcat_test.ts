@@ -132,8 +132,8 @@ Deno.test("framecat send --file sends a file's lines; a MESSAGE naming a file ge
   }
 });
 
-Deno.test("framecat send -q says nothing on success; -v says the connection and progress", async () => {
-  const receiver = await startReceiver(["--count", "2"]);
+Deno.test("framecat send -q says nothing on success; -v and --progress say how it goes", async () => {
+  const receiver = await startReceiver(["--count", "3"]);
   const quiet = await framecat(["send", "-q", "-p", String(receiver.port), "one"]);
   assert.equal(quiet.code, 0);
   assert.equal(quiet.stderr, "");
@@ -144,7 +144,17 @@ Deno.test("framecat send -q says nothing on success; -v says the connection and 
   assert.equal(code, 0, stderr);
   assert.match(stderr, /^Connected to 127\.0\.0\.1:\d+\n/);
   assert.match(stderr, /\nSent 1 message \(7 bytes\) to 127\.0\.0\.1:\d+\n$/);
-  await receiver.finished();
+  const progress = spawn(["send", "--progress", "-p", String(receiver.port), "--stdin"], {
+    stdin: true,
+  });
+  await progress.write("three\n");
+  await progress.waitFor(
+    /^Sent 1 message \(9 bytes\) to 127\.0\.0\.1:\d+ so far\n/,
+    "stderr",
+    5000,
+  );
+  assert.equal((await progress.finished()).code, 0);
+  assert.equal((await receiver.finished()).stdout.split("\n").length, 4);
   const failed = await framecat(["send", "-q", "-p", String(closedPort())]);
   assert.equal(failed.code, 1);
   assert.match(failed.stderr, /connection refused/);
