@@ -42,6 +42,7 @@ import { bulk, bytes, large, small } from "./throughput_scenarios.ts";
 import { ack, conns, segments, startup } from "./connection_scenarios.ts";
 import { fill, held, memory, pileup } from "./memory_scenarios.ts";
 import { dissectScenario } from "./dissect_scenario.ts";
+import { text } from "./text_scenario.ts";
 
 /**
  * Every scenario, in the order they run. A scenario written for the first
@@ -61,6 +62,7 @@ const SCENARIOS: ScenarioDefinition[] = [
   fill,
   startup,
   segments,
+  text,
   legacyScenario(
     "dissect",
     ["tshark", "python3"],

@@ -11,6 +11,7 @@
 
 import { describeError } from "../lib/errors.ts";
 import { writeAll } from "../lib/line_writer.ts";
+import { parseDuration, parseSize } from "../lib/units.ts";
 
 /** A mistake in the command line: reported with a pointer to the help, exit code 2. */
 export class UsageError extends Error {
@@ -73,6 +74,11 @@ export interface ParseFlagsOptions<T extends readonly Flag[]> {
   command: string;
   /** The flags it accepts (`-h`/`--help` always is). */
   flags: T;
+  /**
+   * What to say of a flag it does not take that users of another tool type
+   * (netcat's `-l`, `-w`), by its spelling: `{ "-l": "receive always listens" }`.
+   */
+  hints?: Readonly<Record<string, string>>;
 }
 
 const HELP_FLAG: Flag = { name: "help", short: "h", help: "show this help" };
@@ -104,7 +110,11 @@ export function parseFlags<T extends readonly Flag[]>(
   args: string[],
   options: ParseFlagsOptions<T>,
 ): ParsedArgs<T> {
-  const { command, flags } = options;
+  const { command, flags, hints = {} } = options;
+  const unknown = (spelled: string) =>
+    Object.hasOwn(hints, spelled)
+      ? `unknown option '${spelled}': ${hints[spelled]}`
+      : unknownFlag(spelled, all);
   const all: readonly Flag[] = [...flags, HELP_FLAG];
   const values: Record<string, string | string[] | boolean> = {};
   const positionals: string[] = [];
@@ -140,7 +150,7 @@ export function parseFlags<T extends readonly Flag[]>(
       const eq = arg.indexOf("=");
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
       const flag = all.find((f) => f.name === name);
-      if (!flag) fail(unknownFlag(`--${name}`, all));
+      if (!flag) fail(unknown(`--${name}`));
       set(flag!, `--${name}`, eq < 0 ? undefined : arg.slice(eq + 1));
     } else if (arg.length > 1 && arg.startsWith("-")) {
       if (/^-[\d.]/.test(arg)) {
@@ -148,7 +158,7 @@ export function parseFlags<T extends readonly Flag[]>(
       }
       for (let j = 1; j < arg.length; j++) {
         const flag = all.find((f) => f.short === arg[j]);
-        if (!flag) fail(unknownFlag(`-${arg[j]}`, all));
+        if (!flag) fail(unknown(`-${arg[j]}`));
         if (flag!.value !== undefined) {
           set(flag!, `-${arg[j]}`, j + 1 < arg.length ? arg.slice(j + 1) : undefined);
           break;
@@ -351,8 +361,9 @@ export interface ParseValueOptions {
 }
 
 /**
- * Parses a number of seconds (`1`, `0.5`) into milliseconds; `undefined`
- * stays `undefined`.
+ * Parses a duration into milliseconds: a number of seconds (`1`, `0.5`), or
+ * one with a unit (`500ms`, `2s`, `1m`), as {@linkcode parseDuration} reads
+ * it for every flag; `undefined` stays `undefined`.
  *
  * @example
  * ```ts
@@ -360,6 +371,7 @@ export interface ParseValueOptions {
  * import assert from "node:assert/strict";
  *
  * assert.equal(parseSeconds("1.5", { flag: "--retry", command: "send" }), 1500);
+ * assert.equal(parseSeconds("500ms", { flag: "--retry", command: "send" }), 500);
  * assert.throws(() => parseSeconds("-1", { flag: "--retry", command: "send" }), /0 or more/);
  * ```
  */
@@ -368,14 +380,15 @@ export function parseSeconds(
   options: ParseValueOptions,
 ): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(text)) {
-    const why = /^-\d/.test(text) ? "0 or more" : "such as 5 or 0.5";
+  try {
+    return parseDuration(text);
+  } catch {
+    const why = /^-\d/.test(text) ? "0 or more" : "such as 5, 0.5, 500ms, 2s or 1m";
     throw new UsageError(
       `${options.flag} must be a number of seconds, ${why}; got "${text}"`,
       options.command,
     );
   }
-  return Number(text) * 1000;
 }
 
 /** Options for {@linkcode parseWhole}. */
@@ -414,8 +427,9 @@ export function parseWhole(
 }
 
 /**
- * Parses a size in bytes: digits, optionally followed by K, M or G (powers
- * of 1024); `undefined` stays `undefined`.
+ * Parses a size in bytes: digits, optionally followed by K, M, G or T
+ * (powers of 1024; `KiB`, `KB` the same), as {@linkcode parseSize} reads it
+ * for every flag; `undefined` stays `undefined`.
  *
  * @example
  * ```ts
@@ -424,6 +438,7 @@ export function parseWhole(
  *
  * const memory = { flag: "--max-memory", command: "receive", min: 1, max: 2 ** 40 };
  * assert.equal(parseBytes("512M", memory), 512 * 1024 * 1024);
+ * assert.equal(parseBytes("1GiB", memory), 1024 ** 3);
  * assert.equal(parseBytes("1000", memory), 1000);
  * ```
  */
@@ -433,9 +448,12 @@ export function parseBytes(
 ): number | undefined {
   if (text === undefined) return undefined;
   const { flag, command, min, max = Number.MAX_SAFE_INTEGER } = options;
-  const match = /^(\d+)([KMG]i?B?)?$/i.exec(text);
-  const unit = match?.[2]?.[0].toUpperCase();
-  const value = match ? Number(match[1]) * (unit ? 1024 ** (" KMG".indexOf(unit)) : 1) : NaN;
+  let value = NaN;
+  try {
+    value = parseSize(text);
+  } catch {
+    // Said below, with the range.
+  }
   if (!(value >= min && value <= max)) {
     throw new UsageError(
       `${flag} must be a number of bytes from ${min} to ${max} (K, M or G may follow), ` +

@@ -50,6 +50,7 @@ export async function runDemo(args: string[], _context: CommandContext): Promise
   }
   const out = new LineWriter(Deno.stdout);
   const show = (side: string, line: string) => out.add(`${side.padEnd(7)} | ${line}\n`);
+  const closed: string[] = [];
   const receiver = receive({
     write: (p: Uint8Array) => {
       show("receive", new TextDecoder().decode(p).trimEnd());
@@ -59,7 +60,10 @@ export async function runDemo(args: string[], _context: CommandContext): Promise
     hostname: "127.0.0.1",
     port: 0,
     count: 1,
-    onEvent: (event) => show("receive", event.message),
+    // The receiver says a connection closed as it stops reading it, which
+    // can be before the message it read is written: said after it.
+    onEvent: (event) =>
+      event.type === "close" ? closed.push(event.message) : show("receive", event.message),
   });
   const frame = encodeFrame("Hello World!");
   const wire = JSON.stringify(new TextDecoder().decode(frame));
@@ -67,6 +71,7 @@ export async function runDemo(args: string[], _context: CommandContext): Promise
   const sent = await send([batchFrames([frame])], { port: receiver.addr.port });
   show("send", `Sent ${sent.messages} message (${sent.bytes} bytes) to ${sent.peer}`);
   await receiver.finished;
+  closed.forEach((line) => show("receive", line));
   await out.flush();
   return 0;
 }

@@ -38,8 +38,8 @@ const FLAGS = [
     name: "host",
     short: "H",
     value: "H",
-    default: "0.0.0.0, all IPv4 interfaces",
-    help: "address to listen on; :: for IPv6",
+    default: "::, every interface, IPv6 and IPv4 (0.0.0.0 where there is no IPv6)",
+    help: "address to listen on; 0.0.0.0 for IPv4 only",
   },
   {
     name: "port",
@@ -65,7 +65,7 @@ const FLAGS = [
     name: "max-bytes",
     value: "N",
     default: String(DEFAULT_MAX_BYTES),
-    help: "refuse a frame declaring over N bytes, before reading it",
+    help: "refuse a frame declaring over N bytes, before reading it (K, M, G may follow: 1M)",
   },
   {
     name: "idle-timeout",
@@ -116,8 +116,29 @@ const FLAGS = [
       "needs --allow-read",
   },
   { name: "tls-key", value: "FILE", help: "the private key (PEM) of --tls-cert" },
+  {
+    name: "tls",
+    help: "listen with TLS; without --tls-cert, with a certificate made for this run, " +
+      "whose SHA-256 fingerprint stderr says, for send --tls --pin",
+  },
   { name: "quiet", short: "q", help: "do not report connections opening and closing" },
+  {
+    name: "verbose",
+    short: "v",
+    help: "say more on stderr: the TLS certificate's fingerprint, which address families " +
+      "are served",
+  },
 ] as const satisfies readonly Flag[];
+
+/** What to say to a netcat user who types one of its flags. */
+const NETCAT_HINTS = {
+  "-l": "framecat receive always listens and keeps listening (nc -l -k); drop it",
+  "-k": "framecat receive always listens and keeps listening (nc -l -k); drop it",
+  "-w": "netcat's -w is a timeout: use --idle-timeout SECONDS",
+  "-u": "framecat speaks TCP only",
+  "-s": "to listen on one address, use -H ADDRESS",
+  "-e": "framecat prints messages, it runs no program: pipe its output into one",
+};
 
 /** receive's help, with its flags. */
 export const RECEIVE_HELP: Help = {
@@ -132,6 +153,7 @@ Connection events and errors go to stderr.`,
     "framecat receive                          # port 1234, every interface",
     "framecat receive -p 0 -H 127.0.0.1 -c 1   # a free loopback port, one message",
     "framecat receive -j | jq -c .message      # values, for jq",
+    "framecat receive --tls                    # TLS, no files: prints the --pin for send",
   ],
   notes: `A bad frame is never printed: its connection is closed and stderr names the
 peer and the reason. On SIGINT or SIGTERM it stops accepting, prints what
@@ -139,7 +161,14 @@ senders had already sent (reading on up to 2 s), and exits 0; if its output
 is still not written 1 s later (stdout stalled), or at a second signal, it
 stops at once, exit 1, with what is not yet written lost.
 When stdout is closed (| head) it ends quietly. Ports below 1024 need
-privileges.`,
+privileges.
+SECONDS are seconds (0.5), or a number and ms, s, m or h (500ms, 2m); 0 for
+--idle-timeout or --frame-timeout waits for ever. N bytes may be followed by
+K, M or G (1M, 1GiB).
+Without -H it listens on ::, which serves IPv4 senders too (as IPv4-mapped
+addresses) unless the system sets net.ipv6.bindv6only; where IPv6 is not
+available, and on Windows (whose :: is IPv6 only), it listens on 0.0.0.0 and
+says so.`,
   exitCodes: [
     "0  stopped: --count reached, SIGINT, SIGTERM or stdout closed",
     "1  cannot listen (port in use, no privilege), cannot write output, a second signal",
@@ -160,13 +189,20 @@ privileges.`,
  * ```
  */
 export async function runReceive(args: string[], { say }: CommandContext): Promise<number> {
-  const { values, positionals, help } = parseFlags(args, { command: "receive", flags: FLAGS });
+  const { values, positionals, help } = parseFlags(args, {
+    command: "receive",
+    flags: FLAGS,
+    hints: NETCAT_HINTS,
+  });
   if (help) return await printText(formatHelp("receive", RECEIVE_HELP));
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, "receive");
   }
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together", "receive");
+  }
+  if (values.quiet && values.verbose) {
+    throw new UsageError("-q and -v: one or the other", "receive");
   }
   try {
     new CidrSet(values.allow ?? []);
@@ -211,23 +247,37 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     allow: values.allow,
     ack: values.ack,
   };
-  const tls = values["tls-cert"] === undefined ? undefined : {
-    cert: await readPem(values["tls-cert"], "--tls-cert"),
-    key: await readPem(values["tls-key"]!, "--tls-key"),
-  };
+  const tls = values["tls-cert"] !== undefined
+    ? {
+      cert: await readPem(values["tls-cert"], "--tls-cert"),
+      key: await readPem(values["tls-key"]!, "--tls-key"),
+    }
+    : values.tls
+    ? await selfSigned(say)
+    : undefined;
+  if (tls && values.verbose && values["tls-cert"] !== undefined) {
+    const { pemFingerprint } = await import("../lib/fingerprint.ts");
+    const fingerprint = await pemFingerprint(tls.cert);
+    if (fingerprint) say(`TLS certificate ${values["tls-cert"]}: ${fingerprint}`);
+  }
   // The receiver loads it once it accepts; loaded here first, a failure to
   // load it is said before listening, and not as an output error.
   if (tls) await import("../lib/tls_server.ts");
   const controller = new AbortController();
-  const receiver = receive(await ackOutput(options.ack), {
-    ...options,
-    tls,
-    signal: controller.signal,
-    onEvent: (event) => {
-      if (values.quiet && (event.type === "open" || event.type === "close")) return;
-      say(event.message);
-    },
-  });
+  const output = await ackOutput(options.ack);
+  const families = { note: "" };
+  const receiver = listenDualStack((hostname) =>
+    receive(output, {
+      ...options,
+      hostname,
+      tls,
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (values.quiet && (event.type === "open" || event.type === "close")) return;
+        say(event.message);
+        if (event.type === "listen" && families.note) say(families.note);
+      },
+    }), { hostname: options.hostname, verbose: values.verbose, families });
   // The first signal drains, within the grace period and a little more for
   // the output; a second one, as when output cannot be written (a stalled
   // pipe or terminal), stops at once.
@@ -264,6 +314,67 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
  * write its output before it gives up: 1 s.
  */
 const OUTPUT_GRACE = 1_000;
+
+/** Options for {@linkcode listenDualStack}. */
+interface ListenDualStackOptions {
+  /** The -H given, if one was. */
+  hostname: string | undefined;
+  /** -v: say which families are served even when it is both. */
+  verbose: boolean | undefined;
+  /** Where to put the line said after "Listening on ...". */
+  families: { note: string };
+}
+
+/**
+ * Starts the receiver on `::` (IPv6 and, mapped, IPv4) when no -H was
+ * given, or on 0.0.0.0 where the system has no IPv6; says so, as it does
+ * for -H 0.0.0.0, after the "Listening on" line.
+ */
+function listenDualStack(
+  start: (hostname: string | undefined) => ReturnType<typeof receive>,
+  options: ListenDualStackOptions,
+): ReturnType<typeof receive> {
+  const { hostname, families } = options;
+  if (hostname === "0.0.0.0") {
+    families.note = "IPv4 only (-H 0.0.0.0): leave -H out to serve IPv6 senders too";
+  }
+  if (hostname !== undefined) return start(hostname);
+  if (Deno.build.os === "windows") {
+    // Windows makes every IPv6 socket IPV6_V6ONLY, and Deno cannot clear it:
+    // :: would turn IPv4 senders away.
+    families.note = "IPv4 only: on Windows :: serves IPv6 alone; -H :: for IPv6";
+    return start("0.0.0.0");
+  }
+  try {
+    if (options.verbose) families.note = "IPv6 and IPv4 senders served (::, dual-stack)";
+    return start("::");
+  } catch (error) {
+    if (!noIPv6(error)) throw error;
+    families.note = "IPv4 only: IPv6 is not available on this machine";
+    return start("0.0.0.0");
+  }
+}
+
+/** Whether listening failed because the system has no IPv6. */
+function noIPv6(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof Deno.errors.AddrNotAvailable) return true;
+    if (/os error 97\b|address family not supported/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * A certificate made for this run (`receive --tls` without files), its
+ * fingerprint said on stderr for senders to pin.
+ */
+async function selfSigned(say: (line: string) => void): Promise<{ cert: string; key: string }> {
+  const { makeSelfSigned } = await import("../lib/self_signed.ts");
+  const { cert, key, fingerprint } = await makeSelfSigned();
+  say(`TLS certificate made for this run: ${fingerprint}`);
+  say(`Senders connect with: framecat send --pin ${fingerprint}`);
+  return { cert, key };
+}
 
 /** Calls `stop` on SIGINT and SIGTERM; returns what removes the listeners. */
 function listenForSignals(stop: () => void): () => void {

@@ -17,6 +17,7 @@
 import { formatAddress, unbracket } from "./address.ts";
 import { describeError } from "./errors.ts";
 import { after, type Timer } from "./timer.ts";
+import { formatDuration } from "./units.ts";
 import type { FrameBatch } from "./lines.ts";
 import { type CloseNotice, isResumable } from "./close_notice.ts";
 import { Link, type LinkOptions } from "./sender/link.ts";
@@ -53,20 +54,61 @@ export interface ConnectOptions {
   port?: number;
   /**
    * Give up on one attempt after this many milliseconds, the TLS handshake
-   * included. Defaults to {@linkcode DEFAULT_CONNECT_TIMEOUT}.
+   * included; 0 never gives up. Defaults to {@linkcode DEFAULT_CONNECT_TIMEOUT}.
+   * With `retry`, an attempt is also cut to what is left of it.
    */
   connectTimeout?: number;
   /**
    * Keep trying for this many milliseconds, with backoff (0.1 s doubling to
-   * 2 s), until the receiver is up. Defaults to 0: one attempt.
+   * 2 s), until the receiver is up: the whole wait, attempts included, ends
+   * then. Defaults to 0: one attempt.
    */
   retry?: number;
   /**
    * Connect with TLS, verifying the receiver's certificate against the
-   * system's roots, or against `caCerts` (PEM text) when given.
+   * system's roots, or against `caCerts` (PEM text) when given, or only by
+   * its SHA-256 fingerprint with `pin` (`SHA256:70:6E:...`, as
+   * `receive --tls` prints it; see {@linkcode ConnectTlsOptions}).
    */
-  tls?: boolean | { caCerts?: string[] };
+  tls?: boolean | ConnectTlsOptions;
+  /** Told of each failed attempt that will be tried again, and of the connection made. */
+  onConnectEvent?: (event: ConnectEvent) => void;
 }
+
+/** How {@linkcode connect} verifies a TLS receiver. */
+export interface ConnectTlsOptions {
+  /** Certificate authorities to trust (PEM text) instead of the system's. */
+  caCerts?: string[];
+  /**
+   * Trust only the certificate with this SHA-256 fingerprint, whatever signed
+   * it and whatever names it holds: hex (colons optional) or base64, with
+   * `SHA256:` before it or not. Connects with `node:tls`, loaded only then.
+   */
+  pin?: string;
+}
+
+/** What {@linkcode connect} tells `onConnectEvent`. */
+export type ConnectEvent =
+  | {
+    /** An attempt failed; another follows after `wait` milliseconds. */
+    type: "retry";
+    /** Which attempt failed, from 1. */
+    attempt: number;
+    /** Why, in words. */
+    error: string;
+    /** Milliseconds until the next attempt. */
+    wait: number;
+  }
+  | {
+    /** Connected. */
+    type: "connected";
+    /** The receiver, `host:port`. */
+    peer: string;
+    /** Attempts it took. */
+    attempts: number;
+    /** With TLS: how the certificate was verified, and its fingerprint where known. */
+    tls?: { verified: "pin" | "ca" | "system"; fingerprint?: string };
+  };
 
 /** Options for {@linkcode send}. */
 export interface SendOptions extends ConnectOptions {
@@ -207,26 +249,76 @@ export async function connect(options: ConnectOptions = {}): Promise<Conn> {
       throw new SyntaxError(`CA certificate ${i + 1}: ${(error as Error).message}`);
     }
   });
-  const deadline = Date.now() + (options.retry ?? 0);
+  const retry = options.retry ?? 0;
+  const deadline = Date.now() + retry;
   let attempts = 0;
   let wait = 100;
   while (true) {
     attempts++;
     try {
-      return await attempt(hostname, port, options);
+      // With retry, an attempt ends with the whole wait at the latest.
+      const conn = await attempt(hostname, port, options, retry > 0 ? deadline : undefined);
+      options.onConnectEvent?.({
+        type: "connected",
+        peer: formatAddress(conn.remoteAddr),
+        attempts,
+        tls: tlsDetails(options.tls, conn),
+      });
+      return conn;
     } catch (error) {
       const left = deadline - Date.now();
       if (left <= 0 || error instanceof TlsError) {
-        const tries = attempts > 1 ? ` (${attempts} attempts over ${options.retry! / 1000} s)` : "";
+        const tries = attempts > 1 ? ` (${attempts} attempts over ${retry / 1000} s)` : "";
+        const pin = await pinInstead(error, caCerts);
         throw new Error(
-          `Cannot connect to ${formatAddress({ hostname, port })}: ${describeError(error)}${tries}`,
+          `Cannot connect to ${formatAddress({ hostname, port })}: ${
+            describeError(error)
+          }${pin}${tries}`,
           { cause: error },
         );
       }
-      await new Promise<void>((resolve) => after(Math.min(wait, left), resolve));
+      const pause = Math.min(wait, left);
+      options.onConnectEvent?.({
+        type: "retry",
+        attempt: attempts,
+        error: describeError(error),
+        wait: pause,
+      });
+      await new Promise<void>((resolve) => after(pause, resolve));
       wait = Math.min(wait * 2, 2000);
     }
   }
+}
+
+/**
+ * Where TLS refused the one certificate given as a CA because it is a
+ * server's own (CA:TRUE, as `openssl req -x509` makes it), the `--pin` that
+ * trusts that very certificate instead: `; or trust this very certificate
+ * with --pin SHA256:...`.
+ */
+async function pinInstead(error: unknown, caCerts: string[]): Promise<string> {
+  const cause = (error as Error)?.cause;
+  if (!(error instanceof TlsError) || caCerts.length !== 1) return "";
+  if (!/CaUsedAsEndEntity/.test(String((cause as Error)?.message))) return "";
+  const { pemFingerprint } = await import("./fingerprint.ts");
+  const fingerprint = await pemFingerprint(caCerts[0]);
+  return fingerprint
+    ? `; or, to trust this very certificate, replace --ca FILE with --pin ${fingerprint}`
+    : "";
+}
+
+function tlsDetails(
+  tls: ConnectOptions["tls"],
+  conn: Conn,
+): { verified: "pin" | "ca" | "system"; fingerprint?: string } | undefined {
+  if (!tls) return undefined;
+  if (typeof tls === "object" && tls.pin !== undefined) {
+    return {
+      verified: "pin",
+      fingerprint: (conn as unknown as { fingerprint?: string }).fingerprint,
+    };
+  }
+  return { verified: typeof tls === "object" && tls.caCerts?.length ? "ca" : "system" };
 }
 
 /**
@@ -259,21 +351,37 @@ export function checkCaCert(pem: string): void {
 /** The receiver's certificate was refused, or the TLS handshake failed: not worth retrying. */
 class TlsError extends Error {}
 
-/** One connection attempt, TLS handshake included, within `connectTimeout`. */
-async function attempt(hostname: string, port: number, options: ConnectOptions): Promise<Conn> {
+/**
+ * One connection attempt, TLS handshake included, within `connectTimeout`
+ * (0: no limit) and, if given, before `deadline` (a `Date.now()` time).
+ */
+async function attempt(
+  hostname: string,
+  port: number,
+  options: ConnectOptions,
+  deadline?: number,
+): Promise<Conn> {
   const tls = options.tls;
-  const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-  const deadline = expiry(timeout);
-  const expired = deadline.expired;
+  const limit = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+  const left = deadline === undefined ? Infinity : Math.max(1, deadline - Date.now());
+  const timeout = Math.min(limit > 0 ? limit : Infinity, left);
+  const timer = timeout === Infinity ? undefined : expiry(timeout);
+  const expired = timer?.expired ?? new Promise<"expired">(() => {});
+  const within = timeout === left && !(limit > 0 && limit <= left)
+    ? `the ${formatDuration(options.retry ?? 0)} of --retry`
+    : formatDuration(timeout);
   try {
-    const connecting: Promise<Conn> = tls
+    const pin = typeof tls === "object" ? tls.pin : undefined;
+    const connecting: Promise<Conn> = pin !== undefined
+      ? connectPinned(hostname, port, pin)
+      : tls
       ? Deno.connectTls({ hostname, port, caCerts: tls === true ? undefined : tls.caCerts })
       : Deno.connect({ hostname, port });
     const conn = await Promise.race([connecting, expired]);
     if (conn === "expired") {
       // The attempt goes on in the runtime: close what it may still bring.
       connecting.then((late) => late.close(), () => {});
-      throw new Error(`no answer within ${timeout / 1000} s`);
+      throw new Error(`no answer within ${within}`);
     }
     if (!("handshake" in conn)) {
       conn.setNoDelay(true);
@@ -289,14 +397,30 @@ async function attempt(hostname: string, port: number, options: ConnectOptions):
     if (answer === "expired") {
       conn.close();
       throw new TlsError(
-        `no TLS handshake within ${
-          timeout / 1000
-        } s; if the receiver does not speak TLS, drop --tls`,
+        `no TLS handshake within ${within}; if the receiver does not speak TLS, drop --tls`,
       );
     }
     return conn;
   } finally {
-    deadline.cancel();
+    timer?.cancel();
+  }
+}
+
+/**
+ * Connects with `tls_pin.ts`, loaded only now: `node:tls` costs a sender
+ * that does not pin nothing. Its handshake errors become `TlsError`s.
+ */
+async function connectPinned(hostname: string, port: number, pin: string): Promise<Conn> {
+  const { connectPinned } = await import("./tls_pin.ts");
+  try {
+    return await connectPinned({ hostname, port, pin }) as unknown as Deno.TlsConn;
+  } catch (error) {
+    if ((error as Error)?.name !== "TlsHandshakeError") throw error;
+    const words = (error as Error).message;
+    throw new TlsError(
+      /^the receiver/.test(words) ? `TLS: ${words}` : describeHandshakeError(error),
+      { cause: error },
+    );
   }
 }
 
@@ -306,15 +430,57 @@ async function attempt(hostname: string, port: number, options: ConnectOptions):
  */
 function describeHandshakeError(error: unknown): string {
   const words = describeError(error);
+  const advice = certificateAdvice(words);
+  if (advice) return `TLS handshake failed: ${advice}`;
   if (/certificate|alert|incompatible/i.test(words)) return `TLS handshake failed: ${words}`;
   const plain = error instanceof Deno.errors.UnexpectedEof ||
     error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.ConnectionAborted ||
     error instanceof Deno.errors.BrokenPipe ||
-    /corrupt message|InvalidContentType|close_notify|end of file/i.test(words);
+    /corrupt message|InvalidContentType|close_notify|end of file|wrong version number|ECONNRESET/i
+      .test(words);
   return plain
     ? `TLS handshake failed (${words}): the receiver does not speak TLS; drop --tls`
     : `TLS handshake failed: ${words}`;
+}
+
+/** The openssl command that makes a certificate TLS accepts for a receiver at ADDRESS. */
+const GOOD_CERT = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes " +
+  "-days 365 -subj /CN=HOST -addext subjectAltName=IP:ADDRESS,DNS:HOST " +
+  "-addext basicConstraints=critical,CA:FALSE -keyout key.pem -out cert.pem";
+
+/**
+ * What the TLS library's certificate errors mean, with the fix; `undefined`
+ * for one it does not know.
+ */
+function certificateAdvice(words: string): string | undefined {
+  if (/CaUsedAsEndEntity/.test(words)) {
+    return "the receiver's certificate is a CA certificate (basicConstraints CA:TRUE, " +
+      "which openssl req -x509 sets by default), and TLS refuses one as a server's own. " +
+      `Make it with CA:FALSE: ${GOOD_CERT}; or skip certificates: receive --tls, ` +
+      "send --pin SHA256:... (the fingerprint receive prints)";
+  }
+  if (/UnknownIssuer/.test(words)) {
+    return "the receiver's certificate is not signed by an authority this sender trusts: " +
+      "give its certificate (or the CA that signed it) with --ca FILE, or pin it with " +
+      "--pin SHA256:... (receive --tls prints it; openssl x509 -noout -fingerprint -sha256 " +
+      "-in cert.pem for a file)";
+  }
+  const name = /not valid for name "?([^";]*)"?(?:; certificate is only valid for (.*))?/.exec(
+    words,
+  );
+  if (name || /NotValidForName/.test(words)) {
+    const only = name?.[2] ? ` (it is only for ${name[2]})` : "";
+    return `the receiver's certificate is not for the name or address it was reached at` +
+      `${name?.[1] ? `, ${name[1]}` : ""}${only}: connect with a name it holds, make it ` +
+      `with subjectAltName=IP:ADDRESS,DNS:HOST (${GOOD_CERT}), or pin it with --pin SHA256:...`;
+  }
+  if (/Expired|NotValidYet/i.test(words)) {
+    return `the receiver's certificate is ${
+      /Expired/i.test(words) ? "expired" : "not valid yet (check both clocks)"
+    }: make a new one (${GOOD_CERT})`;
+  }
+  return undefined;
 }
 
 /**

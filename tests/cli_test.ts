@@ -513,14 +513,23 @@ Deno.test({
   async fn(): Promise<void> {
     // A Deno cache the unprivileged user can write.
     const cache = await Deno.makeTempDir({ prefix: "framecat-cache-" });
+    // The clone may be where that user cannot read (a 0700 home, mktemp -d):
+    // framecat's sources are copied where it can.
+    const copy = await Deno.makeTempDir({ prefix: "framecat-copy-" });
     try {
       await Deno.chmod(cache, 0o777);
+      await copyReadable(new URL("../", import.meta.url).pathname, copy, [
+        "main.ts",
+        "deno.json",
+        "cli",
+        "lib",
+      ]);
       const [command, ...args] = [
         ...dropRoot as string[],
         Deno.execPath(),
         "run",
         "--allow-net",
-        MAIN,
+        `${copy}/main.ts`,
         "receive",
         "--host",
         "127.0.0.1",
@@ -541,9 +550,27 @@ Deno.test({
       );
     } finally {
       await Deno.remove(cache, { recursive: true });
+      await Deno.remove(copy, { recursive: true });
     }
   },
 });
+
+/** Copies `names` (files and folders) from `from` to `to`, readable by every user. */
+async function copyReadable(from: string, to: string, names: string[]): Promise<void> {
+  await Deno.chmod(to, 0o755);
+  for (const name of names) {
+    const info = await Deno.stat(`${from}/${name}`);
+    if (info.isDirectory) {
+      await Deno.mkdir(`${to}/${name}`);
+      const entries = [];
+      for await (const entry of Deno.readDir(`${from}/${name}`)) entries.push(entry.name);
+      await copyReadable(`${from}/${name}`, `${to}/${name}`, entries);
+    } else {
+      await Deno.copyFile(`${from}/${name}`, `${to}/${name}`);
+      await Deno.chmod(`${to}/${name}`, 0o644);
+    }
+  }
+}
 
 Deno.test("deno task install makes a framecat command that needs no deno on PATH", async () => {
   // A quote and a space in the path: the command's script quotes it.

@@ -31,9 +31,9 @@ function lines(stdout: string): string[] {
 }
 
 /** A listener on loopback whose one connection `serve` handles. */
-async function peer(
+function peer(
   serve: (conn: Deno.TcpConn) => Promise<void>,
-): Promise<{ port: number; done: Promise<void> }> {
+): { port: number; done: Promise<void> } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const done = (async () => {
     const conn = await listener.accept();
@@ -201,7 +201,7 @@ Deno.test("framecat send gives up on a receiver that reads nothing, within its t
     await t.step(flags.join(" "), async () => {
       // Accepts, and never reads, until the sender has given up.
       let release = () => {};
-      const { port, done } = await peer(() => new Promise((resolve) => release = resolve));
+      const { port, done } = peer(() => new Promise((resolve) => release = resolve));
       const started = Date.now();
       const sender = spawn(["send", "--stdin", "--port", String(port), ...flags], { stdin: true });
       sender.write(input, { close: true }).catch(() => {});
@@ -270,7 +270,7 @@ Deno.test("framecat send --ack refuses acknowledgements it cannot trust", async 
   ];
   for (const [name, serve, said] of cases) {
     await t.step(name, async () => {
-      const { port, done } = await peer(serve);
+      const { port, done } = peer(serve);
       const sender = spawn(["send", "--ack", "--stdin", "--port", String(port)], { stdin: true });
       // The messages come a moment after the connection.
       await delay(300);

@@ -321,7 +321,8 @@ Deno.test("frameLines() with json accepts exactly the lines JSON.parse accepts",
     } catch {
       parses = false;
     }
-    const blank = candidate.replace(/\r$/, "").trim() === "";
+    // Blank is only what JSON calls whitespace (a CR before the LF is dropped).
+    const blank = /^[ \t\r]*$/.test(candidate);
     const input = encoder.encode(`"before"\n${candidate}\n"after"\n`);
     let messages = 0;
     let error: Error | undefined;

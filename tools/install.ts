@@ -14,7 +14,10 @@
  *
  * The command `deno install` writes runs `deno` from `PATH`; where Deno came
  * from npx, there is none, so the command is made to run the Deno that
- * installed it, by its full path.
+ * installed it, by its full path. A Deno that lives in npm's cache (npx's
+ * `_npx` folder) goes when the cache is cleared: that one is copied next to
+ * the command first (`FRAMECAT_COPY_DENO=1` copies any), and the command
+ * checks that its Deno is there, or says the one line that reinstalls it.
  *
  * @example
  * ```sh
@@ -44,6 +47,11 @@ const START_FLAGS = ["--unstable-lazy-dynamic-imports", "--v8-flags=--no-lazy"];
 export interface InstallOptions {
   /** Where Deno's installs go; `bin/framecat` is put in it. Defaults to Deno's own choice. */
   root?: string;
+  /**
+   * Copy the Deno that runs this next to the command (`bin/framecat-deno/deno`)
+   * and run that one. Defaults to copying a Deno that lives in npm's cache.
+   */
+  copyDeno?: boolean;
 }
 
 /** What {@linkcode install} did. */
@@ -54,6 +62,19 @@ export interface Installed {
   deno: string;
   /** Why it installed `main.ts` rather than the bundle, if it did. */
   unbundled?: string;
+  /** The folder of the Deno copied for it, if one was. */
+  copied?: string;
+}
+
+/** Whether a Deno lives in npm's cache, which `npm cache clean` empties. */
+function inNpmCache(path: string): boolean {
+  return /[\/\\](_npx|\.npm)[\/\\]/.test(path);
+}
+
+/** The one line that installs framecat again, from its clone. */
+function reinstall(): string {
+  const repo = REPO.replace(/[\/\\]$/, "");
+  return `cd '${repo.replaceAll("'", `'\\''`)}' && npx -y deno@${Deno.version.deno} task install`;
 }
 
 const REPO = new URL("../", import.meta.url).pathname;
@@ -144,14 +165,35 @@ export async function install(options: InstallOptions = {}): Promise<Installed> 
   // It names the file it wrote on a line of its own.
   const command = /^(.*[\/\\]framecat(?:\.cmd)?)$/m.exec(said)?.[1]?.trim();
   if (!command) throw new Error(`deno install did not say where it put framecat: ${said.trim()}`);
-  const deno = Deno.execPath();
+  let deno = Deno.execPath();
+  let copied: string | undefined;
+  const windows = Deno.build.os === "windows";
+  if (!windows && (options.copyDeno ?? inNpmCache(deno))) {
+    copied = command.replace(/[^/\\]*$/, "framecat-deno");
+    await Deno.mkdir(copied, { recursive: true });
+    // Copied beside, then renamed: a command running the old copy keeps it.
+    await Deno.copyFile(deno, `${copied}/deno.new`);
+    await Deno.chmod(`${copied}/deno.new`, 0o755);
+    await Deno.rename(`${copied}/deno.new`, `${copied}/deno`);
+    deno = `${copied}/deno`;
+  }
   const script = await Deno.readTextFile(command);
-  const quoted = Deno.build.os === "windows" ? `"${deno}"` : `'${deno.replaceAll("'", `'\\''`)}'`;
+  const shellWord = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+  const quoted = windows ? `"${deno}"` : shellWord(deno);
   // deno install still names a config of its own, `{"workspace": []}`, and
   // reading one costs about 0.8 ms of a start; --no-config reads none.
   // The path is one shell word, quoted in parts where it holds a quote.
-  const run = script.replace(/\bdeno run\b/, `${quoted} run`)
+  let run = script.replace(/\bdeno run\b/, `${quoted} run`)
     .replace(/ --config (?:'[^']*'|"(?:[^"\\]|\\.)*"|\\.|[^\s'"\\])+/, " --no-config");
+  if (!windows) {
+    // A Deno gone (npm's cache cleared) is said in one line, with the fix.
+    const gone = `framecat: the Deno it runs, ${deno}, is gone; install framecat again: ` +
+      reinstall();
+    run = run.replace(
+      /^exec /m,
+      `[ -x ${quoted} ] || { echo ${shellWord(gone)} >&2; exit 127; }\nexec `,
+    );
+  }
   await Deno.writeTextFile(command, run);
   if (Deno.build.os !== "windows") {
     // What was written must run.
@@ -164,19 +206,28 @@ export async function install(options: InstallOptions = {}): Promise<Installed> 
       throw new Error(`the installed ${command} does not run: ${said.trim().split("\n")[0]}`);
     }
   }
-  return { command, deno, unbundled };
+  return { command, deno, unbundled, copied };
 }
 
 if (import.meta.main) {
   try {
-    const { command, deno, unbundled } = await install();
+    const copy = Deno.env.get("FRAMECAT_COPY_DENO");
+    const { command, deno, unbundled, copied } = await install({
+      copyDeno: copy === undefined ? undefined : copy === "1",
+    });
     if (unbundled) console.log(`Installing main.ts as it is (${unbundled}).`);
     const bin = command.replace(/[/\\][^/\\]*$/, "");
     const separator = Deno.build.os === "windows" ? ";" : ":";
     const onPath = (Deno.env.get("PATH") ?? "").split(separator).includes(bin);
     console.log(`Installed framecat as ${command}, run by the Deno at ${deno}.`);
     if (!onPath) console.log(`Add ${bin} to PATH:\n  export PATH="${bin}:$PATH"`);
-    console.log("Remove it with: deno task uninstall");
+    // A command that works without deno on PATH.
+    const quote = (path: string) => `'${path.replaceAll("'", `'\\''`)}'`;
+    const remove = Deno.build.os === "windows"
+      ? `del "${command}"`
+      : `rm -f ${quote(command)}` + (copied ? ` && rm -rf ${quote(copied)}` : "");
+    if (copied) console.log(`Copied the Deno it runs to ${copied}.`);
+    console.log(`Remove it with: ${remove}`);
   } catch (error) {
     console.error(`framecat: cannot install: ${(error as Error).message}`);
     Deno.exit(1);
