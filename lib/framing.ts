@@ -167,7 +167,11 @@ export type ByteSource = ByteReader | AsyncIterable<Uint8Array> | Iterable<Uint8
 
 /** Options for {@linkcode encodeFrame} and {@linkcode encodeJsonFrame}. */
 export interface EncodeFrameOptions {
-  /** Refuse payloads longer than this many bytes. Defaults to {@linkcode MAX_PAYLOAD_BYTES}. */
+  /**
+   * Refuse payloads longer than this many bytes.
+   *
+   * @default {@linkcode MAX_PAYLOAD_BYTES}
+   */
   maxBytes?: number;
 }
 
@@ -177,6 +181,9 @@ const encoder = new TextEncoder();
  * Encodes a value as one frame: its JSON text, prefixed by the text's length
  * in UTF-8 bytes and a LF. Throws `TypeError` for a value with no JSON text
  * (`undefined`, a function) and `RangeError` for a payload over `maxBytes`.
+ *
+ * @throws {TypeError} for a value with no JSON text.
+ * @throws {RangeError} for a payload over `maxBytes`.
  *
  * @example
  * ```ts
@@ -200,6 +207,9 @@ export function encodeFrame(value: unknown, options: EncodeFrameOptions = {}): U
  * parses. Throws `SyntaxError` for text that is not JSON and `RangeError` for
  * a payload over `maxBytes`. Unlike {@linkcode encodeFrame} it keeps the
  * text's own spacing and numbers that JavaScript cannot represent exactly.
+ *
+ * @throws {SyntaxError} for text that is not JSON.
+ * @throws {RangeError} for a payload over `maxBytes`.
  *
  * @example
  * ```ts
@@ -234,14 +244,17 @@ function frameText(text: string, maxBytes: number): Uint8Array {
 export interface FrameReaderOptions {
   /**
    * Refuse a frame whose declared length exceeds this many bytes, before
-   * anything of that size is allocated. Defaults to {@linkcode DEFAULT_MAX_BYTES}.
+   * anything of that size is allocated.
+   *
+   * @default {@linkcode DEFAULT_MAX_BYTES}
    */
   maxBytes?: number;
   /**
    * Largest size of the reused read buffer, in bytes. It starts at 4 KiB (a
-   * connection of one small message costs little) and doubles while reads
-   * fill it; a payload over half this size is read into a buffer of its own.
-   * Defaults to 256 KiB; at least 64 bytes.
+   * connection of one small message costs little) and doubles while reads fill
+   * it; a payload over half this size is read into a buffer of its own.
+   *
+   * @default 256 KiB; at least 64 bytes
    */
   bufferSize?: number;
 }

@@ -60,9 +60,17 @@ export interface FrameLinesOptions {
    * skipped. Otherwise each line is sent as a JSON string.
    */
   json?: boolean;
-  /** Refuse a message whose payload exceeds this many bytes. Defaults to 64 MiB. */
+  /**
+   * Refuse a message whose payload exceeds this many bytes.
+   *
+   * @default 64 MiB
+   */
   maxBytes?: number;
-  /** Initial read buffer size in bytes; it grows for long lines. Defaults to 256 KiB. */
+  /**
+   * Initial read buffer size in bytes; it grows for long lines.
+   *
+   * @default 256 KiB
+   */
   bufferSize?: number;
 }
 

@@ -73,9 +73,17 @@ export class ListenError extends Error {
 
 /** Options for {@linkcode receive}. */
 export interface ReceiveOptions {
-  /** Address to listen on. Defaults to `0.0.0.0`, every IPv4 interface; `::` for IPv6. */
+  /**
+   * Address to listen on.
+   *
+   * @default `0.0.0.0`, every IPv4 interface; `::` for IPv6
+   */
   hostname?: string;
-  /** Port to listen on; 0 lets the system choose. Defaults to {@linkcode DEFAULT_PORT}. */
+  /**
+   * Port to listen on; 0 lets the system choose.
+   *
+   * @default {@linkcode DEFAULT_PORT}
+   */
   port?: number;
   /**
    * Print one JSON object a line, `{"peer":"host:port","bytes":N,"message":value}`,
@@ -84,7 +92,11 @@ export interface ReceiveOptions {
   json?: boolean;
   /** Stop once this many messages have been printed. */
   count?: number;
-  /** Refuse frames declaring more bytes than this. Defaults to 64 MiB. */
+  /**
+   * Refuse frames declaring more bytes than this.
+   *
+   * @default 64 MiB
+   */
   maxBytes?: number;
   /**
    * Close a connection whose peer sends nothing for this many milliseconds
@@ -98,15 +110,19 @@ export interface ReceiveOptions {
    */
   idleTimeout?: number;
   /**
-   * Close a connection whose frame has not fully arrived this many
-   * milliseconds after its first byte (give or take a quarter of it, at most a
-   * second); 0 never does. Defaults to 60 s.
+   * Close a connection whose frame has not fully arrived this many milliseconds
+   * after its first byte (give or take a quarter of it, at most a second); 0
+   * never does.
+   *
+   * @default 60 s
    */
   frameTimeout?: number;
   /**
    * Serve at most this many connections at once. At the limit the receiver
    * stops accepting (new connections wait in the system's queue) and goes on
-   * when one ends; a `limit` event says so. Defaults to 1024.
+   * when one ends; a `limit` event says so.
+   *
+   * @default 1024
    */
   maxConns?: number;
   /**
@@ -119,8 +135,10 @@ export interface ReceiveOptions {
    */
   maxMemory?: number;
   /**
-   * Serve only peers in these address ranges (`10.0.0.0/8`, `::1`); others
-   * are closed at accept, before any byte is read. Defaults to everyone.
+   * Serve only peers in these address ranges (`10.0.0.0/8`, `::1`); others are
+   * closed at accept, before any byte is read.
+   *
+   * @default everyone
    */
   allow?: string[];
   /**
@@ -215,9 +233,12 @@ export interface Receiver {
  * line (`null`: no lines, for a program that takes `onMessage`). Connections
  * are served concurrently, and lines never interleave; one connection's
  * messages keep their order. A bad frame is never printed: its connection is
- * closed and an `error` event names the peer and the reason. Throws at once,
- * with the reason in words, if it cannot listen, and `SyntaxError` for an
- * `allow` range or a TLS certificate it cannot read.
+ * closed, its sender told why, and an `error` event names the peer and the
+ * reason.
+ *
+ * @throws {ListenError} when it cannot listen (the port is in use, or needs privileges).
+ * @throws {SyntaxError} for an `allow` range or a TLS certificate it cannot read.
+ * @throws {RangeError} for an option out of range.
  *
  * @example Lines on stdout
  * ```ts

@@ -71,9 +71,10 @@ export interface SendOptions extends ConnectOptions {
    */
   ack?: boolean;
   /**
-   * With `ack`: milliseconds that messages sent may go unacknowledged since
-   * the last acknowledgement (while sending, and after); 0 never gives up.
-   * Defaults to {@linkcode DEFAULT_ACK_TIMEOUT}.
+   * With `ack`: milliseconds that messages sent may go unacknowledged since the
+   * last acknowledgement (while sending, and after); 0 never gives up.
+   *
+   * @default {@linkcode DEFAULT_ACK_TIMEOUT}
    */
   ackTimeout?: number;
   /**
@@ -159,6 +160,9 @@ export function batchFrames(frames: Uint8Array[]): FrameBatch {
  * for messages not yet sent are refused.
  *
  * A plain connection whose receiver answers with TLS rejects, saying so.
+ *
+ * @throws {DeliveryError} when messages may not have reached the receiver.
+ * @throws {RangeError} for an option out of range.
  *
  * @example
  * ```ts

@@ -21,20 +21,30 @@ export const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
-  /** The receiver's name or address; IPv6 with or without brackets. Defaults to `127.0.0.1`. */
+  /**
+   * The receiver's name or address; IPv6 with or without brackets.
+   *
+   * @default `127.0.0.1`
+   */
   hostname?: string;
-  /** The receiver's port. Defaults to {@linkcode DEFAULT_PORT}. */
+  /**
+   * The receiver's port.
+   *
+   * @default {@linkcode DEFAULT_PORT}
+   */
   port?: number;
   /**
    * Give up on one attempt after this many milliseconds, the TLS handshake
-   * included; 0 never gives up. Defaults to {@linkcode DEFAULT_CONNECT_TIMEOUT}.
-   * With `retry`, an attempt is also cut to what is left of it.
+   * included; 0 never gives up.
+   *
+   * @default {@linkcode DEFAULT_CONNECT_TIMEOUT}. With `retry`, an attempt is also cut to what is left of it
    */
   connectTimeout?: number;
   /**
-   * Keep trying for this many milliseconds, with backoff (0.1 s doubling to
-   * 2 s), until the receiver is up: the whole wait, attempts included, ends
-   * then. Defaults to 0: one attempt.
+   * Keep trying for this many milliseconds, with backoff (0.1 s doubling to 2
+   * s), until the receiver is up: the whole wait, attempts included, ends then.
+   *
+   * @default 0: one attempt
    */
   retry?: number;
   /**
