@@ -118,15 +118,20 @@ export async function runDissect(args: string[], { say }: CommandContext): Promi
         }),
     };
     report = values.html
-      ? await writeHtml(source, path === "-" ? "standard input" : path, port)
+      ? await writeHtml(source, path, port)
       : await writeDissection(source, Deno.stdout, {
         json: values.json,
         port,
+        name: path === "-" ? "from standard input" : path,
         color: !values.json && Deno.stdout.isTerminal() && !Deno.noColor,
       });
   } catch (error) {
     // Standard output closed early, as by `framecat dissect FILE | head`: done.
     if (error instanceof Deno.errors.BrokenPipe) return 0;
+    // A bug's RangeError or TypeError is a runtime failure (exit 1), not a usage error.
+    if (error instanceof RangeError || error instanceof TypeError) {
+      throw new Error(`Cannot dissect ${path}: ${describeError(error)}`, { cause: error });
+    }
     throw error;
   } finally {
     file?.close();
@@ -141,10 +146,11 @@ async function writeHtml(
   path: string,
   port: number | undefined,
 ): Promise<DissectResult> {
+  const name = path === "-" ? "from standard input" : path;
   const result: DissectResult = { problems: [], broken: false };
   async function* records(): AsyncGenerator<DissectRecord | { type: "problem"; reason: string }> {
     try {
-      yield* dissectRecords(source, { port });
+      yield* dissectRecords(source, { port, name });
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;
       result.broken = true;
@@ -152,6 +158,8 @@ async function writeHtml(
       yield { type: "problem", reason: error.message };
     }
   }
-  await writeHtmlReport(records(), Deno.stdout, { title: path.split(/[\\/]/).pop() });
+  await writeHtmlReport(records(), Deno.stdout, {
+    title: path === "-" ? "standard input" : path.split(/[\\/]/).pop(),
+  });
   return result;
 }

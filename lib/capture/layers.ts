@@ -2,11 +2,15 @@
  * Dissects one captured packet into its layers, each with the inclusive
  * byte range it occupies and its decoded fields: the seed's reading of its
  * Wireshark capture, done exactly. Link layers: Ethernet II and IEEE 802.3
- * with LLC and SNAP (802.1Q tags), BSD loopback, raw IP, Linux cooked
- * capture v1 and v2; then IPv4 or IPv6 (with extension headers), TCP or UDP,
- * and the payload. A header cut by the snap length is dissected as far as it
- * was captured. Bytes after the IP packet are Ethernet padding or trailer;
- * bytes framecat does not dissect are an `undissected` layer that says why.
+ * with LLC and SNAP (802.1Q tags), BSD and OpenBSD loopback, raw IP, Linux
+ * cooked capture v1 and v2; then IPv4 or IPv6 (with extension headers), TCP
+ * or UDP, and the payload. A header cut by the snap length is dissected as
+ * far as it was captured. IP fragments are not reassembled: a first
+ * fragment's transport header is dissected (its checksum unverified, its
+ * bytes not followed), a later fragment's data never is. Checksums use a
+ * source route's or routing header's final destination. Bytes after the IP
+ * packet are Ethernet padding or trailer; bytes framecat does not dissect
+ * are an `undissected` layer that says why.
  *
  * @example
  * ```ts
@@ -239,9 +243,10 @@ const IPV4_FIELDS: Field[] = [
 
 const IPV6_FIELDS: Field[] = [
   ["version", 0, 0, (v, a) => v.getUint8(a) >> 4, [7, 4]],
-  ["trafficClass", 0, 1, (v, a) => (v.getUint16(a) >> 4) & 0xff, [11, 4]],
-  ["dscp", 0, 1, (v, a) => (v.getUint16(a) >> 6) & 0x3f, [11, 6]],
-  ["ecn", 0, 1, (v, a) => (v.getUint16(a) >> 4) & 3, [5, 4]],
+  // As Wireshark shows them: bits of the first 32-bit word.
+  ["trafficClass", 0, 3, (v, a) => (v.getUint16(a) >> 4) & 0xff, [27, 20]],
+  ["dscp", 0, 3, (v, a) => (v.getUint16(a) >> 6) & 0x3f, [27, 22]],
+  ["ecn", 0, 3, (v, a) => (v.getUint16(a) >> 4) & 3, [21, 20]],
   ["flowLabel", 1, 3, (v, a) => v.getUint32(a - 1) & 0xfffff, [19, 0]],
   ["payloadLength", 4, 5, u16],
   ["nextHeader", 6, 6, u8],
@@ -295,6 +300,8 @@ interface Context {
   wire: number;
   /** Linux cooked capture's "sent by us". */
   outgoing: boolean;
+  /** The IP packet is the first fragment of a datagram: its transport layer is not whole. */
+  fragment?: boolean;
 }
 
 /**
@@ -334,17 +341,19 @@ export function dissectPacket(
     case 1:
       end = ethernet(ctx);
       break;
-    case 0: {
+    case 0:
+    case 108: {
       if (!whole(ctx, 0, 4, "the loopback header")) return packet;
-      // The family is in the capturing machine's byte order.
-      let family = ctx.view.getUint32(0, true);
-      if (family > 0xffff) family = ctx.view.getUint32(0, false);
+      // DLT_NULL's family is in the capturing machine's byte order; DLT_LOOP's is big-endian.
+      let family = ctx.view.getUint32(0, linkType === 0);
+      if (family > 0xffff) family = ctx.view.getUint32(0, linkType !== 0);
       packet.layers.push({
         layer: "loopback",
         start: 0,
         end: 3,
         family,
         familyName: FAMILIES[family] ?? "unknown",
+        ...(linkType === 108 ? { kind: "DLT_LOOP (OpenBSD loopback)" } : {}),
         fieldRanges: { family: [0, 3] },
       });
       const version = family === 2 ? 4 : FAMILIES[family] === "IPv6" ? 6 : undefined;
@@ -368,7 +377,15 @@ export function dissectPacket(
       name(layer, "addressType", ARPHRD);
       name(layer, "protocol", ETHER_TYPES);
       ctx.outgoing = layer.packetType === 4;
-      end = layer.protocol === undefined ? size : etherPayload(ctx, size, layer.protocol as number);
+      sllAddress(ctx, layer, v2 ? 12 : 6);
+      const protocol = layer.protocol as number | undefined;
+      if (protocol === undefined) end = size;
+      else if (protocol === 4) {
+        // Not an EtherType: the frame is IEEE 802.2 LLC (Linux's ETH_P_802_2).
+        layer.protocolName = "IEEE 802.2 LLC";
+        end = ctx.wire;
+        llc(ctx, size, end);
+      } else end = etherPayload(ctx, size, protocol);
       break;
     }
     default:
@@ -384,6 +401,29 @@ export function dissectPacket(
     else undissected(ctx, end, "bytes after the end of the IP packet, as its length gives it");
   }
   return packet;
+}
+
+/**
+ * A Linux cooked capture's address: as many of its 8 bytes as the address
+ * length says (a MAC for 6, an IPv4 address for 4), the rest unused.
+ */
+function sllAddress(ctx: Context, layer: Layer, at: number): void {
+  const { data } = ctx;
+  if (layer.address === undefined || layer.addressLength === undefined) return;
+  const halen = Math.min(layer.addressLength as number, 8);
+  const ranges = layer.fieldRanges!;
+  delete ranges.address;
+  if (halen === 0) delete layer.address;
+  else {
+    layer.address = halen === 4
+      ? `${data[at]}.${data[at + 1]}.${data[at + 2]}.${data[at + 3]}`
+      : mac(data, at, halen);
+    ranges.address = [at, at + halen - 1];
+  }
+  if (halen < 8) {
+    layer.addressUnused = hex(data.subarray(at + halen, at + 8));
+    ranges.addressUnused = [at + halen, at + 7];
+  }
 }
 
 /** Ethernet II or IEEE 802.3; returns where the frame's payload ends. */
@@ -473,8 +513,31 @@ function llc(ctx: Context, start: number, end: number): void {
 
 /** The payload of an EtherType; returns where it ends. */
 function etherPayload(ctx: Context, at: number, type: number): number {
-  if (type === 0x0800) return ip(ctx, at, 4);
-  if (type === 0x86dd) return ip(ctx, at, 6);
+  if (type === 0x0800 || type === 0x86dd) {
+    const expected = type === 0x0800 ? 4 : 6;
+    const version = at < ctx.data.length ? ctx.data[at] >> 4 : expected;
+    if (version !== expected) {
+      ctx.packet.notes.push(
+        `bogus IP version ${version} under EtherType 0x${hex(type, 4)} (IPv${expected}): ` +
+          "not dissected further",
+      );
+      // As Wireshark: the version field alone, then the bytes it does not read.
+      ctx.packet.layers.push({
+        layer: expected === 4 ? "ipv4" : "ipv6",
+        start: at,
+        end: at,
+        version,
+        fieldRanges: { version: [at, at] },
+        fieldBits: { version: [7, 4] },
+      });
+      return undissected(
+        ctx,
+        at + 1,
+        `a packet of bogus IP version ${version} where IPv${expected} was announced`,
+      );
+    }
+    return ip(ctx, at, expected);
+  }
   const name = type === 0x0806 ? "ARP" : `EtherType 0x${hex(type, 4)}`;
   ctx.packet.notes.push(`${name}: not IP, not dissected further`);
   return undissected(
@@ -531,13 +594,26 @@ function ipv4(ctx: Context, start: number): number {
     end = Math.max(ctx.wire, data.length);
   }
   if (layer.fragmentOffset === undefined) return end;
-  if (layer.fragmentOffset !== 0 || (layer.flags as string[]).includes("MF")) {
-    packet.notes.push("an IPv4 fragment: not reassembled, not dissected further");
+  if (layer.fragmentOffset !== 0) {
+    packet.notes.push(
+      `an IPv4 fragment (offset ${layer.fragmentOffset}): its data is not a transport ` +
+        "header; not reassembled, not dissected further",
+    );
     undissected(ctx, start + headerLength, "an IPv4 fragment, not reassembled", end);
     return end;
   }
+  if ((layer.flags as string[]).includes("MF")) firstFragment(ctx, "IPv4");
   if (layer.src === undefined || layer.dst === undefined) return end;
-  const pseudo = sum16(data, start + 12, start + 20, layer.protocol as number);
+  const destination = sourceRouteDestination(data, start + 20, start + headerLength) ?? start + 16;
+  if (destination !== start + 16) {
+    // Wireshark's ip.dst; the header's dst is the route's current hop (its ip.cur_rt).
+    layer.finalDestination = ipv4At(ctx.view, destination, data);
+    layer.fieldRanges!.finalDestination = [destination, destination + 3];
+  }
+  const pseudo = fold(
+    sum16(data, start + 12, start + 16, layer.protocol as number) +
+      sum16(data, destination, destination + 4, 0),
+  );
   transport(ctx, layer, layer.protocol as number, start + headerLength, end, pseudo);
   return end;
 }
@@ -551,16 +627,40 @@ function ipv6Packet(ctx: Context, start: number): number {
   let next = data[start + 6];
   let at = start + 40;
   const extensionHeaders = [];
+  let fragment: { offset: number; more: boolean; id: number } | undefined;
+  /** Where the pseudo header's destination is: a routing header's final one (RFC 8200 8.1). */
+  let destination = start + 24;
   // Extension headers, as far as the transport header.
   while ([0, 43, 44, 51, 60].includes(next) && at + 8 <= data.length) {
     const length = next === 44 ? 8 : next === 51 ? (data[at + 1] + 2) * 4 : (data[at + 1] + 1) * 8;
     extensionHeaders.push({ type: next, start: at, end: at + length - 1 });
+    if (next === 44) {
+      const word = ctx.view.getUint16(at + 2);
+      fragment = { offset: word & 0xfff8, more: (word & 1) === 1, id: ctx.view.getUint32(at + 4) };
+      Object.assign(layer.fieldRanges!, {
+        fragmentOffset: [at + 2, at + 3],
+        moreFragments: [at + 2, at + 3],
+        fragmentId: [at + 4, at + 7],
+      });
+      layer.fieldBits = { ...layer.fieldBits, fragmentOffset: [15, 3], moreFragments: [0, 0] };
+    } else if (next === 43 && data[at + 3] > 0 && at + length <= data.length) {
+      // Segments left: the final destination is in the header, not in the IPv6 one.
+      const type = data[at + 2];
+      const addresses = Math.floor((length - 8) / 16);
+      if ((type === 0 || type === 2) && addresses > 0) destination = at + 8 + 16 * (addresses - 1);
+      else if (type === 4 && addresses > 0) destination = at + 8;
+    }
     next = data[at];
     at += length;
   }
   layer.end = Math.min(at, data.length) - 1;
   name(layer, "nextHeader", IP_PROTOCOLS);
   if (extensionHeaders.length > 0) layer.extensionHeaders = extensionHeaders;
+  if (fragment) {
+    layer.fragmentOffset = fragment.offset;
+    layer.moreFragments = fragment.more;
+    layer.fragmentId = fragment.id;
+  }
   const payloadLength = layer.payloadLength as number;
   let end = start + 40 + payloadLength;
   if (end > ctx.wire) {
@@ -572,9 +672,58 @@ function ipv6Packet(ctx: Context, start: number): number {
     end = Math.max(ctx.wire, data.length);
   }
   if (at > end) return end;
-  const pseudo = sum16(data, start + 8, start + 40, next);
+  if (fragment?.offset === 0 && fragment.more) firstFragment(ctx, "IPv6");
+  else if (fragment && fragment.offset !== 0) {
+    // A later fragment's data is not a transport header.
+    packet.notes.push(
+      `an IPv6 fragment (offset ${fragment.offset}${
+        fragment.more ? ", more follow" : ", the last"
+      }, id 0x${hex(fragment.id, 8)}): not reassembled, not dissected further`,
+    );
+    undissected(ctx, at, "an IPv6 fragment, not reassembled", end);
+    return end;
+  }
+  if (destination !== start + 24) {
+    layer.finalDestination = ipv6(data.subarray(destination, destination + 16));
+    layer.fieldRanges!.finalDestination = [destination, destination + 15];
+  }
+  const pseudo = fold(
+    sum16(data, start + 8, start + 24, next) + sum16(data, destination, destination + 16, 0),
+  );
   transport(ctx, layer, next, at, end, pseudo);
   return end;
+}
+
+/** The first fragment of a datagram: its transport header is real, its segment not whole. */
+function firstFragment(ctx: Context, version: string): void {
+  ctx.fragment = true;
+  ctx.packet.notes.push(
+    `the first ${version} fragment of a datagram: its transport header is dissected, but the ` +
+      "rest is in fragments not reassembled, so its checksum is not verified and its stream " +
+      "bytes are not followed",
+  );
+}
+
+/**
+ * Where the final destination of a loose or strict source route option is,
+ * when the route is not done: the pseudo header's destination (RFC 1122 3.2.1.8).
+ */
+function sourceRouteDestination(data: Uint8Array, start: number, end: number): number | undefined {
+  for (let at = start; at < end && at < data.length;) {
+    const type = data[at];
+    if (type === 0) break;
+    if (type === 1) {
+      at++;
+      continue;
+    }
+    const length = data[at + 1];
+    if (at + 1 >= end || length < 2 || at + length > end) break;
+    if ((type === 131 || type === 137) && length >= 7 && data[at + 2] <= length) {
+      return at + length - 4 - ((length - 3) % 4);
+    }
+    at += length;
+  }
+  return undefined;
 }
 
 /**
@@ -635,12 +784,39 @@ function transport(
       layer.fieldRanges!.options = [start + 20, start + headerLength - 1];
     }
   }
+  const ipEnd = end;
+  let badLength = false;
+  if (udp && layer.length !== undefined && !ctx.fragment) {
+    // The datagram is as long as its header says, when the IP payload holds it (as tshark reads it).
+    const length = layer.length as number;
+    const available = end - start;
+    if (length < 8) {
+      packet.notes.push(`Bad length value ${length} < 8: the UDP length cannot hold its header`);
+      badLength = true;
+    } else if (length > available) {
+      packet.notes.push(
+        `Bad length value ${length} > IP payload length (${available} bytes): ` +
+          "the UDP checksum is not verified",
+      );
+      badLength = true;
+    } else if (length < available) {
+      packet.notes.push(
+        `the UDP length ${length} is less than the IP payload's ${available} bytes: ` +
+          "the datagram and its checksum end where its length says",
+      );
+      end = start + length;
+    }
+  }
   const payloadLength = end - start - headerLength;
-  layer.payloadLength = payloadLength;
+  // A first fragment's segment goes on in the fragments after it: its length is not known.
+  if (ctx.fragment) layer.fragment = "the first fragment: the rest is not reassembled";
+  else layer.payloadLength = payloadLength;
   if (layer.checksum !== undefined) {
     const length = end - start;
     let status: string;
     if (udp && layer.checksum === 0 && ip.layer === "ipv4") status = "not present";
+    else if (ctx.fragment) status = "unverified (a fragment)";
+    else if (badLength) status = "unverified (bad length)";
     else if (end > data.length) status = "unverified (not all captured)";
     else if (sum16(data, start, end, pseudo + length) === 0xffff) status = "correct";
     else if (ctx.outgoing || layer.checksum === fold(pseudo + length)) {
@@ -667,6 +843,9 @@ function transport(
     }
     packet.layers.push(payload);
   }
+  if (ipEnd > end) {
+    undissected(ctx, end, "bytes after the UDP datagram, as its length gives it", ipEnd);
+  }
   if (udp || layer.flags === undefined) {
     if (!udp) packet.notes.push("the TCP flags were not captured: its stream is not followed");
     return;
@@ -682,8 +861,11 @@ function transport(
     window: (layer.window as number | undefined) ?? 0,
     windowScale: (layer.options as Record<string, unknown>[] | undefined)
       ?.find((o) => o.kind === "WS")?.value as number | undefined,
-    payload: data.subarray(payloadStart, payloadStart + captured),
-    payloadLength,
+    // A first fragment's bytes are not followed: the segment is not whole.
+    payload: ctx.fragment
+      ? data.subarray(0, 0)
+      : data.subarray(payloadStart, payloadStart + captured),
+    payloadLength: ctx.fragment ? 0 : payloadLength,
   };
 }
 

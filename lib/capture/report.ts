@@ -44,6 +44,8 @@ export interface PacketRecord {
   captured: number;
   /** Capture time, seconds since the epoch. */
   time: number;
+  /** Capture time in whole nanoseconds since the epoch, as decimal digits: exact where `time` is rounded. */
+  timeNs: string;
   layers: Layer[];
   /** What is not dissected, and what is wrong with the packet. */
   notes?: string[];
@@ -61,6 +63,8 @@ export type DissectRecord = PacketRecord | MessageRecord | ProblemRecord;
 export interface DissectRecordsOptions {
   /** The framecat port: streams to or from it are always decoded. Defaults to 1234. */
   port?: number;
+  /** The capture's file name, said in the error when it is broken. */
+  name?: string;
 }
 
 /** Options for {@linkcode writeDissection}. */
@@ -118,10 +122,20 @@ export async function* dissectRecords(
   const streams = new TcpStreams({ port: options.port });
   let broken: SyntaxError | undefined;
   try {
-    for await (const captured of readCaptureStream(source)) {
-      const packet = dissectPacket(captured.data, captured.linkType, {
-        originalLength: captured.originalLength,
-      });
+    for await (const captured of readCaptureStream(source, { name: options.name })) {
+      const packet = captured.block !== undefined
+        ? {
+          layers: captured.data.length === 0 ? [] : [{
+            layer: "undissected" as const,
+            start: 0,
+            end: captured.data.length - 1,
+            reason: "the block's data",
+          }],
+          notes: [captured.block],
+        }
+        : dissectPacket(captured.data, captured.linkType, {
+          originalLength: captured.originalLength,
+        });
       if (packet.tcp) {
         const tcp = packet.layers.find((l) => l.layer === "tcp")!;
         const view = streams.add(captured.number, packet.tcp);
@@ -135,6 +149,7 @@ export async function* dissectRecords(
         length: captured.originalLength,
         captured: captured.data.length,
         time: captured.time,
+        timeNs: captured.timeNs,
         layers: packet.layers,
         data: captured.data,
       };
@@ -344,12 +359,15 @@ function summary(record: PacketRecord, time: number): string {
   if (ip && transport?.srcPort !== undefined && transport.dstPort !== undefined) {
     const host = (h: unknown) => String(h).includes(":") ? `[${h}]` : h;
     words.push(` ${host(ip.src)}:${transport.srcPort}`, `> ${host(ip.dst)}:${transport.dstPort}`);
-    if (transport.layer === "udp") words.push(`UDP len ${transport.payloadLength}`);
+    const length = transport.payloadLength === undefined
+      ? "first fragment"
+      : `len ${transport.payloadLength}`;
+    if (transport.layer === "udp") words.push(`UDP ${length}`);
     else {
       words.push(`TCP [${((transport.flags as string[] | undefined) ?? []).join(", ")}]`);
       if (transport.seq !== undefined) words.push(`seq ${transport.relativeSeq ?? transport.seq}`);
       if (transport.relativeAck !== undefined) words.push(`ack ${transport.relativeAck}`);
-      words.push(`len ${transport.payloadLength}`);
+      words.push(length);
     }
   } else if (ip?.src !== undefined) {
     words.push(` ${ip.src} > ${ip.dst}`);
