@@ -468,3 +468,47 @@ export function edgeCaptures(): Record<string, Uint8Array> {
     "modified.pcap": record,
   };
 }
+
+/**
+ * Writes to `path` an Ethernet capture of `connections` one-packet TCP
+ * connections (a SYN each, every one from another address and port, 1 ms
+ * apart), without holding it. Returns the file's size.
+ */
+export async function writeOnePacketConnections(
+  path: string,
+  connections: number,
+): Promise<number> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const template = ethernet(ipv4Tcp({ seq: 1000, flags: 0x02, ack: 0 }));
+  const record = new Uint8Array(16 + template.length);
+  const v = new DataView(record.buffer);
+  v.setUint32(8, template.length, true);
+  v.setUint32(12, template.length, true);
+  record.set(template, 16);
+  const batch = new Uint8Array(record.length * 4096);
+  let size = 0;
+  try {
+    const header = pcapHeader(1, {});
+    await file.write(header);
+    size += header.length;
+    let n = 0;
+    for (let i = 0; i < connections; i++) {
+      const micros = i * 1000;
+      v.setUint32(0, 1_700_000_000 + Math.floor(micros / 1e6), true);
+      v.setUint32(4, micros % 1e6, true);
+      // Source 10.x.y.z, port from 1024: a new connection each time.
+      record.set([10, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff], 16 + 14 + 12);
+      v.setUint16(16 + 34, 1024 + (i % 60000));
+      batch.set(record, n * record.length);
+      if (++n === 4096 || i === connections - 1) {
+        const bytes = batch.subarray(0, n * record.length);
+        for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+        size += bytes.length;
+        n = 0;
+      }
+    }
+  } finally {
+    file.close();
+  }
+  return size;
+}

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { dissectPacket, type Layer } from "../lib/capture/layers.ts";
 import { readCapture } from "../lib/capture/pcap.ts";
+import { TcpStreams } from "../lib/capture/streams.ts";
 import { type DissectRecord, dissectRecords } from "../lib/capture/report.ts";
 import {
   concatBytes,
@@ -20,6 +21,7 @@ import {
   pcapngHead,
   sll,
   udpWithLength,
+  writeOnePacketConnections,
 } from "./capture_builder.ts";
 import { framecat } from "./helpers.ts";
 
@@ -212,4 +214,70 @@ Deno.test("framecat dissect names the file it cannot read as a capture", async (
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test("dissectRecords() holds a flat heap over 250,000 one-packet connections", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".pcap" });
+  try {
+    await writeOnePacketConnections(path, 250_000);
+    // In a child with --expose-gc: the live heap after a collection, every 50,000 records.
+    const script = `
+      import { dissectRecords } from ${
+      JSON.stringify(new URL("../lib/capture/report.ts", import.meta.url).href)
+    };
+      const file = await Deno.open(${JSON.stringify(path)});
+      let n = 0;
+      const heap = [];
+      let problems = [];
+      for await (const record of dissectRecords(file)) {
+        if (record.type === "problem") problems.push(record.reason);
+        if (++n % 50000 === 0) { globalThis.gc(); heap.push(Deno.memoryUsage().heapUsed); }
+      }
+      file.close();
+      console.log(JSON.stringify({ n, heap, problems }));
+    `;
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--v8-flags=--expose-gc,--max-old-space-size=64", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const { n, heap, problems } = JSON.parse(new TextDecoder().decode(stdout));
+    assert.equal(n, 250_000 + 2);
+    // Past the 20,000 followed connections, the heap stays where it was: no growth per connection.
+    const [, second, , , last] = heap as number[];
+    assert.ok(last < second + 4 * 1024 * 1024, `heap ${heap.map((h: number) => h >> 20)} MiB`);
+    assert.match(problems[0], /^more than 20000 connections at once: the one seen least recently/);
+    assert.equal(
+      problems[1],
+      "230000 connections were forgotten before their end: more than 20000 were followed at once",
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("TcpStreams forgets a connection idle for 600 s of capture time, its unfinished frame said", async () => {
+  const streams = new TcpStreams();
+  const segment = (srcPort: number, seq: number, text: string) => ({
+    src: "10.0.0.1",
+    dst: "10.0.0.2",
+    srcPort,
+    dstPort: 1234,
+    seq,
+    ack: 0,
+    flags: ["ACK"],
+    window: 512,
+    payload: new TextEncoder().encode(text),
+  });
+  streams.add(1, segment(5000, 100, '14\n"Hello'), { time: 1000 });
+  streams.add(2, segment(5001, 100, "2\n{}"), { time: 1599 });
+  assert.equal(streams.connections, 2);
+  assert.deepEqual((await streams.take()).map((r) => r.type), ["message"]);
+  streams.add(3, segment(5002, 100, "2\n{}"), { time: 1601 });
+  assert.equal(streams.connections, 2);
+  const [cut, message] = await streams.take();
+  assert.equal(cut.type === "problem" && cut.stream, "10.0.0.1:5000 > 10.0.0.2:1234");
+  assert.match(cut.type === "problem" ? cut.reason : "", /^Cannot read frame 1 \(stream byte 0\)/);
+  assert.equal(message.type, "message");
 });

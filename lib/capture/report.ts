@@ -138,7 +138,7 @@ export async function* dissectRecords(
         });
       if (packet.tcp) {
         const tcp = packet.layers.find((l) => l.layer === "tcp")!;
-        const view = streams.add(captured.number, packet.tcp);
+        const view = streams.add(captured.number, packet.tcp, { time: captured.time });
         tcp.relativeSeq = view.relativeSeq;
         if (view.relativeAck !== undefined) tcp.relativeAck = view.relativeAck;
         if (view.scaledWindow !== undefined) tcp.scaledWindow = view.scaledWindow;

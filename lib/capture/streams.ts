@@ -5,7 +5,11 @@
  * (out-of-order, retransmitted and overlapping segments taken once, gaps
  * reported) and decoded as framecat frames, with the packets that carried
  * each message. A direction holds only the bytes of its unfinished frame
- * (and segments that arrived before the bytes ahead of them).
+ * (and segments that arrived before the bytes ahead of them). Memory is
+ * bounded whatever the capture: a connection is released once over (FIN or
+ * RST both ways, within a bound for late packets) or idle for 600 s of
+ * capture time, and past 20,000 followed at once the one seen least recently
+ * is forgotten (a problem says so once, and how many at the end).
  *
  * @example
  * ```ts
@@ -82,6 +86,24 @@ export interface TcpStreamsOptions {
    * and skipped), and missing bytes are given up as a gap. Defaults to 64 MiB.
    */
   maxUnfinishedBytes?: number;
+  /**
+   * Connections followed at once, at most: past it the one idle longest is
+   * forgotten (its unfinished frame reported), and a problem says so once;
+   * the end says how many were. Each costs about 600 bytes of heap. Defaults
+   * to 20,000.
+   */
+  maxConnections?: number;
+  /**
+   * A connection without a packet for this many seconds of capture time is
+   * forgotten, as if it had ended. Defaults to 600.
+   */
+  idleSeconds?: number;
+}
+
+/** Options for {@linkcode TcpStreams.add}. */
+export interface AddSegmentOptions {
+  /** The packet's capture time in seconds: connections idle too long are forgotten. */
+  time?: number;
 }
 
 interface Held {
@@ -106,7 +128,22 @@ interface Direction {
   held: Held[];
   heldBytes: number;
   reverse: string;
-  decoder: FrameDecoder;
+  /** The connection, which both directions share. */
+  connection: Connection;
+  /** Whether the stream is framecat's port's. */
+  ours: boolean;
+  /** Made when the first byte comes: a connection without data costs no decoder. */
+  decoder?: FrameDecoder;
+}
+
+/** A followed connection, in the list of all of them from least to most recently seen. */
+interface Connection {
+  /** The key of its first direction seen. */
+  key: string;
+  /** Its last packet's capture time. */
+  seen: number;
+  older?: Connection;
+  newer?: Connection;
 }
 
 type Event = MessageRecord | ProblemRecord | BadFrame;
@@ -131,6 +168,14 @@ export class TcpStreams {
   #budget: Budget;
   /** Keys of connections over in both directions, oldest first: forgotten beyond a bound. */
   #closed: string[] = [];
+  /** The ends of the list of followed connections: least and most recently seen. */
+  #oldest: Connection | undefined;
+  #newest: Connection | undefined;
+  #count = 0;
+  #maxConnections: number;
+  #idleSeconds: number;
+  /** Connections forgotten because there were too many. */
+  #dropped = 0;
 
   /** Follows streams; `port` names the framecat port. */
   constructor(options: TcpStreamsOptions = {}) {
@@ -138,6 +183,13 @@ export class TcpStreams {
     this.#maxBytes = options.maxBytes ?? MAX_PAYLOAD_BYTES;
     this.#maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
     this.#budget = { used: 0, limit: options.maxUnfinishedBytes ?? 64 * 1024 * 1024 };
+    this.#maxConnections = options.maxConnections ?? 20_000;
+    this.#idleSeconds = options.idleSeconds ?? 600;
+  }
+
+  /** Connections followed now (both directions of one count once). */
+  get connections(): number {
+    return this.#count;
   }
 
   /** Whether `take()` has records to give. */
@@ -146,9 +198,10 @@ export class TcpStreams {
   }
 
   /** Adds a segment of packet `number`; returns its relative numbers. */
-  add(number: number, tcp: TcpInfo): SegmentView {
+  add(number: number, tcp: TcpInfo, options: AddSegmentOptions = {}): SegmentView {
     const key = `${tcp.src}|${tcp.srcPort}|${tcp.dst}|${tcp.dstPort}`;
     const syn = tcp.flags.includes("SYN");
+    if (options.time !== undefined) this.#forgetIdle(options.time);
     let direction = this.#directions.get(key);
     if (!direction || (syn && ((!direction.sawSyn && !direction.started) || direction.ended))) {
       const from = formatAddress({ hostname: tcp.src, port: tcp.srcPort });
@@ -167,10 +220,14 @@ export class TcpStreams {
         held: [],
         heldBytes: 0,
         reverse: `${tcp.dst}|${tcp.dstPort}|${tcp.src}|${tcp.srcPort}`,
-        decoder: new FrameDecoder(name, ours, this.#maxBytes, this.#budget, this.#events),
+        connection: this.#directions.get(`${tcp.dst}|${tcp.dstPort}|${tcp.src}|${tcp.srcPort}`)
+          ?.connection ?? { key, seen: 0 },
+        ours,
       };
       this.#directions.set(key, direction);
     }
+    this.#seen(direction.connection, options.time ?? 0);
+    if (this.#count > this.#maxConnections) this.#forgetOldest();
     const relativeSeq = (tcp.seq - direction.base) >>> 0;
     const wire = Math.max(tcp.payloadLength ?? 0, tcp.payload.length);
     if (wire > 0) {
@@ -199,7 +256,7 @@ export class TcpStreams {
   #end(direction: Direction, key: string): void {
     if (direction.ended || direction.held.length > 0) return;
     direction.ended = true;
-    direction.decoder.end();
+    direction.decoder?.end();
     const other = this.#directions.get(direction.reverse);
     if (other && !other.ended) return;
     // Both directions are over: keep their sequence bases for late packets, within a bound.
@@ -207,9 +264,75 @@ export class TcpStreams {
     if (this.#closed.length > MAX_CLOSED) {
       const old = this.#closed.shift()!;
       const gone = this.#directions.get(old);
-      this.#directions.delete(old);
-      if (gone) this.#directions.delete(gone.reverse);
+      if (gone?.ended) this.#forget(gone.connection);
     }
+  }
+
+  /** Moves a connection to the most recently seen end of the list (adding it if new). */
+  #seen(connection: Connection, time: number): void {
+    connection.seen = time;
+    if (this.#newest === connection) return;
+    if (connection.older || connection.newer || this.#oldest === connection) {
+      this.#unlink(connection);
+    }
+    connection.older = this.#newest;
+    connection.newer = undefined;
+    if (this.#newest) this.#newest.newer = connection;
+    else this.#oldest = connection;
+    this.#newest = connection;
+    this.#count++;
+  }
+
+  #unlink(connection: Connection): void {
+    if (connection.older) connection.older.newer = connection.newer;
+    else this.#oldest = connection.newer;
+    if (connection.newer) connection.newer.older = connection.older;
+    else this.#newest = connection.older;
+    connection.older = connection.newer = undefined;
+    this.#count--;
+  }
+
+  /** Forgets a connection: its directions end (unfinished frames reported) and are dropped. */
+  #forget(connection: Connection): void {
+    if (connection.older || connection.newer || this.#oldest === connection) {
+      this.#unlink(connection);
+    }
+    const first = this.#directions.get(connection.key);
+    if (!first) return;
+    const both: [string, Direction | undefined][] = [
+      [connection.key, first],
+      [first.reverse, this.#directions.get(first.reverse)],
+    ];
+    for (const [key, direction] of both) {
+      if (!direction || direction.connection !== connection) continue;
+      while (direction.held.length > 0) this.#skipToHeld(direction);
+      if (!direction.ended) direction.decoder?.end();
+      direction.ended = true;
+      this.#directions.delete(key);
+    }
+  }
+
+  /** Forgets the connections idle for longer than the bound, at capture time `now`. */
+  #forgetIdle(now: number): void {
+    while (this.#oldest && this.#oldest.seen < now - this.#idleSeconds) {
+      this.#forget(this.#oldest);
+    }
+  }
+
+  /** Forgets the connection seen least recently: too many are followed. */
+  #forgetOldest(): void {
+    const connection = this.#oldest!;
+    const direction = this.#directions.get(connection.key);
+    if (this.#dropped++ === 0 && direction) {
+      this.#events.push({
+        type: "problem",
+        stream: direction.name,
+        reason: `more than ${this.#maxConnections} connections at once: the one seen least ` +
+          "recently is forgotten, and so on (each one's unfinished frame is reported, and its " +
+          "later packets are followed as a new connection)",
+      });
+    }
+    this.#forget(connection);
   }
 
   /** The records that the segments added so far completed, in order. */
@@ -226,9 +349,19 @@ export class TcpStreams {
   finish(): Promise<(MessageRecord | ProblemRecord)[]> {
     for (const direction of this.#directions.values()) {
       while (direction.held.length > 0) this.#skipToHeld(direction);
-      if (!direction.ended) direction.decoder.end();
+      if (!direction.ended) direction.decoder?.end();
     }
     this.#directions.clear();
+    this.#oldest = this.#newest = undefined;
+    this.#count = 0;
+    if (this.#dropped > 0) {
+      this.#events.push({
+        type: "problem",
+        stream: "(all)",
+        reason: `${this.#dropped} connections were forgotten before their end: more than ` +
+          `${this.#maxConnections} were followed at once`,
+      });
+    }
     return this.take();
   }
 
@@ -258,7 +391,7 @@ export class TcpStreams {
   #apply(direction: Direction, skip: number, data: Uint8Array, cut: number, packet: number): void {
     const total = data.length + cut;
     if (skip >= total) return; // a retransmission of bytes already taken
-    const decoder = direction.decoder;
+    const decoder = this.#decoder(direction);
     if (skip < data.length) decoder.feed(data.subarray(skip), packet);
     const missing = Math.min(cut, total - skip);
     if (missing > 0) decoder.gap(missing, `cut by the snap length in packet ${packet}`);
@@ -276,11 +409,21 @@ export class TcpStreams {
     }
   }
 
+  #decoder(direction: Direction): FrameDecoder {
+    return direction.decoder ??= new FrameDecoder(
+      direction.name,
+      direction.ours,
+      this.#maxBytes,
+      this.#budget,
+      this.#events,
+    );
+  }
+
   /** Gives up the bytes before the first held segment as a gap. */
   #skipToHeld(direction: Direction): void {
     const first = direction.held[0];
     const missing = (first.offset - direction.next) >>> 0;
-    direction.decoder.gap(missing, `packet ${first.packet} carries bytes after them`);
+    this.#decoder(direction).gap(missing, `packet ${first.packet} carries bytes after them`);
     direction.next = first.offset;
     this.#drain(direction);
   }
