@@ -512,3 +512,64 @@ export async function writeOnePacketConnections(
   }
   return size;
 }
+
+/**
+ * An Ethernet capture of one connection to port 1234 carrying `messages`
+ * framecat messages, its stream cut into segments of 1 to 60 bytes, some
+ * neighbours swapped (reordered) and some sent twice (retransmitted), as
+ * a lossy network delivers them; with the handshake and the server's ACKs.
+ * `seed` makes another such capture.
+ */
+export function lossyExchange(messages: number, seed = 7): Uint8Array {
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const stream = encoder.encode(
+    Array.from({ length: messages }, (_, i) => {
+      const json = JSON.stringify({ i, s: "x".repeat(random(40)) });
+      return `${json.length}\n${json}`;
+    }).join(""),
+  );
+  const segments: [number, Uint8Array][] = [];
+  for (let at = 0; at < stream.length;) {
+    const size = 1 + random(60);
+    segments.push([at, stream.subarray(at, at + size)]);
+    at += size;
+  }
+  for (let i = 0; i + 1 < segments.length; i++) {
+    if (random(5) === 0) [segments[i], segments[i + 1]] = [segments[i + 1], segments[i]];
+  }
+  const client = { srcPort: 40000, dstPort: 1234, host: 1 };
+  const server = { srcPort: 1234, dstPort: 40000, host: 1 };
+  const serverIp = (ip: Uint8Array) => {
+    // The server's segments go from 10.0.0.2 back to 10.0.0.1.
+    ip.set([10, 0, 0, 2], 12);
+    ip.set([10, 0, 0, 1], 16);
+    return fixIpv4Checksums(ip);
+  };
+  const packets = [
+    fixIpv4Checksums(ipv4Tcp({ ...client, seq: 999, ack: 0, flags: 0x02 })),
+    serverIp(ipv4Tcp({ ...server, seq: 4999, ack: 1000, flags: 0x12 })),
+    fixIpv4Checksums(ipv4Tcp({ ...client, seq: 1000, ack: 5000, flags: 0x10 })),
+  ];
+  let acked = 0;
+  for (const [at, payload] of segments.flatMap((s) => random(6) === 0 ? [s, s] : [s])) {
+    packets.push(fixIpv4Checksums(ipv4Tcp({ ...client, seq: 1000 + at, ack: 5000, payload })));
+    acked = Math.max(acked, at + payload.length);
+    if (random(3) === 0) {
+      packets.push(serverIp(ipv4Tcp({ ...server, seq: 5000, ack: 1000 + acked, flags: 0x10 })));
+    }
+  }
+  return pcap(1, packets.map((ip) => ethernet(ip)));
+}
+
+/** An Ethernet capture of one connection to port 1234 whose one data packet carries `count` messages `{"i":N}`. */
+export function manyInOnePacket(count: number): Uint8Array {
+  let text = "";
+  for (let i = 0; i < count; i++) {
+    const json = JSON.stringify({ i });
+    text += `${json.length}\n${json}`;
+  }
+  return pcap(1, [
+    ethernet(fixIpv4Checksums(ipv4Tcp({ seq: 999, ack: 0, flags: 0x02 }))),
+    ethernet(fixIpv4Checksums(ipv4Tcp({ seq: 1000, ack: 1, payload: text }))),
+  ]);
+}

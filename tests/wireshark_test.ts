@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { wiresharkDissector } from "../lib/capture/wireshark.ts";
 import { MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
 import { JsonChecker } from "../lib/json_check.ts";
+import { lossyExchange, manyInOnePacket } from "./capture_builder.ts";
 import { framecat } from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
@@ -165,6 +166,77 @@ Deno.test({
       assert.deepEqual(await messages("framecat_and_seed.pcap", ...noHeuristic), []);
     } finally {
       await Deno.remove(lua);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "wiresharkDissector finds 3,000 messages in one packet and lossy streams' messages with tshark",
+  ignore,
+  async fn(t): Promise<void> {
+    const dir = await Deno.makeTempDir({ prefix: "framecat_" });
+    const lua = `${dir}/framecat.lua`;
+    const found = async (capture: string, ...args: string[]) => {
+      const { stdout, stderr } = await tshark([
+        ...["-X", `lua_script:${lua}`, "-r", capture, ...args, "-Y", "framecat"],
+        ...["-T", "fields", "-e", "framecat.length", "-e", "framecat.json"],
+      ]);
+      assert.equal(stderr, "");
+      return parseFields(stdout);
+    };
+    const experts = async (capture: string, ...args: string[]) => {
+      const { stdout } = await tshark([
+        ...["-X", `lua_script:${lua}`, "-r", capture, ...args, "-T", "json"],
+        ...["-e", "_ws.expert.message"],
+      ]);
+      return JSON.parse(stdout).flatMap((p: { _source: { layers: Record<string, string[]> } }) =>
+        p._source.layers["_ws.expert.message"] ?? []
+      ) as string[];
+    };
+    const dissected = async (capture: string) => {
+      const result = await framecat(["dissect", "--json", capture], undefined, {
+        permissions: ["--allow-read"],
+      });
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout.trim().split("\n").map((line) => JSON.parse(line))
+        .filter((o) => o.type === "message")
+        .map(({ bytes, message }) => ({ bytes, message }));
+    };
+    try {
+      await Deno.writeTextFile(lua, wiresharkDissector());
+      await t.step("3,000 messages in one packet, tshark's default preferences", async () => {
+        const capture = `${dir}/many.pcap`;
+        await Deno.writeFile(capture, manyInOnePacket(3000));
+        const messages = await found(capture);
+        assert.equal(messages.length, 3000);
+        assert.deepEqual(messages, await dissected(capture));
+        // More than gui.max_tree_depth (500) layers once was a dissector bug.
+        assert.deepEqual((await experts(capture)).filter((m) => /bug|Cannot read/.test(m)), []);
+      });
+      for (const seed of [7, 11, 13]) {
+        await t.step(`70 messages, reordered and retransmitted (seed ${seed})`, async () => {
+          const capture = `${dir}/lossy_${seed}.pcap`;
+          await Deno.writeFile(capture, lossyExchange(70, seed));
+          const expected = await dissected(capture);
+          assert.equal(expected.length, 70);
+          const inOrder = ["-o", "tcp.reassemble_out_of_order:TRUE"];
+          assert.deepEqual(await found(capture, ...inOrder), expected);
+          assert.deepEqual(
+            (await experts(capture, ...inOrder)).filter((m) => m.startsWith("Cannot read")),
+            [],
+          );
+          // With tshark's default preferences: the messages before the first gap, no false
+          // bad frame, and the preference to turn on named.
+          const some = await found(capture);
+          assert.deepEqual(some, expected.slice(0, some.length));
+          const said = await experts(capture);
+          assert.deepEqual(said.filter((m) => m.startsWith("Cannot read")), []);
+          assert.ok(said.some((m) => m.includes("-o tcp.reassemble_out_of_order:TRUE")));
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

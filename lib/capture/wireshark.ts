@@ -7,7 +7,11 @@
  * fields `framecat.length` and `framecat.json`; frames split over segments
  * are reassembled. A bad frame is expert info with the receiver's reason
  * (as framecat's `FrameError` words it); a frame cut short by the end of its
- * stream is marked on the segment that ends the stream.
+ * stream is marked on the segment that ends the stream. Lost or reordered
+ * segments: the first gap is expert info naming the preference
+ * `tcp.reassemble_out_of_order`, with which the plugin finds every message
+ * `framecat dissect` finds. Any number of frames in one packet is read (only
+ * the first 64 get a JSON tree, within Wireshark's tree depth).
  *
  * @example
  * ```ts
@@ -64,6 +68,15 @@ export function wiresharkDissector(options: WiresharkDissectorOptions = {}): str
 -- there, the stream's later bytes are not decoded. Fields: framecat.prefix,
 -- framecat.length, framecat.payload, framecat.json.
 --
+-- Segments lost or out of order: with its default preferences TCP hands them
+-- over as they come, so the plugin marks the first gap (expert info
+-- framecat.gap) and decodes that direction no further. Turn on Preferences >
+-- Protocols > TCP > Reassemble out-of-order segments (tshark: -o
+-- tcp.reassemble_out_of_order:TRUE) to read every message, as framecat
+-- dissect does. Only the first 64 JSON payloads of a packet get a JSON tree
+-- (Wireshark limits a packet's layers to gui.max_tree_depth); every frame is
+-- read and shown.
+--
 -- Save it in Wireshark's personal Lua plugins folder ("framecat wireshark
 -- --help" says where), or load it once: tshark -X lua_script:framecat.lua
 
@@ -85,7 +98,9 @@ local e_bad_payload = ProtoExpert.new("framecat.bad_payload", "Payload is not UT
   expert.group.MALFORMED, expert.severity.ERROR)
 local e_not_decoded = ProtoExpert.new("framecat.not_decoded", "Bytes after a bad frame",
   expert.group.SEQUENCE, expert.severity.NOTE)
-framecat.experts = { e_bad_prefix, e_too_large, e_truncated, e_bad_payload, e_not_decoded }
+local e_gap = ProtoExpert.new("framecat.gap", "Stream bytes missing before this segment",
+  expert.group.SEQUENCE, expert.severity.WARN)
+framecat.experts = { e_bad_prefix, e_too_large, e_truncated, e_bad_payload, e_not_decoded, e_gap }
 
 local DEFAULT_PORT = ${port}
 local MAX_PREFIX_DIGITS = 10
@@ -101,6 +116,7 @@ local tcp_seq = Field.new("tcp.seq")
 local tcp_len = Field.new("tcp.len")
 local tcp_fin = Field.new("tcp.flags.fin")
 local tcp_rst = Field.new("tcp.flags.reset")
+local tcp_lost = Field.new("tcp.analysis.lost_segment")
 
 -- What the first pass learned, for later passes (the GUI re-dissects packets
 -- in any order): each direction's state while its packets come in order, and
@@ -424,6 +440,14 @@ end
 
 local json_dissector = nil
 
+-- Each call of another dissector adds a layer to the packet, and Wireshark
+-- allows as many layers as its tree depth (gui.max_tree_depth, 500 by
+-- default): past it, a dissector bug ends the packet's dissection. So the
+-- JSON dissector is called for the first JSON_TREES frames of a packet only;
+-- the others show their JSON as text (framecat.json), every frame still read.
+local JSON_TREES = 64
+local json_packet, json_calls = -1, 0
+
 -- The Info column lists the packet's frames. TCP may hand over a packet's
 -- bytes in two calls (a reassembled frame, then the rest): the second adds on.
 local function add_info(pinfo, text)
@@ -441,6 +465,8 @@ end
 local function stream_start(tvb, d)
   local seq, len = tcp_seq(), tcp_len()
   if tvb:offset() == 0 and d.pending then return d.pending.start end
+  -- Reassembled from segments that came out of order: it starts with this one's.
+  if tvb:offset() == 0 and seq then return seq.value - 1 end
   if seq and len then return seq.value - 1 + len.value - tvb:len() end
   return 0
 end
@@ -459,15 +485,44 @@ function framecat.dissector(tvb, pinfo, tree)
   end
   pinfo.cols.protocol:set("framecat")
 
+  -- Bytes missing before this segment (lost, or out of order: with its default
+  -- preferences TCP hands segments over as they come, not in order).
+  -- TCP flags it "previous segment not captured"; a segment's own tvb (not one
+  -- TCP reassembled, which starts at offset 0 of its own data) is handed over.
+  local lost = tcp_lost()
+  if first_pass and not d.broken and lost and tvb:offset() ~= 0 then
+    local seq, len = tcp_seq(), tcp_len()
+    if seq and len and tvb:len() == len.value then
+      -- Wireshark cuts an expert message at 240 bytes: the preference comes first.
+      record.gap = string.format("stream bytes before byte %d missing (lost or out of order), " ..
+        "nothing after decoded; to reorder, turn on -o tcp.reassemble_out_of_order:TRUE " ..
+        "(Preferences > Protocols > TCP > Reassemble out-of-order segments)", seq.value - 1)
+      d.broken = pinfo.number
+      d.gap = true
+    end
+  end
+  if record.gap then
+    local item = tree:add(framecat, tvb(), "framecat: not decoded, after a gap")
+    item:add_proto_expert_info(e_gap, record.gap)
+    pinfo.cols.info:set("framecat: stream bytes missing before this segment")
+    return tvb:len()
+  end
   if first_pass and d.broken then
     record.after_bad = d.broken
+    record.after_gap = d.gap
   end
   if record.after_bad then
     local item = tree:add(framecat, tvb(), "framecat: not decoded")
-    item:add_proto_expert_info(e_not_decoded, string.format(
-      "%d bytes after the bad frame in packet %d: the receiver has closed the connection",
-      tvb:len(), record.after_bad))
-    pinfo.cols.info:set("framecat: bytes after a bad frame")
+    if record.after_gap then
+      item:add_proto_expert_info(e_not_decoded, string.format(
+        "%d bytes after the gap before packet %d: not decoded", tvb:len(), record.after_bad))
+      pinfo.cols.info:set("framecat: bytes after a gap")
+    else
+      item:add_proto_expert_info(e_not_decoded, string.format(
+        "%d bytes after the bad frame in packet %d: the receiver has closed the connection",
+        tvb:len(), record.after_bad))
+      pinfo.cols.info:set("framecat: bytes after a bad frame")
+    end
     return tvb:len()
   end
 
@@ -527,8 +582,10 @@ function framecat.dissector(tvb, pinfo, tree)
     payload_item:add(f_json, payload_range, payload_range:string(ENC_UTF_8))
     item:append_text(": " .. show_text(text))
     -- Wireshark's JSON dissector shows objects and arrays; other values are plain enough.
-    if framecat.prefs.json_tree and text:find("^[ \t\r\n]*[%[{]") then
+    if json_packet ~= pinfo.number then json_packet, json_calls = pinfo.number, 0 end
+    if framecat.prefs.json_tree and json_calls < JSON_TREES and text:find("^[ \t\r\n]*[%[{]") then
       json_dissector = json_dissector or Dissector.get("json")
+      json_calls = json_calls + 1
       if json_dissector then
         -- It writes its own name in the Info column: put back what was there.
         local info = tostring(pinfo.cols.info)
