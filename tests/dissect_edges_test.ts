@@ -281,3 +281,56 @@ Deno.test("TcpStreams forgets a connection idle for 600 s of capture time, its u
   assert.match(cut.type === "problem" ? cut.reason : "", /^Cannot read frame 1 \(stream byte 0\)/);
   assert.equal(message.type, "message");
 });
+
+Deno.test("dissectRecords() names each message's prefix and JSON bytes in a framecat layer", async () => {
+  const all = await records(pcap(101, [
+    ipv4Tcp({ seq: 999, flags: 0x02 }),
+    ipv4Tcp({ seq: 1000, payload: '14\n"Hel' }),
+    ipv4Tcp({ seq: 1007, payload: 'lo World!"2\n{}' }),
+  ]));
+  const frames = all.flatMap((r) =>
+    r.type === "packet" ? r.layers.filter((l) => l.layer === "framecat") : []
+  );
+  assert.deepEqual(
+    frames.map(({ frame, prefix, length, json, fieldRanges }) => ({
+      frame,
+      prefix,
+      length,
+      json,
+      fieldRanges,
+    })),
+    [
+      {
+        frame: 1,
+        prefix: "14\n",
+        length: 14,
+        json: "bytes 0-3 of 14",
+        fieldRanges: { prefix: [40, 42], json: [43, 46] },
+      },
+      {
+        frame: 1,
+        prefix: undefined,
+        length: 14,
+        json: "bytes 4-13 of 14",
+        fieldRanges: { json: [40, 49] },
+      },
+      {
+        frame: 2,
+        prefix: "2\n",
+        length: 2,
+        json: "bytes 0-1 of 2",
+        fieldRanges: { prefix: [50, 51], json: [52, 53] },
+      },
+    ],
+  );
+  // The payload layer stays, and the framecat layers follow it.
+  const last = all.findLast((r) => r.type === "packet")!;
+  assert.deepEqual(
+    last.type === "packet" && last.layers.map((l) => [l.layer, l.start, l.end]),
+    [["ipv4", 0, 19], ["tcp", 20, 39], ["payload", 40, 53], ["framecat", 40, 49], [
+      "framecat",
+      50,
+      53,
+    ]],
+  );
+});

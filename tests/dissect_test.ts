@@ -56,7 +56,19 @@ Deno.test("writeDissection() explains the fixture's packets and finds both sende
       ["ipv4", 14, 33],
       ["tcp", 34, 65],
       ["payload", 66, 82],
+      ["framecat", 66, 82],
     ]);
+    // Each message's bytes named: the prefix 14\n and the JSON.
+    assert.deepEqual(data.layers[4], {
+      layer: "framecat",
+      start: 66,
+      end: 82,
+      frame: 1,
+      prefix: "14\n",
+      length: 14,
+      json: "bytes 0-13 of 14",
+      fieldRanges: { prefix: [66, 68], json: [69, 82] },
+    });
     assert.equal(data.length, 83);
     assert.deepEqual(data.layers[2].flags, ["PSH", "ACK"]);
     // The seed's table, exact: MAC addresses, version and header length in
@@ -83,6 +95,19 @@ Deno.test("writeDissection() explains the fixture's packets and finds both sende
     assert.deepEqual(messages.map((m) => m.message), ["Hello World!", "héllo"]);
     // The seed's sender writes the prefix and the JSON in two segments.
     assert.equal(messages[1].packets.length, 2);
+    const [prefixOnly, jsonOnly] = messages[1].packets.map((n) =>
+      objects.find((o) => o.type === "packet" && o.number === n).layers.at(-1)
+    );
+    assert.deepEqual(
+      [prefixOnly.layer, prefixOnly.prefix, prefixOnly.length, prefixOnly.json],
+      ["framecat", "12\n", 12, undefined],
+    );
+    assert.deepEqual([jsonOnly.layer, jsonOnly.prefix, jsonOnly.length, jsonOnly.json], [
+      "framecat",
+      undefined,
+      12,
+      "bytes 0-11 of 12",
+    ]);
   }
 });
 

@@ -145,8 +145,9 @@ Deno.test("writeHtmlReport() embeds packets in chunks the page decodes one at a 
     "tcp",
     "tcp",
     "payload",
+    "framecat",
   ]);
-  assert.equal(first.packets.flatMap((p) => p[5] as unknown[]).length, 16);
+  assert.equal(first.packets.flatMap((p) => p[5] as unknown[]).length, 17);
   const fourth = first.packets[3];
   const original = records.find((r) => r.number === 4)!;
   assert.deepEqual(fourth.slice(0, 5), [4, 83, 83, original.time, original.bytes]);

@@ -44,6 +44,8 @@ export type LayerName =
   | "tcp"
   | "udp"
   | "payload"
+  /** A framecat frame's bytes in the payload: added by the stream reassembly, not here. */
+  | "framecat"
   | "trailer"
   | "undissected";
 

@@ -3,6 +3,8 @@
  * its Wireshark capture, then the framecat messages of each connection. For
  * people (a summary line, the layers with their byte ranges and decoded
  * fields, and a hex dump labelled by layer, in 100 columns) or as JSON lines.
+ * Each framecat frame a packet carries is a `framecat` layer after its
+ * `payload`: the length prefix and the JSON with their byte ranges.
  * Streamed: each packet is written as it is read, and memory stays bounded
  * whatever the capture's size.
  *
@@ -28,7 +30,7 @@ import { type ByteWriter, writeAll } from "../line_writer.ts";
 import { showJson } from "./json_text.ts";
 import { dissectPacket, type Layer } from "./layers.ts";
 import { type CaptureSource, readCaptureStream } from "./pcap.ts";
-import { type MessageRecord, type ProblemRecord, TcpStreams } from "./streams.ts";
+import { type FramePart, type MessageRecord, type ProblemRecord, TcpStreams } from "./streams.ts";
 
 export type { MessageRecord, ProblemRecord } from "./streams.ts";
 export type { Layer, LayerName } from "./layers.ts";
@@ -142,6 +144,7 @@ export async function* dissectRecords(
         tcp.relativeSeq = view.relativeSeq;
         if (view.relativeAck !== undefined) tcp.relativeAck = view.relativeAck;
         if (view.scaledWindow !== undefined) tcp.scaledWindow = view.scaledWindow;
+        if (view.frames) addFrames(packet.layers, view.frames);
       }
       const record: PacketRecord = {
         type: "packet",
@@ -163,6 +166,37 @@ export async function* dissectRecords(
   }
   yield* await streams.finish();
   if (broken) throw broken;
+}
+
+/**
+ * Adds a `framecat` layer for each frame whose bytes the packet carries,
+ * after its `payload` layer: the length prefix and the JSON, each with its
+ * byte range, as Wireshark's framecat dissector shows them.
+ */
+function addFrames(layers: Layer[], frames: FramePart[]): void {
+  const at = layers.findIndex((l) => l.layer === "payload");
+  if (at < 0) return;
+  const base = layers[at].start;
+  const added: Layer[] = frames.map((part) => {
+    const ranges: Record<string, [number, number]> = {};
+    const layer: Layer = { layer: "framecat", start: 0, end: 0, frame: part.frame };
+    if (part.prefix) {
+      layer.prefix = part.prefixText;
+      ranges.prefix = [base + part.prefix[0], base + part.prefix[1]];
+    }
+    if (part.length !== undefined) layer.length = part.length;
+    if (part.json) {
+      const from = part.jsonFrom ?? 0;
+      layer.json = `bytes ${from}-${from + part.json[1] - part.json[0]} of ${part.length ?? "?"}`;
+      ranges.json = [base + part.json[0], base + part.json[1]];
+    }
+    const all = Object.values(ranges).flat();
+    layer.start = Math.min(...all);
+    layer.end = Math.max(...all);
+    layer.fieldRanges = ranges;
+    return layer;
+  });
+  layers.splice(at + 1, 0, ...added);
 }
 
 /**
@@ -333,6 +367,7 @@ const COLORS: Record<string, number> = {
   tcp: 33,
   udp: 33,
   payload: 35,
+  framecat: 35,
   trailer: 2,
   undissected: 31,
 };
@@ -442,6 +477,9 @@ function describeValue(layer: Layer, key: string): string {
         ? String(o.kind)
         : `${o.kind} ${o.value}`
     ).join(" ");
+  } else if (key === "prefix" && typeof value === "string") {
+    // Its LF and any byte that is not a digit, escaped.
+    text = JSON.stringify(value);
   } else if (typeof value === "object" && value !== null) {
     text = JSON.stringify(value);
   } else text = String(value);
@@ -584,8 +622,42 @@ const ASCII = Array.from(
   (_, i) => i >= 0x20 && i < 0x7f ? String.fromCharCode(i) : ".",
 );
 
+/**
+ * The layers as the hex dump names them: the payload's bytes by the frame
+ * parts they are (`framecat 66-68`, its prefix; `framecat 69-82`, its JSON),
+ * the payload's other bytes still `payload`.
+ */
+function frameLabels(layers: Layer[]): Layer[] {
+  const shown: Layer[] = [];
+  const parts: Layer[] = [];
+  for (const layer of layers) {
+    if (layer.layer !== "framecat") continue;
+    for (const range of Object.values(layer.fieldRanges ?? {})) {
+      parts.push({ layer: "framecat", start: range[0], end: range[1] });
+    }
+  }
+  parts.sort((a, b) => a.start - b.start);
+  for (const layer of layers) {
+    if (layer.layer === "framecat") continue;
+    if (layer.layer !== "payload") {
+      shown.push(layer);
+      continue;
+    }
+    let at = layer.start;
+    for (const part of parts) {
+      if (part.start > at) shown.push({ layer: "payload", start: at, end: part.start - 1 });
+      shown.push(part);
+      at = part.end + 1;
+    }
+    if (at <= layer.end) shown.push({ layer: "payload", start: at, end: layer.end });
+  }
+  return shown;
+}
+
 /** Rows of 16 bytes: offset, hex, ASCII, and the layers the row's bytes belong to. */
-function hexDump(out: Output, data: Uint8Array, layers: Layer[], color: boolean): void {
+function hexDump(out: Output, data: Uint8Array, all: Layer[], color: boolean): void {
+  // A framecat layer lies over the payload's bytes: the hex dump names each frame's parts.
+  const layers = all.some((l) => l.layer === "framecat") ? frameLabels(all) : all;
   let first = 0;
   for (let row = 0; row < data.length; row += 16) {
     const last = Math.min(row + 16, data.length) - 1;

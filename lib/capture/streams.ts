@@ -47,6 +47,25 @@ export interface SegmentView {
   relativeAck?: number;
   /** The window times the scale the SYN announced, when both sides did. */
   scaledWindow?: number;
+  /**
+   * The framecat frames whose bytes the segment carries, when they were
+   * decoded as it came (not when it waited for bytes before it).
+   */
+  frames?: FramePart[];
+}
+
+/** The bytes of one framecat frame that one segment carries; offsets in its payload, inclusive. */
+export interface FramePart {
+  /** The frame's number in its direction's stream, from 1. */
+  frame: number;
+  /** The length prefix's bytes here (the LF included when it is here), and their text. */
+  prefix?: [number, number];
+  prefixText?: string;
+  /** The payload's declared length, once its prefix is whole. */
+  length?: number;
+  /** The JSON payload's bytes here, and which of its bytes they are (from 0). */
+  json?: [number, number];
+  jsonFrom?: number;
 }
 
 /** A message decoded from a stream. */
@@ -230,13 +249,17 @@ export class TcpStreams {
     if (this.#count > this.#maxConnections) this.#forgetOldest();
     const relativeSeq = (tcp.seq - direction.base) >>> 0;
     const wire = Math.max(tcp.payloadLength ?? 0, tcp.payload.length);
+    let frames: FramePart[] | undefined;
     if (wire > 0) {
       direction.started = true;
       const offset = ((syn ? tcp.seq + 1 : tcp.seq) - direction.base - 1) >>> 0;
+      frames = this.#decoder(direction).parts = [];
       this.#segment(direction, offset, tcp.payload, wire - tcp.payload.length, number);
+      direction.decoder!.parts = undefined;
     }
     const other = this.#directions.get(direction.reverse);
     const view: SegmentView = { relativeSeq };
+    if (frames && frames.length > 0) view.frames = frames;
     if (other && tcp.flags.includes("ACK")) view.relativeAck = (tcp.ack - other.base) >>> 0;
     if (!syn && direction.windowScale !== undefined && other?.windowScale !== undefined) {
       view.scaledWindow = tcp.window * 2 ** direction.windowScale;
@@ -392,7 +415,7 @@ export class TcpStreams {
     const total = data.length + cut;
     if (skip >= total) return; // a retransmission of bytes already taken
     const decoder = this.#decoder(direction);
-    if (skip < data.length) decoder.feed(data.subarray(skip), packet);
+    if (skip < data.length) decoder.feed(data.subarray(skip), packet, skip);
     const missing = Math.min(cut, total - skip);
     if (missing > 0) decoder.gap(missing, `cut by the snap length in packet ${packet}`);
     direction.next = (direction.next + total - skip) >>> 0;
@@ -400,6 +423,8 @@ export class TcpStreams {
 
   #drain(direction: Direction): void {
     const held = direction.held;
+    // Segments that waited belong to packets already shown: their frames are not noted.
+    if (held.length > 0 && direction.decoder) direction.decoder.parts = undefined;
     while (held.length > 0 && ((held[0].offset - direction.next) | 0) <= 0) {
       const segment = held.shift()!;
       direction.heldBytes -= segment.data.length;
@@ -478,12 +503,17 @@ class FrameDecoder {
     this.#events = events;
   }
 
-  feed(bytes: Uint8Array, packet: number): void {
+  /** Where the segment being fed puts its frames' bytes, when it is noted. */
+  parts: FramePart[] | undefined;
+
+  /** Takes stream bytes of packet `packet`; `offset` is where `bytes` start in its payload. */
+  feed(bytes: Uint8Array, packet: number, offset = 0): void {
     let at = 0;
     while (at < bytes.length && !this.#stopped) {
       if (this.#packets.at(-1) !== packet) this.#packets.push(packet);
       if (this.#length < 0) {
         // The length prefix: digits up to LF.
+        const from = at;
         for (; at < bytes.length; at++) {
           const b = bytes[at];
           this.#prefix.push(b);
@@ -498,15 +528,39 @@ class FrameDecoder {
             return this.#bad(bytes.subarray(at + 1, at + 1 + MAX_PREFIX_DIGITS));
           }
         }
+        this.#note(bytes, from, at, offset);
         if (this.#length < 0) break;
       }
       const take = Math.min(bytes.length - at, this.#length - this.#have);
+      if (take > 0 && this.parts) {
+        const part = this.#part();
+        part.json = [offset + at, offset + at + take - 1];
+        part.jsonFrom = this.#have;
+        part.length = this.#length;
+      }
       if (take > 0 && this.#cut === undefined) this.#hold(bytes.slice(at, at + take));
       this.#have += take;
       at += take;
       if (this.#have === this.#length) this.#complete();
     }
     this.#offset += bytes.length;
+  }
+
+  /** The noted part of the current frame. */
+  #part(): FramePart {
+    const frame = this.#frames + 1;
+    let part = this.parts!.at(-1);
+    if (part?.frame !== frame) this.parts!.push(part = { frame });
+    return part;
+  }
+
+  /** Notes prefix bytes `from` up to `end` (exclusive) of `bytes`, and the length once whole. */
+  #note(bytes: Uint8Array, from: number, end: number, offset: number): void {
+    if (!this.parts || end <= from) return;
+    const part = this.#part();
+    part.prefix = [offset + from, offset + end - 1];
+    part.prefixText = String.fromCharCode(...bytes.subarray(from, end));
+    if (this.#length >= 0) part.length = this.#length;
   }
 
   /** `length` stream bytes that were not captured. */
