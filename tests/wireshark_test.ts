@@ -3,7 +3,7 @@ import { wiresharkDissector } from "../lib/capture/wireshark.ts";
 import { MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
 import { JsonChecker } from "../lib/json_check.ts";
 import { lossyExchange, manyInOnePacket } from "./capture_builder.ts";
-import { framecat } from "./helpers.ts";
+import { framecat, needs } from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const encoder = new TextEncoder();
@@ -348,3 +348,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test(
+  needs("framecat.lua is Lua that luac -p accepts, and framecat_lua.ts is built from it", "luac"),
+  async () => {
+    const source = new URL("../lib/capture/framecat.lua", import.meta.url).pathname;
+    const luac = await new Deno.Command("luac", { args: ["-p", source], stderr: "piped" }).output();
+    assert.equal(luac.success, true, decoder.decode(luac.stderr));
+    // The printed dissector is the file, its port put in.
+    assert.equal(wiresharkDissector(), await Deno.readTextFile(source));
+    const check = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-run",
+        new URL("../tools/build_lua.ts", import.meta.url).pathname,
+        "--check",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(check.code, 0, decoder.decode(check.stderr));
+  },
+);
