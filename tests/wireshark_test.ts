@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readCapture } from "../lib/capture/pcap.ts";
 import { wiresharkDissector } from "../lib/capture/wireshark.ts";
 import { MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
 import { JsonChecker } from "../lib/json_check.ts";
@@ -371,3 +372,70 @@ Deno.test(
     assert.equal(check.code, 0, decoder.decode(check.stderr));
   },
 );
+
+Deno.test({
+  name: "dissect's framecat layers name the bytes Wireshark's framecat.prefix and .payload name",
+  ignore,
+  async fn(): Promise<void> {
+    const dir = await Deno.makeTempDir({ prefix: "framecat_" });
+    const lua = `${dir}/framecat.lua`;
+    await Deno.writeTextFile(lua, wiresharkDissector());
+    const files: Record<string, string> = {};
+    for (const name of captures) files[name] = FIXTURES + name;
+    // (Not the lossy captures: where segments came out of order, Wireshark shows every frame in
+    // a buffer it reassembled, with positions in that buffer, not in the packet.)
+    files["many.pcap"] = `${dir}/many.pcap`;
+    await Deno.writeFile(files["many.pcap"], manyInOnePacket(300));
+    let compared = 0;
+    try {
+      for (const [name, path] of Object.entries(files)) {
+        const pdml = (await tshark([
+          ...["-X", `lua_script:${lua}`, "-o", "tcp.reassemble_out_of_order:TRUE"],
+          ...["-r", path, "-T", "pdml"],
+        ])).stdout.split("<packet>").slice(1);
+        const hex = new Map<number, string>();
+        for (const packet of readCapture(await Deno.readFile(path))) {
+          hex.set(
+            packet.number,
+            [...packet.data].map((b) => b.toString(16).padStart(2, "0")).join(""),
+          );
+        }
+        const result = await framecat(["dissect", "--json", path], undefined, {
+          permissions: ["--allow-read"],
+        });
+        const packets = result.stdout.trim().split("\n").map((l) => JSON.parse(l))
+          .filter((o) => o.type === "packet");
+        assert.equal(packets.length, pdml.length);
+        for (const [i, packet] of packets.entries()) {
+          // Wireshark's frames in the packet's own bytes, not in a buffer it reassembled:
+          // those whose value is the packet's bytes at their position.
+          const theirs: number[][] = [];
+          const fields = pdml[i].matchAll(
+            /<field name="framecat\.(prefix|payload)"[^>]* size="(\d+)" pos="(\d+)" show="[^"]*" value="([0-9a-f]*)"/g,
+          );
+          for (const [, field, size, pos, value] of fields) {
+            const [at, n] = [Number(pos), Number(size)];
+            if (hex.get(packet.number)!.slice(2 * at, 2 * (at + n)) !== value) continue;
+            theirs.push([field === "prefix" ? 0 : 1, at, at + n - 1]);
+          }
+          // dissect's frames wholly in the packet.
+          const ours: number[][] = [];
+          for (const layer of packet.layers) {
+            const { prefix, json } = layer.fieldRanges ?? {};
+            if (layer.layer !== "framecat" || !prefix || !json) continue;
+            if (layer.json !== `bytes 0-${layer.length - 1} of ${layer.length}`) continue;
+            ours.push([0, ...prefix], [1, ...json]);
+          }
+          // A bad prefix is a prefix alone in Wireshark: dissect names no frame there.
+          const pairs = theirs.filter((f, k) => f[0] === 1 || theirs[k + 1]?.[0] === 1);
+          assert.deepEqual(ours, pairs, `${name}: packet ${packet.number}`);
+          compared += ours.length;
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    assert.ok(compared > 600, `${compared} ranges`);
+    console.log(`framecat layers: ${compared} prefix and JSON ranges agree with Wireshark's`);
+  },
+});

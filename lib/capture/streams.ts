@@ -256,6 +256,8 @@ export class TcpStreams {
       frames = this.#decoder(direction).parts = [];
       this.#segment(direction, offset, tcp.payload, wire - tcp.payload.length, number);
       direction.decoder!.parts = undefined;
+      // A stream not taken for framecat's (no valid frame yet, not on its port) names no frames.
+      if (!direction.decoder!.shown) frames = undefined;
     }
     const other = this.#directions.get(direction.reverse);
     const view: SegmentView = { relativeSeq };
@@ -501,6 +503,11 @@ class FrameDecoder {
     this.#shown = ours;
     this.#maxBytes = maxBytes;
     this.#events = events;
+  }
+
+  /** Whether the stream is shown: on framecat's port, or a frame of it was valid. */
+  get shown(): boolean {
+    return this.#shown;
   }
 
   /** Where the segment being fed puts its frames' bytes, when it is noted. */
