@@ -245,6 +245,7 @@ class CaptureParser {
     if (this.#format === undefined && !this.#readFileHeader()) return;
     while (true) {
       let packet: CapturedPacket | null | undefined;
+      const at = this.#base + this.#start;
       try {
         packet = this.#format === "pcap" ? this.#nextPcap() : this.#nextPcapng();
       } catch (error) {
@@ -252,7 +253,7 @@ class CaptureParser {
         if (!(error instanceof RangeError)) throw error;
         throw broken(
           this.#name,
-          this.#base + this.#start,
+          at,
           `a record's fields go past its end (${error.message})`,
           this.#number,
         );
