@@ -53,13 +53,15 @@ const FLAGS = [
 export const DISSECT_HELP: Help = {
   operands: "FILE|-",
   description: `Explains a packet capture made by tcpdump, tshark or Wireshark (pcap or
-pcapng; Ethernet and IEEE 802.3 with LLC/SNAP, BSD loopback, raw IP and Linux
-cooked captures; IPv4, IPv6, TCP, UDP): for each packet its layers with their
-byte ranges (inclusive) and decoded fields with their meanings (names, bits,
-checksums checked), and a hex dump labelled by layer; then each TCP
-connection's byte stream, reassembled, decoded as framecat frames: every
-message with the packets that carried it, and the reason a frame is bad, as
-the receiver would say it. The capture is read as a stream, in bounded memory.`,
+pcapng; Ethernet and IEEE 802.3 with LLC/SNAP, BSD and OpenBSD loopback, raw
+IP and Linux cooked captures; IPv4, IPv6, TCP, UDP): for each packet its layers
+with their byte ranges (inclusive) and decoded fields with their meanings
+(names, bits, checksums checked), each framecat message's prefix and JSON
+bytes, and a hex dump labelled by layer; then each TCP connection's byte
+stream, reassembled, decoded as framecat frames: every message with the
+packets that carried it, and the reason a frame is bad, as the receiver would
+say it. IP fragments are not reassembled. The capture is read as a stream, in
+bounded memory whatever its size (docs/dissect.md says how).`,
   flags: FLAGS,
   examples: [
     "tcpdump -i lo -w hello.pcap port 1234 & framecat demo; kill %1   # on Linux",
