@@ -271,6 +271,9 @@ Deno.test(inChromium, async (t) => {
       );
       assert.ok(shown.some((f) => /^flags: 0x018 \(PSH, ACK\)/.test(f)), shown.join("\n"));
       assert.equal(shown.some((f) => /^(checksumStatus|flagBits)/.test(f)), false);
+      // The framecat layer: the length prefix as the text shows it, and the JSON's bytes.
+      assert.ok(shown.some((f) => f.startsWith('prefix: "14\\n"')), shown.join("\n"));
+      assert.ok(shown.some((f) => f.startsWith("json: bytes 0-13 of 14")), shown.join("\n"));
     });
 
     await t.step("hovering a field lights up exactly its bytes, in hex and ASCII", async () => {

@@ -440,6 +440,8 @@ function fieldValue(layer, values, key) {
   }
   if (typeof v === "number" && (HEX_WIDTH[key] || (layer === "sll" && key === "protocol"))) {
     text = hexOf(v, HEX_WIDTH[key] || 4);
+  } else if (key === "prefix" && typeof v === "string") {
+    text = visible(JSON.stringify(v));
   } else if (key === "options" && Array.isArray(v)) {
     text = v.map(function (o) {
       if (o.kind === "TS") return "TS " + o.value + "/" + o.echo;
