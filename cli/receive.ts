@@ -156,7 +156,11 @@ Connection events and errors go to stderr.`,
     "framecat receive --tls                    # TLS, no files: prints the --pin for send",
   ],
   notes: `A bad frame is never printed: its connection is closed and stderr names the
-peer and the reason. On SIGINT or SIGTERM it stops accepting, prints what
+peer and the reason. A connection the receiver closes for a reason of its own
+(a bad frame, a timeout, --count, a signal, --allow) first gets one frame,
+{"closed":CODE,"reason":...,"messages":N}, N the messages of it printed: a
+framecat sender knows exactly what arrived. Timeouts count only time spent
+waiting on the sender, never on the receiver's own output. On SIGINT or SIGTERM it stops accepting, prints what
 senders had already sent (reading on up to 2 s), and exits 0; if its output
 is still not written 1 s later (stdout stalled), or at a second signal, it
 stops at once, exit 1, with what is not yet written lost.
