@@ -107,9 +107,10 @@ Examples:
   echo '{"a":1}' | framecat send -j     # messages from standard input
 
 Exit codes:
-  0  success
+  0  success (send: the receiver got every message)
   1  runtime failure (said on stderr in one line)
   2  usage error
+  3  send: every message written, but the receiver never confirmed them
 
 framecat needs network access (--allow-net), and read access (--allow-read)
 only to read TLS certificate files and captures named by dissect FILE.

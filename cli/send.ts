@@ -46,6 +46,9 @@ import {
 
 const encoder = new TextEncoder();
 
+/** The exit code of a send the receiver never confirmed. */
+const UNCONFIRMED = 3;
+
 /** send's flags: its parser and its help both read this table. */
 const FLAGS = [
   {
@@ -187,6 +190,9 @@ the receiver to close the connection.`,
     "   a message refused, not confirmed, or that the receiver may have missed",
     "2  usage error, or a bad message (invalid JSON, not UTF-8, over --max-bytes):",
     "   nothing after it is sent",
+    "3  every message was written, but the receiver never confirmed them: it kept",
+    "   the connection open 2 s after the last (as the seed's does); --ack proves",
+    "   delivery",
     "130  interrupted (SIGINT), after saying how much was sent",
   ],
 };
@@ -344,6 +350,15 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
   } finally {
     signals();
     if (progress) progress.cancel();
+  }
+  if (sent.confirmed === false) {
+    // Sent, but the receiver never said it had them: not a success.
+    say(
+      `Sent ${tally(sent)}, unconfirmed: the receiver neither closed the connection ` +
+        "after the last message nor said it had them (the seed's receiver keeps it open); " +
+        "--ack proves delivery",
+    );
+    return UNCONFIRMED;
   }
   if (!values.quiet) say(`Sent ${tally(sent)}`);
   return 0;

@@ -106,6 +106,13 @@ export interface SendResult {
   acknowledged?: number;
   /** Connections it took: more than 1 when the receiver closed one and `send` went on. */
   connections: number;
+  /**
+   * `false` when the receiver never said it had every message: without
+   * `ack`, it neither closed the connection after the sender's end (within
+   * `closeTimeout`) nor sent a close notice counting them all, as the seed's
+   * receiver, which keeps a connection open, does not. Absent when it did.
+   */
+  confirmed?: false;
 }
 
 /** Something that happened to a send, with a line that says it. */

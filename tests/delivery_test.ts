@@ -429,3 +429,79 @@ Deno.test("framecat receive checks accented and escaped text in linear time", as
   await waitUntil(() => lines(receiver.stdout).length === 2, 20_000);
   assert.equal(await stop(receiver), 0);
 });
+
+Deno.test("framecat send never exits 0 for lines the receiver could not write", async (t) => {
+  await t.step("receive | head -1: the second line is never printed", async () => {
+    const receiver = spawn([], {
+      shell: `${FRAMECAT_SHELL} receive -H 127.0.0.1 -p 0 | head -1`,
+    });
+    const port = (await receiver.waitFor(/Listening on 127\.0\.0\.1:(\d+)/))[1];
+    const sender = spawn(["send", "--stdin", "--port", port], { stdin: true });
+    await sender.write("a\n");
+    await receiver.waitFor(/:: a/, "stdout");
+    await delay(300);
+    await sender.write("b\n", { close: true });
+    const sent = await sender.finished();
+    await receiver.finished();
+    assert.equal(sent.code, 1, sent.stderr);
+    assert.match(sent.stderr, /the receiver cannot write its output/);
+    assert.doesNotMatch(receiver.stdout, /:: b/);
+  });
+  await t.step("receive > /dev/full", async () => {
+    const receiver = spawn([], {
+      shell: `${FRAMECAT_SHELL} receive -H 127.0.0.1 -p 0 > /dev/full`,
+    });
+    const port = (await receiver.waitFor(/Listening on 127\.0\.0\.1:(\d+)/))[1];
+    const sent = await framecat(["send", "--port", port, "lost on a full disk", "two"]);
+    assert.equal((await receiver.finished()).code, 1);
+    assert.equal(sent.code, 1, sent.stderr);
+    assert.match(
+      sent.stderr,
+      /the receiver cannot write its output \(it printed 0 of the 2 messages/,
+    );
+  });
+});
+
+Deno.test("framecat send exits 3, unconfirmed, when the receiver never says it got them", async (t) => {
+  await t.step("a receiver stopped with SIGSTOP", async () => {
+    const receiver = await startReceiver(["--quiet"]);
+    receiver.child.kill("SIGSTOP");
+    try {
+      const sent = await framecat(["send", "--port", String(receiver.port), "never printed"]);
+      assert.equal(sent.code, 3, sent.stderr);
+      assert.match(sent.stderr, /^Sent 1 message \(\d+ bytes\) to .*, unconfirmed: /);
+    } finally {
+      receiver.child.kill("SIGCONT");
+    }
+    assert.equal(await stop(receiver), 0);
+  });
+  await t.step("a connection left in the system's queue at --max-conns", async () => {
+    const receiver = await startReceiver(["--quiet", "--max-conns", "1"]);
+    const holder = spawn(["send", "--stdin", "--port", String(receiver.port)], { stdin: true });
+    await holder.write("A1\n");
+    await receiver.waitFor(/A1/, "stdout");
+    const sent = await framecat(["send", "--port", String(receiver.port), "B-hello"]);
+    assert.equal(sent.code, 3, sent.stderr);
+    await holder.write("A2\n", { close: true });
+    assert.equal((await holder.finished()).code, 0);
+    // Once the slot is free, B's connection is served after all.
+    await receiver.waitFor(/B-hello/, "stdout");
+    assert.equal(await stop(receiver), 0);
+  });
+  await t.step("a receiver that closes its side at once and reads on (nc -N)", async () => {
+    let received = "";
+    const { port, done } = peer(async (conn) => {
+      await conn.closeWrite();
+      received = await new Response(conn.readable).text();
+    });
+    const sender = spawn(["send", "--stdin", "--port", String(port)], { stdin: true });
+    await sender.write("one\n");
+    // The receiver's end of stream reaches the sender before its own end.
+    await delay(300);
+    await sender.write("two\n", { close: true });
+    const sent = await sender.finished();
+    await done;
+    assert.equal(received, '5\n"one"5\n"two"');
+    assert.equal(sent.code, 3, sent.stderr);
+  });
+});

@@ -92,9 +92,11 @@ Deno.test("receive() with a sink hands over each message and acknowledges it onc
   const got: SinkMessage[] = [];
   let settle = () => {};
   let settled = 0;
+  // Nothing is settled until the test opens the gate.
+  const gate = new Promise<void>((resolve) => settle = () => (settled++, resolve()));
   const sink: MessageSink = {
     put: (message) => void got.push({ ...message, payload: message.payload.slice() }),
-    settle: () => new Promise<void>((resolve) => settle = () => (settled++, resolve())),
+    settle: () => gate,
     ready: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };

@@ -43,6 +43,8 @@ export class Connection implements PayloadSource {
   base = 0;
   /** Messages handed over. */
   frames = 0;
+  /** Messages known to be out for good (their lines written): what its peer is told. */
+  written = 0;
   /** A large frame being read: its declared length and payload bytes so far; -1 if none. */
   largeLength = -1;
   largeGot = 0;
@@ -68,12 +70,18 @@ export class Connection implements PayloadSource {
   goodbye: Promise<void> | null = null;
   /** Everything written to the peer (acknowledgements, the close notice), in order. */
   #writes: Promise<void> = Promise.resolve();
+  /** Resolves once everything handed over is out for good (the destination's settle). */
+  #settle: () => Promise<void>;
 
-  /** A connection from `peer`, the `id`th of the receiver. */
-  constructor(conn: Conn, peer: string, id: number) {
+  /**
+   * A connection from `peer`, the `id`th of the receiver, whose messages are
+   * out for good once `settle` resolves.
+   */
+  constructor(conn: Conn, peer: string, id: number, settle: () => Promise<void>) {
     this.conn = conn;
     this.peer = peer;
     this.id = id;
+    this.#settle = settle;
   }
 
   /** Whether bytes of a frame not yet complete have arrived. */
@@ -134,9 +142,10 @@ export class Connection implements PayloadSource {
    * `settled` resolves (their lines are out). Chained at once, so that a
    * close notice follows every acknowledgement of a message handed over.
    */
-  ack(first: number, count: number, settled: () => Promise<void>): Promise<void> {
+  ack(first: number, count: number): Promise<void> {
     return this.#writes = this.#writes.then(async () => {
-      await settled();
+      await this.#settle();
+      this.written = Math.max(this.written, first + count - 1);
       await writeAll(this.conn, ackFrames(first, count));
     });
   }
@@ -156,7 +165,9 @@ export class Connection implements PayloadSource {
 
   /**
    * At the end of its serving: a refused frame (`code`) is said to the
-   * peer, as `close` does; otherwise the connection is closed at once.
+   * peer, as `close` does. A connection its peer ended is closed once its
+   * messages are out for good, so that its peer may take the close for
+   * "printed"; if they cannot be, the peer is told `OUTPUT_FAILED` instead.
    */
   finish(code: CloseCode | undefined, why: string): void {
     if (this.goodbye !== null) return;
@@ -164,6 +175,13 @@ export class Connection implements PayloadSource {
       this.goodbye = this.#sayGoodbye(code, why);
       return;
     }
+    this.goodbye = this.#settle().then(
+      () => this.#closeQuietly(),
+      () => this.#sayGoodbye("OUTPUT_FAILED", "the receiver cannot write its output"),
+    );
+  }
+
+  #closeQuietly(): void {
     try {
       this.conn.close();
     } catch {
@@ -177,21 +195,25 @@ export class Connection implements PayloadSource {
    * then closes the connection.
    */
   async #sayGoodbye(code: CloseCode, why: string): Promise<void> {
-    // A payload of its being handed over counts: the notice says what was.
+    // A payload of its being handed over counts, once it is out for good:
+    // the notice says how many messages were printed, not queued.
     while (this.handing) await this.handing.catch(() => {});
-    const notice = closeNoticeFrame({ closed: code, reason: why, messages: this.frames });
-    const written = this.#writes.then(() => writeAll(this.conn, notice));
+    try {
+      await this.#settle();
+      this.written = this.frames;
+    } catch {
+      // The output failed: only what was known written counts.
+    }
+    const notice = closeNoticeFrame({ closed: code, reason: why, messages: this.written });
+    // After every acknowledgement, also when one could not be written.
+    const written = this.#writes.catch(() => {}).then(() => writeAll(this.conn, notice));
     let timer: Timer | undefined;
     await Promise.race([
       written.catch(() => {}),
       new Promise<void>((resolve) => timer = after(NOTICE_WAIT, resolve)),
     ]);
     timer!.cancel();
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed.
-    }
+    this.#closeQuietly();
   }
 
   /** The error for frame `frames + 1`, starting at stream byte `offset`. */

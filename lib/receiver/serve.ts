@@ -69,15 +69,12 @@ export async function serve(c: Connection, context: ServeContext): Promise<unkno
       } finally {
         // Every message handed over is acknowledged, also when a later
         // frame of the same read is refused.
-        if (context.ack && c.frames > before) {
-          await c.ack(before + 1, c.frames - before, () => destination.settle());
-        }
+        if (context.ack && c.frames > before) await c.ack(before + 1, c.frames - before);
       }
       context.closeIfStopped(c);
       if (c.closedFor !== undefined) break;
       if (large >= 0) {
-        const taken = await readLarge(c, large, context);
-        if (context.ack && taken) await c.ack(c.frames, 1, () => destination.settle());
+        await readLarge(c, large, context);
         continue;
       }
       const full = destination.ready(c.closing.signal);
@@ -197,13 +194,19 @@ async function readLarge(c: Connection, length: number, context: ServeContext): 
     if (context.delivers) context.deliver(c, pieces, length);
     // The destination gives the reservation back itself.
     reserved = 0;
-    const handing = destination.large(c, pieces, length, checker).then(() => context.took(c));
+    let acked: Promise<void> | undefined;
+    const handing = destination.large(c, pieces, length, checker).then(() => {
+      context.took(c);
+      // Chained before a close notice that waits for this hand-over.
+      if (context.ack) acked = c.ack(c.frames, 1);
+    });
     c.handing = handing;
     try {
       await handing;
     } finally {
       c.handing = null;
     }
+    await acked;
     return true;
   } finally {
     if (reserved > 0) budget.release(reserved);

@@ -283,14 +283,16 @@ export class Server implements Receiver, ServeContext {
   }
 
   async #serve(conn: Conn): Promise<void> {
-    const c = new Connection(conn, formatAddress(conn.remoteAddr), ++this.#connections);
+    const c = new Connection(
+      conn,
+      formatAddress(conn.remoteAddr),
+      ++this.#connections,
+      () => this.destination.settle(),
+    );
     if (this.ack && "setNoDelay" in conn) conn.setNoDelay(true);
     this.#open.add(c);
     this.#emit(events.opened(c.peer));
     const failure = await serve(c, this);
-    this.#open.delete(c);
-    this.#slotFree?.();
-    this.#slotFree = undefined;
     // A refused frame or message is said to the peer; a peer that ended or
     // failed is past hearing it.
     const code = failure instanceof RefusedError
@@ -303,7 +305,12 @@ export class Server implements Receiver, ServeContext {
     if (!(this.destination instanceof LinePrinter && this.destination.failed)) {
       this.#emit(events.ended(c, { failure, stopReason: this.#stopReason }));
     }
+    // It holds its slot until its messages are out and it is closed: a
+    // stalled output holds back new connections too.
     await c.goodbye;
+    this.#open.delete(c);
+    this.#slotFree?.();
+    this.#slotFree = undefined;
   }
 
   /**

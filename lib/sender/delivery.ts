@@ -159,7 +159,9 @@ export function delivery(link: Link, result: SendResult, before: number, cause?:
           sent === 0 ? "any message was" : "more messages were"
         } sent`
         : `The receiver closed the connection to ${result.peer} before the sender had finished: ` +
-          `it may have missed any of the last ${plural(sent - before, "message")} sent`,
+          `it may have missed any of the ${before === 0 ? "" : "last "}${
+            plural(sent - before, "message")
+          } sent; nothing after them was sent`,
       { sent, confirmed: before, cause },
     );
   }
@@ -196,7 +198,8 @@ export async function finishAcknowledged(
   before: number,
 ): Promise<void> {
   await link.closeWrite().catch(() => {});
-  await link.until(() => link.acked >= link.written, Infinity);
+  // The receiver's end of stream ends the wait: no acknowledgement follows it.
+  await link.until(() => link.acked >= link.written || link.end !== undefined, Infinity);
   result.acknowledged = before + link.acked;
   if (link.acked < link.written || link.failure) throw delivery(link, result, before);
 }
@@ -223,24 +226,30 @@ export async function finishPlain(
       shutdown = error;
     }
   }
-  if (timeout > 0) await link.until(() => link.end !== undefined, timeout);
+  if (timeout > 0) {
+    // A receiver that closed its side early may still reset the connection
+    // for bytes it did not read: the whole wait is its chance to.
+    const early = link.end?.eof && !link.end.afterShutdown;
+    await link.until(() => early ? false : link.end !== undefined, timeout);
+    if (early) await link.probe();
+  }
   if (link.notice) {
     if (link.notice.messages >= link.written) return;
     throw delivery(link, result, before);
   }
   if (link.failure || link.tlsAnswer) throw delivery(link, result, before);
   const end = link.end;
-  if (end === undefined) {
-    // Still open: the seed's receiver keeps it so; not an error.
-    if (shutdown === undefined) return;
+  if (shutdown !== undefined && (end === undefined || end.eof)) {
     link.end = { eof: false, afterShutdown: false, error: shutdown };
     throw delivery(link, result, before, shutdown);
   }
   // A TLS receiver that hangs up without a close_notify has still closed.
-  if (end.eof || end.error instanceof Deno.errors.UnexpectedEof) {
-    if (end.afterShutdown && shutdown === undefined) return;
-  }
-  throw delivery(link, result, before, shutdown);
+  const clean = end !== undefined && (end.eof || end.error instanceof Deno.errors.UnexpectedEof);
+  if (end !== undefined && !clean) throw delivery(link, result, before, shutdown);
+  // Closed after the sender had finished: it read to the end. Still open
+  // (the seed's receiver keeps it so), or closed its side early and said
+  // nothing: the sender cannot know.
+  if (!(clean && end.afterShutdown)) result.confirmed = false;
 }
 
 /** Where the frame after the first `count` frames of `data` starts. */

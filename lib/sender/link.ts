@@ -64,6 +64,11 @@ export class Link {
   #shutdown = false;
   /** When the write under way began, or 0. */
   #writingSince = 0;
+  /** The batch being written, its bytes written so far, and its frames they cover. */
+  #batch: Uint8Array | undefined;
+  #batchSent = 0;
+  #batchScanned = 0;
+  #batchFrames = 0;
   /** When the oldest unacknowledged message was written, or the last acknowledgement came. */
   #ackClock = 0;
   #watch: Timer | undefined;
@@ -85,24 +90,48 @@ export class Link {
 
   /** Whether the receiver's side has ended, or the link was given up. */
   get closed(): boolean {
-    return this.end !== undefined || this.failure !== undefined || this.notice !== undefined;
+    // An end of stream alone proves nothing: a receiver may close its side
+    // and go on reading (nc -N). Its notice, a reset, or a failed write do.
+    return this.failure !== undefined || this.notice !== undefined ||
+      (this.end !== undefined && !this.end.eof);
   }
 
   /** Writes one batch of `messages` frames whole; rejects if the connection fails or stalls. */
   async write(data: Uint8Array, messages: number): Promise<void> {
     if (this.acked === this.issued) this.#ackClock = Date.now();
     this.issued += messages;
+    this.#batch = data;
+    this.#batchSent = this.#batchScanned = this.#batchFrames = 0;
     try {
       for (let n = 0; n < data.length;) {
         this.#writingSince = Date.now();
         const wrote = await this.conn.write(n === 0 ? data : data.subarray(n));
         if (wrote <= 0) throw new Deno.errors.WriteZero("the connection took no bytes");
         n += wrote;
+        this.#batchSent = n;
       }
     } finally {
       this.#writingSince = 0;
     }
     this.written += messages;
+    this.#batch = undefined;
+  }
+
+  /**
+   * How many messages have left whole, handed to the system: those written
+   * before, and the frames of the batch being written that its bytes
+   * written so far cover.
+   */
+  #sent(): number {
+    const batch = this.#batch;
+    if (batch === undefined) return this.written;
+    while (this.#batchScanned < this.#batchSent) {
+      const end = frameEnd(batch, this.#batchScanned);
+      if (end > this.#batchSent) break;
+      this.#batchScanned = end;
+      this.#batchFrames++;
+    }
+    return this.written + this.#batchFrames;
   }
 
   /**
@@ -137,6 +166,19 @@ export class Link {
       this.#wake = undefined;
     }
     return !expired || done();
+  }
+
+  /**
+   * After the receiver's end of stream: reads once more, to learn of a
+   * reset that came since (a receiver that closed with bytes unread). Sets
+   * `end` to it if one came.
+   */
+  async probe(): Promise<void> {
+    try {
+      await this.conn.read(new Uint8Array(1));
+    } catch (error) {
+      this.end = { eof: false, afterShutdown: this.#shutdown, error };
+    }
   }
 
   /** Stops watching and closes the connection. */
@@ -225,7 +267,8 @@ export class Link {
     if (!this.#options.ack || this.notice) return;
     const n = (value as { ack?: unknown } | null)?.ack;
     const next = this.acked + 1;
-    if (n !== next || next > this.issued) {
+    // A receiver cannot acknowledge a message before its last byte left.
+    if (n !== next || next > this.#sent()) {
       const why = n !== next
         ? `expected the acknowledgement of message ${next}, got ${shown(value)}`
         : `it acknowledged message ${next}, which was not sent yet`;
@@ -235,6 +278,13 @@ export class Link {
     this.acked = next;
     this.#ackClock = Date.now();
   }
+}
+
+/** Where the frame that starts at `pos` of `data` (one of ours, well formed) ends. */
+function frameEnd(data: Uint8Array, pos: number): number {
+  let length = 0;
+  while (data[pos] !== 0x0a) length = length * 10 + data[pos++] - 0x30;
+  return pos + 1 + length;
 }
 
 /** A value as a message shows it: its JSON, cut at 100 characters. */
