@@ -1,0 +1,298 @@
+/**
+ * framecat and NATS JetStream, with real nats-server processes: the sink
+ * that `receive --to nats://` publishes through, `consume` reading back,
+ * a server killed and restarted, a three-node cluster losing a node.
+ * Ignored where nats-server is not installed.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { JetStreamSink } from "../lib/nats/jetstream_sink.ts";
+import { HEADERS } from "../lib/nats/headers.ts";
+import { connect, jetstreamManager, type NatsConnection } from "../lib/nats/deps.ts";
+import type { SinkMessage } from "../lib/sink.ts";
+import { delay, needs } from "./helpers.ts";
+import { type NatsServer, startCluster, startNats } from "./nats_server.ts";
+
+const encoder = new TextEncoder();
+
+function message(number: number, text: string, connection = 1): SinkMessage {
+  return {
+    peer: "127.0.0.1:5000",
+    connection,
+    number,
+    payload: encoder.encode(text),
+    receivedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6),
+    receiver: "test",
+  };
+}
+
+/** Puts `count` messages, waiting on `ready()` as a receiver does; calls `during(i)` before each. */
+async function putMany(
+  sink: JetStreamSink,
+  count: number,
+  during: (i: number) => Promise<void> | void = () => {},
+): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    await during(i);
+    await sink.ready();
+    sink.put(message(i, JSON.stringify({ i })));
+  }
+}
+
+async function withClient<T>(servers: string[], f: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await connect({ servers, maxReconnectAttempts: 0 });
+  try {
+    return await f(nc);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The stream's message count and last sequence, and the Framecat-Number of every message. */
+async function streamContents(
+  servers: string[],
+  stream: string,
+): Promise<{ messages: number; lastSeq: number; numbers: number[] }> {
+  return await withClient(servers, async (nc) => {
+    const jsm = await jetstreamManager(nc);
+    const { state } = await jsm.streams.info(stream);
+    const numbers: number[] = [];
+    for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+      const stored = await jsm.streams.getMessage(stream, { seq });
+      numbers.push(Number(stored!.header.get(HEADERS.number)));
+    }
+    return { messages: state.messages, lastSeq: state.last_seq, numbers };
+  });
+}
+
+function assertEachOnce(numbers: number[], count: number): void {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  assert.deepEqual(sorted, Array.from({ length: count }, (_, i) => i + 1));
+}
+
+async function withServer(
+  f: (server: NatsServer) => Promise<void>,
+  options: Parameters<typeof startNats>[0] = {},
+): Promise<void> {
+  const server = await startNats(options);
+  try {
+    await f(server);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nnats-server said:\n${server.log}`, {
+      cause: error,
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+Deno.test({
+  ...needs(
+    "JetStreamSink stores each payload's bytes exactly, with framecat's headers",
+    "nats-server",
+  ),
+  fn: () =>
+    withServer(async (server) => {
+      const sink = await JetStreamSink.open(`${server.url}/orders.new`);
+      assert.equal(sink.stream, "FRAMECAT");
+      const texts = ['{"a":1}', '  "Hello World!"  ', '{"é":"🐈","n":[1, 2 ,3]}'];
+      texts.forEach((text, i) => sink.put(message(i + 1, text)));
+      await sink.settle();
+      assert.equal(sink.stats.stored, 3);
+      await sink.close();
+      await withClient([server.url], async (nc) => {
+        const jsm = await jetstreamManager(nc);
+        for (let seq = 1; seq <= 3; seq++) {
+          const stored = await jsm.streams.getMessage("FRAMECAT", { seq });
+          assert.deepEqual(stored!.data, encoder.encode(texts[seq - 1]));
+          assert.equal(stored!.subject, "orders.new");
+          assert.equal(stored!.header.get(HEADERS.peer), "127.0.0.1:5000");
+          assert.equal(stored!.header.get(HEADERS.connection), "1");
+          assert.equal(stored!.header.get(HEADERS.number), String(seq));
+          assert.equal(stored!.header.get(HEADERS.received), "2026-01-02T03:04:05.006Z");
+          assert.equal(stored!.header.get(HEADERS.msgId), `test-1-${seq}`);
+        }
+      });
+    }),
+});
+
+Deno.test({
+  ...needs("JetStreamSink stores a message put twice under one id once", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      const sink = await JetStreamSink.open(`${server.url}/dup`, { stream: "DUP" });
+      sink.put(message(1, "1"));
+      await sink.settle();
+      sink.put(message(1, "1"));
+      sink.put(message(2, "2"));
+      await sink.settle();
+      await sink.close();
+      assert.equal(sink.stats.duplicates, 1);
+      const contents = await streamContents([server.url], "DUP");
+      assert.deepEqual(contents, { messages: 2, lastSeq: 2, numbers: [1, 2] });
+    }),
+});
+
+Deno.test({
+  ...needs("JetStreamSink.open uses an existing stream that takes the subject", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      await withClient([server.url], async (nc) => {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.add({ name: "ORDERS", subjects: ["orders.>"] });
+      });
+      const sink = await JetStreamSink.open(`${server.url}/orders.eu.new`);
+      assert.equal(sink.stream, "ORDERS");
+      await sink.close();
+      await assert.rejects(
+        JetStreamSink.open(`${server.url}/audit`, { stream: "ORDERS" }),
+        /^Error: JetStream stream ORDERS does not take subject audit \(its subjects: orders\.>\)/,
+      );
+    }),
+});
+
+Deno.test({
+  ...needs("JetStreamSink.open says in one line why it cannot publish", "nats-server"),
+  async fn(): Promise<void> {
+    const oneLine = (pattern: RegExp) => (error: Error) => {
+      assert.match(error.message, pattern);
+      assert.ok(!error.message.includes("\n"), error.message);
+      return true;
+    };
+    const down = await startNats();
+    const url = down.url;
+    await down.stop();
+    await assert.rejects(
+      JetStreamSink.open(`${url}/s`),
+      oneLine(/^NATS is not reachable at nats:\/\/127\.0\.0\.1:\d+\/s: connection refused/),
+    );
+    await withServer(async (server) => {
+      await assert.rejects(
+        JetStreamSink.open(`${server.url}/s`),
+        oneLine(/has no JetStream: start nats-server with -js/),
+      );
+    }, { noJetStream: true });
+    await withServer(async (server) => {
+      const authority = server.url.replace("nats://", "");
+      await assert.rejects(
+        JetStreamSink.open(`${server.url}/s`),
+        oneLine(/refused the credentials .*nats:\/\/user:pass@HOST:PORT\/SUBJECT/),
+      );
+      await assert.rejects(
+        JetStreamSink.open(`nats://me:wrong@${authority}/s`),
+        oneLine(new RegExp(`^NATS at nats://me:\\*\\*\\*@${authority}/s refused the credentials`)),
+      );
+      await assert.rejects(
+        JetStreamSink.open(`tls://me:secret@${authority}/s`),
+        oneLine(/does not speak TLS: use nats:\/\/ rather than tls:\/\//),
+      );
+      const sink = await JetStreamSink.open(`nats://me:secret@${authority}/s`);
+      await sink.close();
+    }, { args: ["--user", "me", "--pass", "secret"] });
+  },
+});
+
+Deno.test({
+  ...needs(
+    "JetStreamSink ready() waits while NATS is stalled and the window is full",
+    "nats-server",
+  ),
+  fn: () =>
+    withServer(async (server) => {
+      const sink = await JetStreamSink.open(`${server.url}/w`, { window: 8, stream: "W" });
+      await server.signal("SIGSTOP");
+      for (let i = 1; i <= 8; i++) sink.put(message(i, String(i)));
+      let ready = false;
+      const waiting = sink.ready().then(() => ready = true);
+      await delay(500);
+      assert.equal(ready, false);
+      assert.equal(sink.stats.outstanding, 8);
+      await server.signal("SIGCONT");
+      await waiting;
+      await sink.settle();
+      await sink.close();
+      assert.deepEqual((await streamContents([server.url], "W")).messages, 8);
+    }),
+});
+
+Deno.test({
+  ...needs("JetStreamSink close() says how many messages it could not store", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      const sink = await JetStreamSink.open(`${server.url}/c`, { grace: 300 });
+      await server.signal("SIGSTOP");
+      for (let i = 1; i <= 10; i++) sink.put(message(i, String(i)));
+      await assert.rejects(
+        sink.close(),
+        /^Error: 10 messages could not be stored in JetStream stream FRAMECAT \(subject c\): /,
+      );
+      await server.signal("SIGCONT");
+    }),
+});
+
+Deno.test({
+  ...needs(
+    "JetStreamSink loses nothing and doubles nothing when nats-server is killed (-9) and restarted",
+    "nats-server",
+  ),
+  fn: () =>
+    withServer(async (server) => {
+      const count = 5_000;
+      const sink = await JetStreamSink.open(`${server.url}/k`, { stream: "K" });
+      let restarted: Promise<void> | undefined;
+      await putMany(sink, count, (i) => {
+        if (i === 2_000) {
+          restarted = (async () => {
+            await server.signal("SIGKILL");
+            await delay(300);
+            await server.start();
+          })();
+        }
+      });
+      await restarted;
+      await sink.settle();
+      await sink.close();
+      const contents = await streamContents([server.url], "K");
+      assert.equal(contents.messages, count);
+      assert.equal(contents.lastSeq, count);
+      assertEachOnce(contents.numbers, count);
+    }),
+});
+
+Deno.test({
+  ...needs(
+    "JetStreamSink loses nothing when one node of a three-node cluster (R3 stream) is killed",
+    "nats-server",
+  ),
+  async fn(): Promise<void> {
+    const servers = await startCluster();
+    try {
+      const urls = servers.map((server) => server.url.replace("nats://", ""));
+      const address = `nats://${urls.join(",")}/cluster.in`;
+      let sink: JetStreamSink | undefined;
+      const deadline = Date.now() + 20_000;
+      while (!sink) {
+        try {
+          sink = await JetStreamSink.open(address, { stream: "R3", replicas: 3 });
+        } catch (error) {
+          // The cluster elects its JetStream leader a moment after it starts.
+          if (Date.now() > deadline) throw error;
+          await delay(250);
+        }
+      }
+      const count = 3_000;
+      await putMany(sink, count, async (i) => {
+        if (i === 1_000) await servers[0].signal("SIGKILL");
+      });
+      await sink.settle();
+      await sink.close();
+      const contents = await streamContents(servers.slice(1).map((s) => s.url), "R3");
+      assert.equal(contents.messages, count);
+      assertEachOnce(contents.numbers, count);
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
+    }
+  },
+});
