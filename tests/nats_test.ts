@@ -12,7 +12,7 @@ import { JetStreamSink } from "../lib/nats/jetstream_sink.ts";
 import { HEADERS } from "../lib/nats/headers.ts";
 import { connect, jetstreamManager, type NatsConnection } from "../lib/nats/deps.ts";
 import type { SinkMessage } from "../lib/sink.ts";
-import { delay, needs } from "./helpers.ts";
+import { delay, framecat, needs, startReceiver } from "./helpers.ts";
 import { type NatsServer, startCluster, startNats } from "./nats_server.ts";
 
 const encoder = new TextEncoder();
@@ -295,4 +295,123 @@ Deno.test({
       await Promise.all(servers.map((server) => server.stop()));
     }
   },
+});
+
+/** Stores `texts` in the stream FRAMECAT on `subject`, through the sink. */
+async function store(server: NatsServer, subject: string, texts: string[]): Promise<void> {
+  const sink = await JetStreamSink.open(`${server.url}/${subject}`);
+  texts.forEach((text, i) => sink.put(message(i + 1, text)));
+  await sink.settle();
+  await sink.close();
+}
+
+Deno.test({
+  ...needs("consume prints stored messages as receive --json lines, and resumes", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      await store(server, "orders", ['{"n":1}', '{\n"n": 2}', '"three"']);
+      const first = await framecat(["consume", `${server.url}/orders`, "-c", "2"]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(
+        first.stdout,
+        '{"peer":"127.0.0.1:5000","bytes":7,"message":{"n":1}}\n' +
+          '{"peer":"127.0.0.1:5000","bytes":9,"message":{ "n": 2}}\n',
+      );
+      assert.match(first.stderr, /^Reading stream FRAMECAT \(subject orders, durable framecat\)/);
+      const rest = await framecat(["consume", `${server.url}/orders`, "-c", "1", "-q"]);
+      assert.equal(rest.code, 0, rest.stderr);
+      assert.equal(rest.stdout, '{"peer":"127.0.0.1:5000","bytes":7,"message":"three"}\n');
+      assert.equal(rest.stderr, "");
+      const replay = await framecat([
+        "consume",
+        `${server.url}/orders`,
+        "--durable",
+        "again",
+        "-c",
+        "3",
+        "-q",
+      ]);
+      assert.equal(replay.stdout.split("\n").length, 4);
+    }),
+});
+
+Deno.test({
+  ...needs("consume --to sends each payload's exact bytes to a receiver", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      const texts = ['  {"a" : 1}', '"é 🐈"', "[1,2,3]  "];
+      await store(server, "raw", texts);
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const consumed = framecat([
+        "consume",
+        `${server.url}/raw`,
+        "--to",
+        `127.0.0.1:${listener.addr.port}`,
+        "-c",
+        "3",
+      ]);
+      const conn = await listener.accept();
+      const received = new Uint8Array(await new Response(conn.readable).arrayBuffer());
+      listener.close();
+      const done = await consumed;
+      assert.equal(done.code, 0, done.stderr);
+      const expected = texts.map((t) => `${encoder.encode(t).length}\n${t}`).join("");
+      assert.deepEqual(received, encoder.encode(expected));
+    }),
+});
+
+Deno.test({
+  ...needs("consume --ack acknowledges to JetStream what the receiver acknowledged", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      await store(server, "acked", ['{"a":1}', '{"a":2}']);
+      const receiver = await startReceiver(["--ack", "-j", "-c", "2"]);
+      const done = await framecat([
+        "consume",
+        `${server.url}/acked`,
+        "--to",
+        `127.0.0.1:${receiver.port}`,
+        "--ack",
+        "-c",
+        "2",
+      ]);
+      const printed = await receiver.finished();
+      assert.equal(done.code, 0, done.stderr);
+      assert.deepEqual(
+        printed.stdout.trim().split("\n").map((line) => JSON.parse(line).message),
+        [{ a: 1 }, { a: 2 }],
+      );
+      assert.match(done.stderr, /Delivered 2 messages/);
+      // Acknowledged: the durable consumer has nothing left to deliver.
+      await withClient([server.url], async (nc) => {
+        const info = await (await jetstreamManager(nc)).consumers.info("FRAMECAT", "framecat");
+        assert.equal(info.num_ack_pending, 0);
+        assert.equal(info.num_pending, 0);
+        assert.equal(info.ack_floor.stream_seq, 2);
+      });
+    }),
+});
+
+Deno.test({
+  ...needs("consume says in one line why it cannot read", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      const missing = await framecat(["consume", `${server.url}/nothing.here`, "-c", "1"]);
+      assert.equal(missing.code, 1);
+      assert.equal(
+        missing.stderr,
+        "framecat: JetStream has no stream for subject nothing.here: run framecat receive " +
+          "--to first, or name one with --stream\n",
+      );
+      await store(server, "orders", ["1"]);
+      const other = await framecat(["consume", `${server.url}/audit`, "--stream", "FRAMECAT"]);
+      assert.equal(other.code, 1);
+      assert.match(
+        other.stderr,
+        /^framecat: JetStream stream FRAMECAT does not take subject audit/,
+      );
+      const usage = await framecat(["consume", "127.0.0.1:4222/orders"]);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /is not a NATS address/);
+    }),
 });

@@ -21,6 +21,7 @@ export {
 } from "npm:@nats-io/transport-node@3.4.0";
 export {
   AckPolicy,
+  type Consumer,
   DeliverPolicy,
   jetstream,
   JetStreamApiError,
