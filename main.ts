@@ -17,7 +17,7 @@
  */
 
 import denoJson from "./deno.json" with { type: "json" };
-import { describeError } from "./lib/errors.ts";
+import { describeError, isBadInput } from "./lib/errors.ts";
 import { LineWriter } from "./lib/line_writer.ts";
 import { after, type Timer } from "./lib/timer.ts";
 import {
@@ -145,13 +145,17 @@ function explain(error: unknown): string {
       return "framecat needs network access: run it with --allow-net";
     }
   }
-  const said = describeError(error);
-  const listen = /^(Cannot listen on .*:(\d+)): permission denied$/.exec(said);
-  if (listen && Number(listen[2]) < 1024) {
+  // receive()'s ListenError carries its facts; told by its name, so that
+  // main.ts loads no receiver code for the other commands.
+  const listen = error as { name?: string; address?: string; port?: number; cause?: unknown };
+  if (
+    listen?.name === "ListenError" && listen.port! < 1024 &&
+    listen.cause instanceof Deno.errors.PermissionDenied
+  ) {
     const advice = "ports below 1024 need privileges; use --port 1234 or run as root";
-    return `framecat: ${listen[1]}: ${advice}`;
+    return `framecat: Cannot listen on ${listen.address}: ${advice}`;
   }
-  return `framecat: ${said}`;
+  return `framecat: ${describeError(error)}`;
 }
 
 /**
@@ -176,8 +180,11 @@ export async function main(args: string[]): Promise<number> {
       say(`${command}: ${error.message} (see ${command} --help)`);
       return 2;
     }
-    if (error instanceof SyntaxError || error instanceof RangeError) {
-      say(`framecat: ${error.message}`);
+    // Bad input the user gave (a line of standard input that is not JSON)
+    // is marked so by the library; any other error is a runtime failure,
+    // a bug's RangeError included.
+    if (isBadInput(error)) {
+      say(`framecat: ${(error as Error).message}`);
       return 2;
     }
     say(explain(error));

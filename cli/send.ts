@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isBadInput } from "../lib/errors.ts";
 import {
   DEFAULT_MAX_BYTES,
   encodeFrame,
@@ -42,6 +43,8 @@ import {
   readPem,
   UsageError,
 } from "./args.ts";
+
+const encoder = new TextEncoder();
 
 /** send's flags: its parser and its help both read this table. */
 const FLAGS = [
@@ -266,9 +269,10 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
           ? encodeJsonFrame(message, { maxBytes })
           : encodeFrame(message, { maxBytes });
       } catch (error) {
+        const payload = encoder.encode(values.json ? message : JSON.stringify(message)).length;
         const what = error instanceof SyntaxError
           ? `is not valid JSON (${error.message})`
-          : `is too large: ${(error as Error).message.replace(/^Cannot encode frame: /, "")}`;
+          : `is too large: payload of ${payload} bytes exceeds the limit of ${maxBytes} bytes`;
         throw new UsageError(`message ${i + 1} ${what}`, "send");
       }
     });
@@ -329,7 +333,7 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
     }
     sent = outcome;
   } catch (error) {
-    if (sent && (error instanceof SyntaxError || error instanceof RangeError)) {
+    if (sent && isBadInput(error)) {
       say(`Sent ${tally(sent)} before the error`);
     }
     throw error;

@@ -56,3 +56,40 @@ export function describeError(error: unknown): string {
   const os = /^(.*?) \(os error \d+\)/.exec(line);
   return os ? os[1].charAt(0).toLowerCase() + os[1].slice(1) : line;
 }
+
+const BAD_INPUT = Symbol("framecat.badInput");
+
+/**
+ * Marks `error` as caused by bad input the user gave (a line on standard
+ * input that is not JSON, a message over the limit): the command line
+ * exits 2 for it, as for a usage error. Returns `error`.
+ *
+ * @example
+ * ```ts
+ * import { badInput, isBadInput } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isBadInput(badInput(new SyntaxError("not JSON"))), true);
+ * assert.equal(isBadInput(new RangeError("a bug")), false);
+ * ```
+ */
+export function badInput<E extends Error>(error: E): E {
+  Object.defineProperty(error, BAD_INPUT, { value: true });
+  return error;
+}
+
+/**
+ * Whether `error` was marked by {@linkcode badInput}.
+ *
+ * @example
+ * ```ts
+ * import { isBadInput } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isBadInput("text"), false);
+ * ```
+ */
+export function isBadInput(error: unknown): boolean {
+  return error instanceof Error &&
+    (error as unknown as Record<symbol, unknown>)[BAD_INPUT] === true;
+}

@@ -21,11 +21,16 @@
  * @module
  */
 
-/** The default limit on a payload's declared length: 64 MiB. */
-export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** The seed's port, on which a receiver listens unless told otherwise. */
+export const DEFAULT_PORT = 1234;
 
-/** The most digits a length prefix may have. */
-export const MAX_PREFIX_DIGITS = 10;
+export {
+  DEFAULT_MAX_BYTES,
+  MAX_PREFIX_DIGITS,
+  type PrefixProblem,
+  prefixProblem,
+  type PrefixProblemOptions,
+} from "./framing/prefix.ts";
 
 /**
  * The largest payload this implementation can decode: the longest string the
@@ -33,13 +38,21 @@ export const MAX_PREFIX_DIGITS = 10;
  */
 export const MAX_PAYLOAD_BYTES = 0x1fffffe8;
 
+import type { ByteReader } from "./io.ts";
 import { JsonChecker } from "./json_check.ts";
+import {
+  decimalLength,
+  DEFAULT_MAX_BYTES,
+  partialPrefix,
+  PREFIX_BAD,
+  PREFIX_PARTIAL,
+  prefixProblem,
+  type PrefixScan,
+  scanPrefix,
+  writeDecimal,
+} from "./framing/prefix.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder } from "./utf8.ts";
 
-const LF = 0x0a;
-const CR = 0x0d;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
 const DEFAULT_BUFFER_SIZE = 256 * 1024;
 const INITIAL_BUFFER_SIZE = 4 * 1024;
 /**
@@ -60,6 +73,10 @@ export type FrameErrorCode =
 export interface FrameErrorOptions extends ErrorOptions {
   /** Offset in the byte stream at which the bad frame starts. */
   offset?: number;
+  /** The bad frame's number in its stream, from 1. */
+  frame?: number;
+  /** Why, in words, without the frame's number and offset. */
+  reason?: string;
 }
 
 /**
@@ -83,6 +100,10 @@ export class FrameError extends Error {
   readonly code: FrameErrorCode;
   /** Offset in the byte stream at which the bad frame starts. */
   readonly offset: number;
+  /** The bad frame's number in its stream, from 1 (0 if not known). */
+  readonly frame: number;
+  /** Why, in words, without the frame's number and offset. */
+  readonly reason: string;
 
   /** Makes an error with a code and a message in words. */
   constructor(code: FrameErrorCode, message: string, options: FrameErrorOptions = {}) {
@@ -90,7 +111,43 @@ export class FrameError extends Error {
     this.name = "FrameError";
     this.code = code;
     this.offset = options.offset ?? 0;
+    this.frame = options.frame ?? 0;
+    this.reason = options.reason ?? message;
   }
+}
+
+/** The facts of a bad frame, for {@linkcode frameError}. */
+export interface BadFrame {
+  /** Its number in its stream, from 1. */
+  frame: number;
+  /** The stream offset at which it starts. */
+  offset: number;
+  /** Why, in words. */
+  reason: string;
+  /** The error underneath, if any. */
+  cause?: unknown;
+}
+
+/**
+ * The {@linkcode FrameError} for a bad frame, worded as every part of
+ * framecat words it: `Cannot read frame N (stream byte X): reason`.
+ *
+ * @example
+ * ```ts
+ * import { frameError } from "./framing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = frameError("TOO_LARGE", { frame: 2, offset: 17, reason: "too long" });
+ * assert.equal(error.message, "Cannot read frame 2 (stream byte 17): too long");
+ * assert.equal(error.reason, "too long");
+ * ```
+ */
+export function frameError(code: FrameErrorCode, bad: BadFrame): FrameError {
+  return new FrameError(
+    code,
+    `Cannot read frame ${bad.frame} (stream byte ${bad.offset}): ${bad.reason}`,
+    { offset: bad.offset, frame: bad.frame, reason: bad.reason, cause: bad.cause },
+  );
 }
 
 /** One decoded frame. */
@@ -103,18 +160,18 @@ export interface Frame {
   bytes: number;
 }
 
-/** Anything that reads bytes like `Deno.Conn` or `Deno.stdin` do. */
-export interface ByteReader {
-  /** Reads up to `p.length` bytes into `p`; resolves to the count, or `null` at the end. */
-  read(p: Uint8Array): Promise<number | null>;
-}
+export type { ByteReader } from "./io.ts";
 
 /** Where {@linkcode FrameReader} and {@linkcode decodeFrames} read bytes from. */
 export type ByteSource = ByteReader | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /** Options for {@linkcode encodeFrame} and {@linkcode encodeJsonFrame}. */
 export interface EncodeFrameOptions {
-  /** Refuse payloads longer than this many bytes. Defaults to {@linkcode MAX_PAYLOAD_BYTES}. */
+  /**
+   * Refuse payloads longer than this many bytes.
+   *
+   * @default {@linkcode MAX_PAYLOAD_BYTES}
+   */
   maxBytes?: number;
 }
 
@@ -124,6 +181,9 @@ const encoder = new TextEncoder();
  * Encodes a value as one frame: its JSON text, prefixed by the text's length
  * in UTF-8 bytes and a LF. Throws `TypeError` for a value with no JSON text
  * (`undefined`, a function) and `RangeError` for a payload over `maxBytes`.
+ *
+ * @throws {TypeError} for a value with no JSON text.
+ * @throws {RangeError} for a payload over `maxBytes`.
  *
  * @example
  * ```ts
@@ -148,6 +208,9 @@ export function encodeFrame(value: unknown, options: EncodeFrameOptions = {}): U
  * a payload over `maxBytes`. Unlike {@linkcode encodeFrame} it keeps the
  * text's own spacing and numbers that JavaScript cannot represent exactly.
  *
+ * @throws {SyntaxError} for text that is not JSON.
+ * @throws {RangeError} for a payload over `maxBytes`.
+ *
  * @example
  * ```ts
  * import { encodeJsonFrame } from "./framing.ts";
@@ -170,10 +233,10 @@ function frameText(text: string, maxBytes: number): Uint8Array {
       `Cannot encode frame: payload of ${payload.length} bytes exceeds the limit of ${maxBytes} bytes`,
     );
   }
-  const prefix = `${payload.length}\n`;
-  const frame = new Uint8Array(prefix.length + payload.length);
-  encoder.encodeInto(prefix, frame);
-  frame.set(payload, prefix.length);
+  const prefixLength = decimalLength(payload.length) + 1;
+  const frame = new Uint8Array(prefixLength + payload.length);
+  frame[writeDecimal(frame, 0, payload.length)] = 0x0a;
+  frame.set(payload, prefixLength);
   return frame;
 }
 
@@ -181,14 +244,17 @@ function frameText(text: string, maxBytes: number): Uint8Array {
 export interface FrameReaderOptions {
   /**
    * Refuse a frame whose declared length exceeds this many bytes, before
-   * anything of that size is allocated. Defaults to {@linkcode DEFAULT_MAX_BYTES}.
+   * anything of that size is allocated.
+   *
+   * @default {@linkcode DEFAULT_MAX_BYTES}
    */
   maxBytes?: number;
   /**
    * Largest size of the reused read buffer, in bytes. It starts at 4 KiB (a
-   * connection of one small message costs little) and doubles while reads
-   * fill it; a payload over half this size is read into a buffer of its own.
-   * Defaults to 256 KiB; at least 64 bytes.
+   * connection of one small message costs little) and doubles while reads fill
+   * it; a payload over half this size is read into a buffer of its own.
+   *
+   * @default 256 KiB; at least 64 bytes
    */
   bufferSize?: number;
 }
@@ -236,6 +302,8 @@ export class FrameReader {
   #pendingPrefixLength = 0;
   /** Start and end of each complete payload found by `#scan`, and its frame's start. */
   #marks: number[] = [];
+  /** The length prefix being scanned, reused. */
+  #prefix: PrefixScan = { start: 0, end: 0, maxBytes: 0, length: 0, payloadStart: 0 };
   #error: FrameError | null = null;
   #done = false;
 
@@ -307,68 +375,29 @@ export class FrameReader {
   /** Finds every complete frame in the buffer, checking each prefix. */
   #scan(): void {
     const buf = this.#buf;
-    const end = this.#end;
     const marks = this.#marks;
+    const prefix = this.#prefix;
     marks.length = 0;
     this.#pendingLength = -1;
+    prefix.end = this.#end;
+    prefix.maxBytes = this.#maxBytes;
     let pos = this.#start;
-    while (pos < end) {
-      let length = 0;
-      let i = pos;
-      const stop = Math.min(end, pos + MAX_PREFIX_DIGITS + 1);
-      for (; i < stop; i++) {
-        const b = buf[i];
-        if (b === LF) break;
-        if (b < DIGIT_0 || b > DIGIT_9) {
-          this.#fail(
-            "INVALID_PREFIX",
-            this.#base + pos,
-            describeBadPrefix(buf.subarray(pos, end), i - pos),
-            this.#frames + marks.length / 3,
-          );
-          break;
-        }
-        length = length * 10 + b - DIGIT_0;
-      }
-      if (this.#error) break;
-      if (i === stop) {
-        if (i - pos > MAX_PREFIX_DIGITS) {
-          this.#fail(
-            "INVALID_PREFIX",
-            this.#base + pos,
-            `length prefix ${
-              quoteBytes(buf.subarray(pos, i))
-            } has more than ${MAX_PREFIX_DIGITS} digits`,
-            this.#frames + marks.length / 3,
-          );
-        }
+    while (pos < this.#end) {
+      prefix.start = pos;
+      const status = scanPrefix(buf, prefix);
+      if (status === PREFIX_BAD) {
+        const problem = prefixProblem(buf.subarray(pos, this.#end), { maxBytes: this.#maxBytes })!;
+        this.#fail(problem.code, this.#base + pos, problem.reason, this.#frames + marks.length / 3);
         break;
       }
-      if (i === pos) {
-        this.#fail(
-          "INVALID_PREFIX",
-          this.#base + pos,
-          "length prefix is empty (the frame starts with LF)",
-          this.#frames + marks.length / 3,
-        );
+      if (status === PREFIX_PARTIAL) break;
+      const payloadEnd = prefix.payloadStart + prefix.length;
+      if (payloadEnd > this.#end) {
+        this.#pendingLength = prefix.length;
+        this.#pendingPrefixLength = prefix.payloadStart - pos;
         break;
       }
-      if (length > this.#maxBytes) {
-        this.#fail(
-          "TOO_LARGE",
-          this.#base + pos,
-          `declared length ${length} exceeds the limit of ${this.#maxBytes} bytes`,
-          this.#frames + marks.length / 3,
-        );
-        break;
-      }
-      const payloadEnd = i + 1 + length;
-      if (payloadEnd > end) {
-        this.#pendingLength = length;
-        this.#pendingPrefixLength = i + 1 - pos;
-        break;
-      }
-      marks.push(i + 1, payloadEnd, pos);
+      marks.push(prefix.payloadStart, payloadEnd, pos);
       pos = payloadEnd;
     }
     this.#start = pos;
@@ -486,11 +515,10 @@ export class FrameReader {
         `stream ended after ${got} of ${this.#pendingLength} payload bytes`,
       );
     } else {
-      const prefix = quoteBytes(this.#buf.subarray(this.#start, this.#start + have));
       this.#fail(
         "TRUNCATED",
         this.#base + this.#start,
-        `stream ended inside the length prefix ${prefix}`,
+        `stream ended ${partialPrefix(this.#buf.subarray(this.#start, this.#start + have))}`,
       );
     }
   }
@@ -529,12 +557,7 @@ export class FrameReader {
     before: number = this.#frames,
     cause?: unknown,
   ): FrameError {
-    const number = before + 1;
-    this.#error = new FrameError(
-      code,
-      `Cannot read frame ${number} (stream byte ${offset}): ${why}`,
-      { offset, cause },
-    );
+    this.#error = frameError(code, { frame: before + 1, offset, reason: why, cause });
     return this.#error;
   }
 }
@@ -592,100 +615,4 @@ function iteratorReader(iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Arra
       return n;
     },
   };
-}
-
-/** What is wrong with a length prefix; see {@linkcode prefixProblem}. */
-export interface PrefixProblem {
-  /** `INVALID_PREFIX` or `TOO_LARGE`. */
-  code: FrameErrorCode;
-  /** Why, in words, with the prefix's bytes quoted and escaped. */
-  reason: string;
-}
-
-/** Options for {@linkcode prefixProblem}. */
-export interface PrefixProblemOptions {
-  /** The largest length allowed. Defaults to {@linkcode DEFAULT_MAX_BYTES}. */
-  maxBytes?: number;
-}
-
-/**
- * Says what is wrong with the length prefix that `bytes` start with, as a
- * receiver reports it; `undefined` for a good prefix or the start of one.
- *
- * @example
- * ```ts
- * import { prefixProblem } from "./framing.ts";
- * import assert from "node:assert/strict";
- *
- * const bytes = new TextEncoder().encode("1e3\n");
- * assert.equal(prefixProblem(bytes)?.reason, 'length prefix "1e3" is not decimal digits');
- * assert.equal(prefixProblem(new TextEncoder().encode("12")), undefined);
- * ```
- */
-export function prefixProblem(
-  bytes: Uint8Array,
-  options: PrefixProblemOptions = {},
-): PrefixProblem | undefined {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  let length = 0;
-  const stop = Math.min(bytes.length, MAX_PREFIX_DIGITS + 1);
-  let i = 0;
-  for (; i < stop; i++) {
-    const b = bytes[i];
-    if (b === LF) break;
-    if (b < DIGIT_0 || b > DIGIT_9) {
-      return { code: "INVALID_PREFIX", reason: describeBadPrefix(bytes, i) };
-    }
-    length = length * 10 + b - DIGIT_0;
-  }
-  if (i === stop) {
-    if (i <= MAX_PREFIX_DIGITS) return undefined;
-    return {
-      code: "INVALID_PREFIX",
-      reason: `length prefix ${
-        quoteBytes(bytes.subarray(0, i))
-      } has more than ${MAX_PREFIX_DIGITS} digits`,
-    };
-  }
-  if (i === 0) {
-    return { code: "INVALID_PREFIX", reason: "length prefix is empty (the frame starts with LF)" };
-  }
-  if (length > maxBytes) {
-    return {
-      code: "TOO_LARGE",
-      reason: `declared length ${length} exceeds the limit of ${maxBytes} bytes`,
-    };
-  }
-  return undefined;
-}
-
-/** Explains a prefix whose byte at `bad` is neither a digit nor LF. */
-function describeBadPrefix(bytes: Uint8Array, bad: number): string {
-  let end = bytes.indexOf(LF);
-  if (end < 0 || end > MAX_PREFIX_DIGITS + 1) end = Math.min(bytes.length, MAX_PREFIX_DIGITS + 1);
-  const shown = quoteBytes(bytes.subarray(0, end));
-  if (bytes[bad] === CR && bytes[bad + 1] === LF && bad > 0) {
-    return `length prefix ${shown} ends with CR: the length must end with a bare LF`;
-  }
-  const first = bytes[0];
-  const hint = first === 0x7b || first === 0x5b || first === 0x22
-    ? " (the peer seems to send JSON without a length prefix)"
-    : first === 0x16 && bytes[1] === 0x03
-    ? " (the peer seems to speak TLS: the receiver needs a certificate for it)"
-    : "";
-  return `length prefix ${shown} is not decimal digits${hint}`;
-}
-
-/** Quotes bytes for a message: printable ASCII as is, the rest escaped. */
-function quoteBytes(bytes: Uint8Array): string {
-  let out = '"';
-  for (const b of bytes) {
-    if (b === 0x22 || b === 0x5c) out += "\\" + String.fromCharCode(b);
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else if (b === LF) out += "\\n";
-    else if (b === CR) out += "\\r";
-    else if (b === 0x09) out += "\\t";
-    else out += "\\x" + b.toString(16).padStart(2, "0");
-  }
-  return out + '"';
 }

@@ -23,11 +23,10 @@
  * @module
  */
 
-/** Anything that writes bytes like `Deno.stdout` or a `Deno.Conn` does. */
-export interface ByteWriter {
-  /** Writes some of `p`; resolves to how many bytes were written. */
-  write(p: Uint8Array): Promise<number>;
-}
+import { type ByteWriter, writeAll } from "./io.ts";
+
+export type { ByteWriter } from "./io.ts";
+export { writeAll } from "./io.ts";
 
 /** Options for {@linkcode LineWriter}. */
 export interface LineWriterOptions {
@@ -40,27 +39,6 @@ export interface LineWriterOptions {
 }
 
 const encoder = new TextEncoder();
-
-/**
- * Writes every byte of `data` to `writer`, however many writes it takes.
- *
- * @example
- * ```ts
- * import { writeAll } from "./line_writer.ts";
- * const chunks: number[] = [];
- * await writeAll({ write: async (p) => (chunks.push(p.length), Math.min(p.length, 2)) }, new Uint8Array(5));
- * if (chunks.join() !== "5,3,1") throw new Error("short writes not retried");
- * ```
- */
-export async function writeAll(writer: ByteWriter, data: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    const n = await writer.write(written === 0 ? data : data.subarray(written));
-    // A writer that takes nothing would have this loop spin for ever.
-    if (!(n > 0)) throw new Deno.errors.WriteZero(`the writer took no bytes (its write gave ${n})`);
-    written += n;
-  }
-}
 
 /**
  * Collects lines and writes them in batches, in the order they were added.

@@ -27,12 +27,19 @@
  * @module
  */
 
-import { type ByteReader, DEFAULT_MAX_BYTES, MAX_PREFIX_DIGITS } from "./framing.ts";
+import type { ByteReader } from "./io.ts";
+import {
+  decimalLength,
+  DEFAULT_MAX_BYTES,
+  MAX_PREFIX_DIGITS,
+  writeDecimal,
+} from "./framing/prefix.ts";
 import { JsonChecker } from "./json_check.ts";
 import { indexOfByte, lastIndexOfByte, skipPlain } from "./plain_scan.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts";
+import { badInput } from "./errors.ts";
 
-export type { ByteReader } from "./framing.ts";
+export type { ByteReader } from "./io.ts";
 
 /** Encoded frames ready to write, and how many messages they hold. */
 export interface FrameBatch {
@@ -53,9 +60,17 @@ export interface FrameLinesOptions {
    * skipped. Otherwise each line is sent as a JSON string.
    */
   json?: boolean;
-  /** Refuse a message whose payload exceeds this many bytes. Defaults to 64 MiB. */
+  /**
+   * Refuse a message whose payload exceeds this many bytes.
+   *
+   * @default 64 MiB
+   */
   maxBytes?: number;
-  /** Initial read buffer size in bytes; it grows for long lines. Defaults to 256 KiB. */
+  /**
+   * Initial read buffer size in bytes; it grows for long lines.
+   *
+   * @default 256 KiB
+   */
   bufferSize?: number;
 }
 
@@ -125,8 +140,10 @@ export async function* frameLines(
     if (eof) complete = end;
     if (complete === HEADROOM) {
       if (end - HEADROOM > maxBytes + 1) {
-        throw new RangeError(
-          `Cannot send line ${lineNumber + 1}: it is longer than the limit of ${maxBytes} bytes`,
+        throw badInput(
+          new RangeError(
+            `Cannot send line ${lineNumber + 1}: it is longer than the limit of ${maxBytes} bytes`,
+          ),
         );
       }
       continue;
@@ -381,8 +398,10 @@ function addLine(
       // The engine's message quotes the line raw; the checker's names the
       // byte, escaped.
       const why = checker.check(bytes, start, end) ?? (e as Error).message;
-      batch.error = new SyntaxError(
-        `Cannot send line ${options.firstLine + batch.lines - 1}: it is not valid JSON (${why})`,
+      batch.error = badInput(
+        new SyntaxError(
+          `Cannot send line ${options.firstLine + batch.lines - 1}: it is not valid JSON (${why})`,
+        ),
       );
       return false;
     }
@@ -445,10 +464,12 @@ function addFrame(
  */
 function fits(batch: EncodedLines, length: number, options: EncodeOptions): boolean {
   if (length > options.maxBytes) {
-    batch.error = new RangeError(
-      `Cannot send line ${
-        options.firstLine + batch.lines - 1
-      }: its payload of ${length} bytes exceeds the limit of ${options.maxBytes} bytes`,
+    batch.error = badInput(
+      new RangeError(
+        `Cannot send line ${
+          options.firstLine + batch.lines - 1
+        }: its payload of ${length} bytes exceeds the limit of ${options.maxBytes} bytes`,
+      ),
     );
     return false;
   }
@@ -459,26 +480,6 @@ function fits(batch: EncodedLines, length: number, options: EncodeOptions): bool
     batch.out = bigger;
   }
   return true;
-}
-
-/** How many decimal digits `n` has. */
-function decimalLength(n: number): number {
-  let digits = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    digits++;
-  }
-  return digits;
-}
-
-/** Writes `n` in ASCII decimal at `at`; returns where it ends. */
-function writeDecimal(data: Uint8Array, at: number, n: number): number {
-  const end = at + decimalLength(n);
-  for (let i = end - 1; i >= at; i--) {
-    data[i] = 0x30 + n % 10;
-    n = Math.floor(n / 10);
-  }
-  return end;
 }
 
 /** Frames the lines before the first one that is not UTF-8, and reports it. */
@@ -495,13 +496,15 @@ function encodeUntilBadUtf8(bytes: Uint8Array, options: EncodeOptions): EncodedL
       // As while it is being read, a line over the limit is refused for that.
       let lineEnd = end;
       if (lineEnd > start && bytes[lineEnd - 1] === CR) lineEnd--;
-      before.error = lineEnd - start > options.maxBytes
-        ? new RangeError(
-          `Cannot send line ${
-            options.firstLine + i
-          }: it is longer than the limit of ${options.maxBytes} bytes`,
-        )
-        : new SyntaxError(`Cannot send line ${options.firstLine + i}: it is not valid UTF-8`);
+      before.error = badInput(
+        lineEnd - start > options.maxBytes
+          ? new RangeError(
+            `Cannot send line ${
+              options.firstLine + i
+            }: it is longer than the limit of ${options.maxBytes} bytes`,
+          )
+          : new SyntaxError(`Cannot send line ${options.firstLine + i}: it is not valid UTF-8`),
+      );
       before.lines = i + 1;
       return before;
     }

@@ -13,7 +13,7 @@
  * `close()`.
  *
  * @example A sink that keeps payloads in memory
- * ```ts ignore
+ * ```ts
  * import type { MessageSink, SinkMessage } from "./sink.ts";
  * import { receive } from "./receiver.ts";
  * import { batchFrames, send } from "./sender.ts";

@@ -6,8 +6,6 @@
 
 import assert from "node:assert/strict";
 import { encodeFrame } from "../lib/framing.ts";
-import { MemoryBudget } from "../lib/memory_budget.ts";
-import { OutputQueue } from "../lib/output_queue.ts";
 import { tlsContext, TlsServerConn } from "../lib/tls_server.ts";
 import { delay, makeCertificate, needs, procStatus, spawn } from "./helpers.ts";
 import { connect, ReceiverProcess as Receiver, writeAll } from "./receiver_process.ts";
@@ -35,39 +33,6 @@ function stringFrame(bytes: number, char: string): Uint8Array {
   frame.set(payload, prefix.length);
   return frame;
 }
-
-Deno.test("OutputQueue gives the budget back only what a copy over 16 KiB charged", async () => {
-  const budget = new MemoryBudget(MiB);
-  const queue = new OutputQueue({ write: (p) => Promise.resolve(p.length) }, { budget });
-  queue.copy(new Uint8Array(20_000));
-  queue.copy(new Uint8Array(100));
-  await queue.flush();
-  // Below zero, the budget no longer bounds anything: every message of 16 to
-  // 64 KiB the receiver prints this way widens it by its size.
-  assert.equal(budget.used, 0);
-});
-
-Deno.test("OutputQueue flushNow whose write fails gives back each piece once", async () => {
-  const budget = new MemoryBudget(MiB);
-  const done: string[] = [];
-  let writes = 0;
-  const writer = {
-    write: (p: Uint8Array) => Promise.resolve(p.length),
-    writeSync: (p: Uint8Array) => {
-      if (writes++ > 0) throw new Error("no space left on device");
-      return p.length;
-    },
-  };
-  const queue = new OutputQueue(writer, { budget, onError: () => {} });
-  budget.charge(200);
-  queue.add(new Uint8Array(100), 100, () => done.push("first"));
-  queue.add(new Uint8Array(100), 100, () => done.push("second"));
-  await assert.rejects(queue.flushNow(), /no space left/);
-  // Released twice, the budget goes below zero; "done" twice puts a receive
-  // piece in the reuse pool twice, for two frames to be read into at once.
-  assert.equal(budget.used, 0);
-  assert.deepEqual(done, ["first", "second"]);
-});
 
 Deno.test("receive keeps to --max-memory after many messages of 16 to 64 KiB", async () => {
   const receiver = await Receiver.start(["--max-bytes", "16M", "--max-memory", "16M"], {

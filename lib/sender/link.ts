@@ -8,13 +8,14 @@
  * @module
  */
 
+import type { Conn } from "./connect.ts";
 import { type CloseNotice, readCloseNotice } from "../close_notice.ts";
 import { describeError } from "../errors.ts";
 import { FrameReader } from "../framing.ts";
 import { after, every, type Timer } from "../timer.ts";
 
 /** A connection to a receiver: TCP, or TLS. */
-export type Conn = Deno.TcpConn | Deno.TlsConn;
+export type { Conn } from "./connect.ts";
 
 /** How the receiver's side of a connection ended, once it has. */
 export interface LinkEnd {

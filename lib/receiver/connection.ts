@@ -1,0 +1,270 @@
+/**
+ * One connection a receiver serves: its read buffer and where its frames
+ * stand in it, the large frame being read, the time it spent waiting on its
+ * peer, what it writes back (acknowledgements, then the close notice), and
+ * its close with a reason.
+ *
+ * @module
+ */
+
+import { type CloseCode, closeNoticeFrame } from "../close_notice.ts";
+import { type FrameError, frameError, type FrameErrorCode } from "../framing.ts";
+import { writeAll } from "../io.ts";
+import { after, type Timer } from "../timer.ts";
+import type { TlsServerConn } from "../tls_server.ts";
+import type { PayloadSource } from "./destination.ts";
+
+/** A connection accepted: TCP, or TLS over TCP. */
+export type Conn = Deno.TcpConn | TlsServerConn;
+
+const LF = 0x0a;
+const decoder = new TextDecoder();
+/** The read buffer starts this small, and doubles while reads fill it. */
+const FIRST_BUFFER = 4 * 1024;
+/**
+ * How long a close notice may wait to be written (a peer that reads
+ * nothing): the connection is closed then all the same.
+ */
+const NOTICE_WAIT = 1000;
+
+/** A connection and its state; see the module. */
+export class Connection implements PayloadSource {
+  readonly conn: Conn;
+  readonly peer: string;
+  readonly id: number;
+  mark?: Uint8Array;
+  /** The read buffer: bytes `start` to `end` are read and not yet taken. */
+  buf: Uint8Array = new Uint8Array(FIRST_BUFFER);
+  start = 0;
+  end = 0;
+  /** Stream offset of `buf[0]`. */
+  base = 0;
+  /** Messages handed over. */
+  frames = 0;
+  /** A large frame being read: its declared length and payload bytes so far; -1 if none. */
+  largeLength = -1;
+  largeGot = 0;
+  /** Stream offset of that frame. */
+  largeStart = 0;
+  /**
+   * When the read under way began (`Date.now()`), or 0 while it is not
+   * being read: its timeouts count only time spent waiting on its peer,
+   * never time it waits on the receiver (output, memory, another
+   * connection's line, a stopped process).
+   */
+  readingSince = 0;
+  /** Milliseconds spent waiting on the peer since the partial frame began. */
+  frameWaited = 0;
+  /** Why the receiver closed it, once it has, in words and as a code for its peer. */
+  closedFor?: string;
+  closeCode?: CloseCode;
+  /** Aborted when it is closed: ends its waits on memory and output. */
+  readonly closing: AbortController = new AbortController();
+  /** Set while one of its payloads is being handed over (a long rewrite). */
+  handing: Promise<void> | null = null;
+  /** The close notice being written, then the close. */
+  goodbye: Promise<void> | null = null;
+  /** Everything written to the peer (acknowledgements, the close notice), in order. */
+  #writes: Promise<void> = Promise.resolve();
+
+  /** A connection from `peer`, the `id`th of the receiver. */
+  constructor(conn: Conn, peer: string, id: number) {
+    this.conn = conn;
+    this.peer = peer;
+    this.id = id;
+  }
+
+  /** Whether bytes of a frame not yet complete have arrived. */
+  get partial(): boolean {
+    return this.largeLength >= 0 || this.end > this.start;
+  }
+
+  /**
+   * Reads from the peer into `p`. The wait is timed: only time spent
+   * waiting on the peer counts toward its idle and frame timeouts.
+   */
+  async read(p: Uint8Array): Promise<number | null> {
+    const partial = this.partial;
+    this.readingSince = Date.now();
+    try {
+      return await this.conn.read(p);
+    } finally {
+      if (partial) this.frameWaited += Date.now() - this.readingSince;
+      this.readingSince = 0;
+    }
+  }
+
+  /**
+   * Reads more bytes into the buffer, first moving the partial frame to the
+   * front when little room is left, and growing the buffer up to
+   * `maxBuffer` while reads fill it. Resolves to false at a clean end of
+   * the stream; rejects with a `TRUNCATED` {@linkcode FrameError} at an end
+   * inside a frame.
+   */
+  async fill(maxBuffer: number): Promise<boolean> {
+    let buf = this.buf;
+    const held = this.end - this.start;
+    if (buf.length - this.end < 1024 && this.start > 0 || this.end === buf.length) {
+      if (held * 2 > buf.length && buf.length < maxBuffer) buf = new Uint8Array(buf.length * 2);
+      buf.set(this.buf.subarray(this.start, this.end));
+      this.base += this.start;
+      this.buf = buf;
+      this.start = 0;
+      this.end = held;
+    }
+    const n = await this.read(buf.subarray(this.end));
+    if (n === null) {
+      if (this.end > this.start) throw this.truncated();
+      return false;
+    }
+    this.end += n;
+    if (this.end === buf.length && this.start === 0 && buf.length < maxBuffer) {
+      // Reads fill the buffer: a faster sender; grow it for the next read.
+      const grown = new Uint8Array(buf.length * 2);
+      grown.set(buf.subarray(0, this.end));
+      this.buf = grown;
+    }
+    return true;
+  }
+
+  /**
+   * Writes acknowledgements of messages `first` to `first + count - 1` once
+   * `settled` resolves (their lines are out). Chained at once, so that a
+   * close notice follows every acknowledgement of a message handed over.
+   */
+  ack(first: number, count: number, settled: () => Promise<void>): Promise<void> {
+    return this.#writes = this.#writes.then(async () => {
+      await settled();
+      await writeAll(this.conn, ackFrames(first, count));
+    });
+  }
+
+  /**
+   * Closes the connection for a reason of the receiver's own: nothing more
+   * of it is handed over, its peer is told why and how many of its messages
+   * were taken, then it is closed (which also ends a read under way).
+   */
+  close(code: CloseCode, why: string): void {
+    if (this.closedFor !== undefined) return;
+    this.closedFor = why;
+    this.closeCode = code;
+    this.closing.abort();
+    this.goodbye = this.#sayGoodbye(code, why);
+  }
+
+  /**
+   * At the end of its serving: a refused frame (`code`) is said to the
+   * peer, as `close` does; otherwise the connection is closed at once.
+   */
+  finish(code: CloseCode | undefined, why: string): void {
+    if (this.goodbye !== null) return;
+    if (code !== undefined) {
+      this.goodbye = this.#sayGoodbye(code, why);
+      return;
+    }
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /**
+   * Writes the close notice after whatever is being written to the peer,
+   * waiting at most {@linkcode NOTICE_WAIT} for a peer that reads nothing,
+   * then closes the connection.
+   */
+  async #sayGoodbye(code: CloseCode, why: string): Promise<void> {
+    // A payload of its being handed over counts: the notice says what was.
+    while (this.handing) await this.handing.catch(() => {});
+    const notice = closeNoticeFrame({ closed: code, reason: why, messages: this.frames });
+    const written = this.#writes.then(() => writeAll(this.conn, notice));
+    let timer: Timer | undefined;
+    await Promise.race([
+      written.catch(() => {}),
+      new Promise<void>((resolve) => timer = after(NOTICE_WAIT, resolve)),
+    ]);
+    timer!.cancel();
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** The error for frame `frames + 1`, starting at stream byte `offset`. */
+  frameError(code: FrameErrorCode, offset: number, why: string): FrameError {
+    return frameError(code, { frame: this.frames + 1, offset, reason: why });
+  }
+
+  /**
+   * The error for a payload the checker refused: not UTF-8 if any of its
+   * bytes are not (as a decoder would find first), else not JSON.
+   */
+  payloadError(offset: number, pieces: Uint8Array[], why: string): FrameError {
+    const length = pieces.reduce((n, p) => n + p.length, 0);
+    const size = length === 1 ? "1 byte" : `${length} bytes`;
+    let utf8 = why.startsWith("invalid UTF-8");
+    if (!utf8) {
+      try {
+        const strict = new TextDecoder("utf-8", { fatal: true });
+        for (const p of pieces) strict.decode(p, { stream: true });
+        strict.decode();
+      } catch {
+        utf8 = true;
+        why = "a byte sequence is not UTF-8";
+      }
+    }
+    return this.frameError(
+      utf8 ? "INVALID_UTF8" : "INVALID_JSON",
+      offset,
+      utf8 ? `payload of ${size} is not valid UTF-8: ${why}` : `payload is not valid JSON: ${why}`,
+    );
+  }
+
+  /** The error for a stream that ended inside a frame. */
+  truncated(): FrameError {
+    const offset = this.largeLength >= 0 ? this.largeStart : this.base + this.start;
+    return this.frameError("TRUNCATED", offset, `stream ended ${this.describePartial()!}`);
+  }
+
+  /** How many complete frames wait in the buffer, not handed over. */
+  unprinted(): number {
+    let count = 0;
+    for (let pos = this.start; pos < this.end; count++) {
+      const lf = this.buf.subarray(pos, Math.min(this.end, pos + 11)).indexOf(LF);
+      if (lf <= 0) break;
+      const length = Number(decoder.decode(this.buf.subarray(pos, pos + lf)));
+      if (!Number.isSafeInteger(length) || pos + lf + 1 + length > this.end) break;
+      pos += lf + 1 + length;
+    }
+    return count;
+  }
+
+  /** Where the frame being read stands, or `undefined` between frames. */
+  describePartial(): string | undefined {
+    if (this.largeLength >= 0) return `after ${this.largeGot} of ${this.largeLength} payload bytes`;
+    if (this.end === this.start) return undefined;
+    const lf = this.buf.subarray(this.start, this.end).indexOf(LF);
+    if (lf < 0) {
+      const shown = JSON.stringify(decoder.decode(this.buf.subarray(this.start, this.end)));
+      return `inside the length prefix ${shown}`;
+    }
+    const length = Number(decoder.decode(this.buf.subarray(this.start, this.start + lf)));
+    const got = this.end - this.start - lf - 1;
+    // Whole frames left unprinted (past `count`) are not partial.
+    return got >= length ? undefined : `after ${got} of ${length} payload bytes`;
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** The acknowledgement frames for messages `first` to `first + count - 1`. */
+function ackFrames(first: number, count: number): Uint8Array {
+  let text = "";
+  for (let n = first; n < first + count; n++) {
+    const json = `{"ack":${n}}`;
+    text += `${json.length}\n${json}`;
+  }
+  return encoder.encode(text);
+}

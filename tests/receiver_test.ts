@@ -1,0 +1,224 @@
+/**
+ * The receiver in process: `receive(null, { onMessage, onEvent, sink })`,
+ * events asserted as objects, and its parts (timeouts, line printer, prefix
+ * scanner) on their own. The process-level tests stay as the safety net.
+ */
+
+import assert from "node:assert/strict";
+import { readCloseNotice } from "../lib/close_notice.ts";
+import { encodeFrame, FrameError } from "../lib/framing.ts";
+import {
+  PREFIX_BAD,
+  PREFIX_COMPLETE,
+  PREFIX_PARTIAL,
+  prefixProblem,
+  type PrefixScan,
+  scanPrefix,
+} from "../lib/framing/prefix.ts";
+import { JsonChecker } from "../lib/json_check.ts";
+import { MemoryBudget } from "../lib/memory_budget.ts";
+import { receive, type ReceiverEvent } from "../lib/receiver.ts";
+import { ChunkPool } from "../lib/receiver/chunk_pool.ts";
+import { LinePrinter, needsRewrite } from "../lib/receiver/line_printer.ts";
+import { overdue } from "../lib/receiver/timeouts.ts";
+import { batchFrames, send } from "../lib/sender.ts";
+import type { MessageSink, SinkMessage } from "../lib/sink.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Writes `bytes` on a new connection, closes its side, and reads all the receiver says. */
+async function exchange(port: number, bytes: Uint8Array): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(bytes);
+  await conn.closeWrite();
+  return await new Response(conn.readable).text();
+}
+
+Deno.test("receive() reports listen, open and close as event objects", async () => {
+  const events: ReceiverEvent[] = [];
+  const values: unknown[] = [];
+  const receiver = receive(null, {
+    hostname: "127.0.0.1",
+    port: 0,
+    count: 2,
+    onMessage: (message) => values.push(message.value),
+    onEvent: (event) => events.push(event),
+  });
+  const said = await exchange(
+    receiver.addr.port,
+    batchFrames([encodeFrame(1), encodeFrame([2])]).data,
+  );
+  const summary = await receiver.finished;
+  assert.deepEqual(values, [1, [2]]);
+  assert.deepEqual(summary, { messages: 2, connections: 1 });
+  assert.deepEqual(events.map((e) => e.type), ["listen", "open", "close"]);
+  const [listen, open, closed] = events;
+  assert.equal(listen.message, `Listening on 127.0.0.1:${receiver.addr.port}`);
+  assert.equal(open.peer, closed.peer);
+  assert.equal(closed.messages, 2);
+  // At its count the receiver says so to the sender: every message printed.
+  const notice = readCloseNotice(JSON.parse(said.slice(said.indexOf("\n") + 1)));
+  assert.deepEqual(notice && { closed: notice.closed, messages: notice.messages }, {
+    closed: "COUNT",
+    messages: 2,
+  });
+});
+
+Deno.test("receive() refuses a bad frame with a FrameError that carries its facts", async () => {
+  const events: ReceiverEvent[] = [];
+  const receiver = receive(null, {
+    hostname: "127.0.0.1",
+    port: 0,
+    onEvent: (event) => events.push(event),
+  });
+  try {
+    const said = await exchange(receiver.addr.port, encoder.encode('3\n"a"1e3\n'));
+    const notice = readCloseNotice(JSON.parse(said.slice(said.indexOf("\n") + 1)));
+    assert.equal(notice?.closed, "INVALID_PREFIX");
+    assert.equal(notice?.messages, 1);
+  } finally {
+    await receiver.shutdown();
+  }
+  const error = events.find((e) => e.type === "error")?.error;
+  assert.ok(error instanceof FrameError);
+  assert.equal(error.code, "INVALID_PREFIX");
+  assert.equal(error.frame, 2);
+  assert.equal(error.offset, 5);
+  assert.equal(error.reason, 'length prefix "1e3" is not decimal digits');
+});
+
+Deno.test("receive() with a sink hands over each message and acknowledges it once settled", async () => {
+  const got: SinkMessage[] = [];
+  let settle = () => {};
+  let settled = 0;
+  const sink: MessageSink = {
+    put: (message) => void got.push({ ...message, payload: message.payload.slice() }),
+    settle: () => new Promise<void>((resolve) => settle = () => (settled++, resolve())),
+    ready: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const receiver = receive(null, { hostname: "127.0.0.1", port: 0, ack: true, count: 2, sink });
+  const sending = send([batchFrames([encodeFrame("a"), encodeFrame({ b: 2 })])], {
+    port: receiver.addr.port,
+    ack: true,
+  });
+  while (got.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  // Not acknowledged until the sink has settled them.
+  assert.equal(settled, 0);
+  settle();
+  const result = await sending;
+  await receiver.finished;
+  assert.equal(result.acknowledged, 2);
+  assert.deepEqual(got.map((m) => decoder.decode(m.payload)), ['"a"', '{"b":2}']);
+  assert.deepEqual(got.map((m) => [m.connection, m.number]), [[1, 1], [1, 2]]);
+  assert.equal(got[0].receiver, got[1].receiver);
+  assert.ok(got[0].receivedAt <= Date.now());
+});
+
+Deno.test("receive() with a sink whose put throws refuses the message and tells the sender", async () => {
+  const sink: MessageSink = {
+    put: () => {
+      throw new Error("the stream is full");
+    },
+    settle: () => Promise.resolve(),
+    ready: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const receiver = receive(null, { hostname: "127.0.0.1", port: 0, sink });
+  try {
+    const said = await exchange(receiver.addr.port, encodeFrame("x"));
+    const notice = readCloseNotice(JSON.parse(said.slice(said.indexOf("\n") + 1)));
+    assert.equal(notice?.closed, "REFUSED");
+    assert.equal(notice?.reason, "the stream is full");
+    assert.equal(notice?.messages, 0);
+  } finally {
+    await receiver.shutdown();
+  }
+});
+
+Deno.test("overdue() times only waits on the peer, and idles out only at maxConns by default", () => {
+  const policy = { idle: 1000, idleAlways: false, frame: 5000 };
+  const quiet = { readingSince: 1, frameWaited: 0, frames: 3, partial: false };
+  assert.equal(overdue(quiet, { now: 2000, full: false, policy }), undefined);
+  assert.deepEqual(overdue(quiet, { now: 2000, full: true, policy }), {
+    code: "IDLE_TIMEOUT",
+    reason: "no data for 1 s (idle timeout)",
+  });
+  // A frame half received is bounded by the frame timeout, not evicted.
+  const half = { readingSince: 1, frameWaited: 4500, frames: 3, partial: true };
+  assert.equal(overdue(half, { now: 400, full: true, policy }), undefined);
+  assert.equal(overdue(half, { now: 600, full: true, policy })?.code, "FRAME_TIMEOUT");
+  // Not being read: the connection waits on the receiver.
+  const held = { ...half, readingSince: 0 };
+  assert.equal(overdue(held, { now: 1e9, full: true, policy }), undefined);
+});
+
+Deno.test("LinePrinter prints the seed's line and --json's, rewriting only what it must", async () => {
+  for (const json of [false, true]) {
+    const written: string[] = [];
+    const printer = new LinePrinter({
+      write: (p) => Promise.resolve(written.push(decoder.decode(p)) && p.length),
+    }, { json, budget: new MemoryBudget(1 << 20), chunks: new ChunkPool(), onError: () => {} });
+    const checker = new JsonChecker();
+    const source = { peer: "127.0.0.1:5000", id: 1, frames: 0 };
+    for (const text of ['"Hello World!"', '{ "a" :\n[1, 2] }', '"tab\\there"']) {
+      const bytes = encoder.encode(text);
+      assert.equal(checker.check(bytes), undefined);
+      printer.small(source, bytes, 0, bytes.length, checker);
+    }
+    await printer.close();
+    assert.deepEqual(
+      written.join("").split("\n").slice(0, -1),
+      json
+        ? [
+          '{"peer":"127.0.0.1:5000","bytes":14,"message":"Hello World!"}',
+          '{"peer":"127.0.0.1:5000","bytes":16,"message":{ "a" : [1, 2] }}',
+          '{"peer":"127.0.0.1:5000","bytes":11,"message":"tab\\there"}',
+        ]
+        : [
+          "Message from Sender :: Hello World!",
+          'Message from Sender :: { "a" : [1, 2] }',
+          "Message from Sender :: tab\\there",
+        ],
+    );
+  }
+  const checker = new JsonChecker();
+  checker.check(encoder.encode('"a\\nb"'));
+  assert.equal(needsRewrite(checker, false), true);
+  assert.equal(needsRewrite(checker, true), false);
+});
+
+Deno.test("scanPrefix agrees with prefixProblem on every prefix of up to 12 bytes", () => {
+  // Digits, LF, and a few others, in every arrangement up to 4 bytes, then
+  // long runs of digits.
+  const alphabet = [0x30, 0x31, 0x39, 0x0a, 0x0d, 0x2d, 0x65, 0x22];
+  const cases: number[][] = [[]];
+  for (let length = 1; length <= 4; length++) {
+    for (let n = 0; n < alphabet.length ** length; n++) {
+      const bytes: number[] = [];
+      for (let k = 0, m = n; k < length; k++, m = Math.floor(m / alphabet.length)) {
+        bytes.push(alphabet[m % alphabet.length]);
+      }
+      cases.push(bytes);
+    }
+  }
+  for (let digits = 5; digits <= 12; digits++) {
+    cases.push([...Array(digits).fill(0x39)], [...Array(digits).fill(0x31), 0x0a]);
+  }
+  const scan: PrefixScan = { start: 0, end: 0, maxBytes: 500, length: 0, payloadStart: 0 };
+  for (const bytes of cases) {
+    const data = new Uint8Array(bytes);
+    scan.end = data.length;
+    const status = scanPrefix(data, scan);
+    const problem = prefixProblem(data, { maxBytes: 500 });
+    const what = JSON.stringify(decoder.decode(data));
+    assert.equal(status === PREFIX_BAD, problem !== undefined, what);
+    if (status === PREFIX_COMPLETE) {
+      const lf = data.indexOf(0x0a);
+      assert.equal(scan.payloadStart, lf + 1, what);
+      assert.equal(scan.length, Number(decoder.decode(data.subarray(0, lf))), what);
+    }
+    if (status === PREFIX_PARTIAL) assert.equal(data.indexOf(0x0a), -1, what);
+  }
+});
