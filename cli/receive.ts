@@ -13,10 +13,13 @@ import {
   DEFAULT_FRAME_TIMEOUT,
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_CONNS,
+  DEFAULT_MAX_MEMORY,
   receive,
   SHUTDOWN_GRACE,
 } from "../lib/receiver.ts";
 import { after, type Timer } from "../lib/timer.ts";
+import { loadNats } from "./load_nats.ts";
+import type { JetStreamSink } from "../lib/nats/jetstream_sink.ts";
 import { DEFAULT_PORT } from "../lib/sender.ts";
 import {
   type CommandContext,
@@ -121,6 +124,26 @@ const FLAGS = [
     help: "listen with TLS; without --tls-cert, with a certificate made for this run, " +
       "whose SHA-256 fingerprint stderr says, for send --tls --pin",
   },
+  {
+    name: "to",
+    value: "nats://HOST:PORT/SUBJECT",
+    default: "stdout",
+    help: "publish each message to NATS JetStream on SUBJECT, its bytes exactly, instead " +
+      "of printing it; with --ack a sender is answered once JetStream stored it " +
+      "(nats://USER:PASS@..., tls://... for TLS; needs --allow-read; docs/scaling.md)",
+  },
+  {
+    name: "stream",
+    value: "NAME",
+    default: "the stream that takes SUBJECT, else FRAMECAT",
+    help: "with --to: the JetStream stream, created (file storage) when missing",
+  },
+  {
+    name: "nats-creds",
+    value: "FILE",
+    help: "with --to: a NATS credentials file (user JWT and NKey seed); reading it needs " +
+      "--allow-read",
+  },
   { name: "quiet", short: "q", help: "do not report connections opening and closing" },
   {
     name: "verbose",
@@ -154,6 +177,7 @@ Connection events and errors go to stderr.`,
     "framecat receive -p 0 -H 127.0.0.1 -c 1   # a free loopback port, one message",
     "framecat receive -j | jq -c .message      # values, for jq",
     "framecat receive --tls                    # TLS, no files: prints the --pin for send",
+    "framecat receive --ack --to nats://127.0.0.1:4222/orders   # into JetStream",
   ],
   notes: `A bad frame is never printed: its connection is closed and stderr names the
 peer and the reason. On SIGINT or SIGTERM it stops accepting, prints what
@@ -203,6 +227,18 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
   }
   if (values.quiet && values.verbose) {
     throw new UsageError("-q and -v: one or the other", "receive");
+  }
+  if (values.to === undefined) {
+    for (const flag of ["stream", "nats-creds"] as const) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(`--${flag} goes with --to nats://HOST:PORT/SUBJECT`, "receive");
+      }
+    }
+  } else if (values.json) {
+    throw new UsageError(
+      "-j prints lines; with --to messages go to NATS: one or the other",
+      "receive",
+    );
   }
   try {
     new CidrSet(values.allow ?? []);
@@ -263,8 +299,13 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
   // The receiver loads it once it accepts; loaded here first, a failure to
   // load it is said before listening, and not as an output error.
   if (tls) await import("../lib/tls_server.ts");
+  // With --to, NATS code is loaded; without it, nothing of it is.
+  const sink = values.to === undefined ? undefined : await openSink(values, {
+    maxMemory: options.maxMemory,
+    say: values.quiet ? () => {} : say,
+  });
   const controller = new AbortController();
-  const output = await ackOutput(options.ack);
+  const output = sink ? null : await ackOutput(options.ack);
   const families = { note: "" };
   const receiver = listenDualStack((hostname) =>
     receive(output, {
@@ -272,6 +313,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
       hostname,
       tls,
       signal: controller.signal,
+      sink,
       onEvent: (event) => {
         if (values.quiet && (event.type === "open" || event.type === "close")) return;
         say(event.message);
@@ -284,22 +326,31 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
   let forced: ((why: string) => void) | undefined;
   const force = new Promise<string>((resolve) => forced = resolve);
   let overdue: Timer | undefined;
+  // With --to, the sink has its own grace to store what it holds after the receiver's.
+  const wait = SHUTDOWN_GRACE + OUTPUT_GRACE + (sink ? SHUTDOWN_GRACE : 0);
   const stop = () => {
     if (controller.signal.aborted) return forced!("stopped by a second signal");
     controller.abort();
-    overdue = after(SHUTDOWN_GRACE + OUTPUT_GRACE, () => {
-      forced!(`output not written ${(SHUTDOWN_GRACE + OUTPUT_GRACE) / 1000} s after the signal`);
+    overdue = after(wait, () => {
+      forced!(`output not written ${wait / 1000} s after the signal`);
     });
   };
   const signals = listenForSignals(stop);
   try {
     const outcome = await Promise.race([receiver.finished, force]);
     if (typeof outcome === "string") {
-      say(`framecat: ${outcome}; output not yet written is lost (a line may be cut)`);
+      say(
+        sink
+          ? `framecat: ${outcome}; ${sink.stats.outstanding} messages not yet stored in ` +
+            "JetStream may be lost"
+          : `framecat: ${outcome}; output not yet written is lost (a line may be cut)`,
+      );
       return 1;
     }
     return 0;
   } catch (error) {
+    // The sink says in its own words what it could not store, and why.
+    if (sink) throw error;
     // Standard output closed early, as by `framecat receive | head -1`: done.
     if (error instanceof Deno.errors.BrokenPipe) return 0;
     throw new Error(`Cannot write to standard output: ${describeError(error)}`, { cause: error });
@@ -307,6 +358,55 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     overdue?.cancel();
     signals();
   }
+}
+
+/** What {@linkcode openSink} needs besides the flags. */
+interface OpenSinkOptions {
+  /** --max-memory: a quarter of it may wait for JetStream's acknowledgements. */
+  maxMemory: number | undefined;
+  /** Where to say what happens to the NATS connection. */
+  say: (line: string) => void;
+}
+
+/**
+ * Connects to NATS for --to, finds or creates the stream, and says where
+ * messages go; every failure in one line. Loads lib/nats only now.
+ */
+async function openSink(
+  values: { to?: string; stream?: string; "nats-creds"?: string },
+  options: OpenSinkOptions,
+): Promise<JetStreamSink> {
+  const { parseNatsTarget, JetStreamSink } = await loadNats();
+  let target;
+  try {
+    target = parseNatsTarget(values.to!);
+  } catch (error) {
+    throw new UsageError(`--to ${(error as Error).message}`, "receive");
+  }
+  let creds: string | undefined;
+  if (values["nats-creds"] !== undefined) {
+    try {
+      creds = await Deno.readTextFile(values["nats-creds"]);
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotCapable
+        ? "framecat needs read access for it (run it with --allow-read)"
+        : describeError(error);
+      throw new Error(`Cannot read the --nats-creds file ${values["nats-creds"]}: ${why}`, {
+        cause: error,
+      });
+    }
+  }
+  const sink = await JetStreamSink.open(target, {
+    stream: values.stream,
+    creds,
+    maxBytes: Math.max(1, Math.floor((options.maxMemory ?? DEFAULT_MAX_MEMORY) / 4)),
+    grace: SHUTDOWN_GRACE,
+    onStatus: options.say,
+  });
+  options.say(
+    `Publishing to JetStream stream ${sink.stream}, subject ${sink.subject}, at ${target.display}`,
+  );
+  return sink;
 }
 
 /**

@@ -17,6 +17,14 @@ import { type NatsServer, startCluster, startNats } from "./nats_server.ts";
 
 const encoder = new TextEncoder();
 
+/** The NATS client is loaded from disk at run time: framecat needs --allow-read for it. */
+const READ = { permissions: ["--allow-read"] };
+
+/** Runs `framecat ARGS` to the end, with --allow-read too. */
+function run(args: string[], stdin?: string): ReturnType<typeof framecat> {
+  return framecat(args, stdin, READ);
+}
+
 function message(number: number, text: string, connection = 1): SinkMessage {
   return {
     peer: "127.0.0.1:5000",
@@ -310,7 +318,7 @@ Deno.test({
   fn: () =>
     withServer(async (server) => {
       await store(server, "orders", ['{"n":1}', '{\n"n": 2}', '"three"']);
-      const first = await framecat(["consume", `${server.url}/orders`, "-c", "2"]);
+      const first = await run(["consume", `${server.url}/orders`, "-c", "2"]);
       assert.equal(first.code, 0, first.stderr);
       assert.equal(
         first.stdout,
@@ -318,19 +326,13 @@ Deno.test({
           '{"peer":"127.0.0.1:5000","bytes":9,"message":{ "n": 2}}\n',
       );
       assert.match(first.stderr, /^Reading stream FRAMECAT \(subject orders, durable framecat\)/);
-      const rest = await framecat(["consume", `${server.url}/orders`, "-c", "1", "-q"]);
+      const rest = await run(["consume", `${server.url}/orders`, "-c", "1", "-q"]);
       assert.equal(rest.code, 0, rest.stderr);
       assert.equal(rest.stdout, '{"peer":"127.0.0.1:5000","bytes":7,"message":"three"}\n');
       assert.equal(rest.stderr, "");
-      const replay = await framecat([
-        "consume",
-        `${server.url}/orders`,
-        "--durable",
-        "again",
-        "-c",
-        "3",
-        "-q",
-      ]);
+      const replay = await run(
+        ["consume", `${server.url}/orders`, "--durable", "again", "-c", "3", "-q"],
+      );
       assert.equal(replay.stdout.split("\n").length, 4);
     }),
 });
@@ -342,7 +344,7 @@ Deno.test({
       const texts = ['  {"a" : 1}', '"é 🐈"', "[1,2,3]  "];
       await store(server, "raw", texts);
       const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const consumed = framecat([
+      const consumed = run([
         "consume",
         `${server.url}/raw`,
         "--to",
@@ -366,15 +368,17 @@ Deno.test({
     withServer(async (server) => {
       await store(server, "acked", ['{"a":1}', '{"a":2}']);
       const receiver = await startReceiver(["--ack", "-j", "-c", "2"]);
-      const done = await framecat([
-        "consume",
-        `${server.url}/acked`,
-        "--to",
-        `127.0.0.1:${receiver.port}`,
-        "--ack",
-        "-c",
-        "2",
-      ]);
+      const done = await run(
+        [
+          "consume",
+          `${server.url}/acked`,
+          "--to",
+          `127.0.0.1:${receiver.port}`,
+          "--ack",
+          "-c",
+          "2",
+        ],
+      );
       const printed = await receiver.finished();
       assert.equal(done.code, 0, done.stderr);
       assert.deepEqual(
@@ -396,7 +400,7 @@ Deno.test({
   ...needs("consume says in one line why it cannot read", "nats-server"),
   fn: () =>
     withServer(async (server) => {
-      const missing = await framecat(["consume", `${server.url}/nothing.here`, "-c", "1"]);
+      const missing = await run(["consume", `${server.url}/nothing.here`, "-c", "1"]);
       assert.equal(missing.code, 1);
       assert.equal(
         missing.stderr,
@@ -404,14 +408,175 @@ Deno.test({
           "--to first, or name one with --stream\n",
       );
       await store(server, "orders", ["1"]);
-      const other = await framecat(["consume", `${server.url}/audit`, "--stream", "FRAMECAT"]);
+      const other = await run(["consume", `${server.url}/audit`, "--stream", "FRAMECAT"]);
       assert.equal(other.code, 1);
       assert.match(
         other.stderr,
         /^framecat: JetStream stream FRAMECAT does not take subject audit/,
       );
-      const usage = await framecat(["consume", "127.0.0.1:4222/orders"]);
+      const usage = await run(["consume", "127.0.0.1:4222/orders"]);
       assert.equal(usage.code, 2);
       assert.match(usage.stderr, /is not a NATS address/);
     }),
+});
+
+/** Starts `receive --to URL ARGS` on a loopback port, once it listens. */
+function startNatsReceiver(url: string, args: string[] = []): ReturnType<typeof startReceiver> {
+  return startReceiver(["--to", url, ...args], READ);
+}
+
+Deno.test({
+  ...needs(
+    "receive --to and consume carry messages from send to a receiver, exact bytes",
+    "nats-server",
+  ),
+  fn: () =>
+    withServer(async (server) => {
+      const texts = ['{"a" : 1}', '"Hello World!"', '{"é":"🐈","n":[1, 2 ,3]}', "  42  "];
+      const into = await startNatsReceiver(`${server.url}/round.trip`, ["--ack", "-c", "4"]);
+      const sent = await run(
+        ["send", "-p", String(into.port), "--ack", "-j"],
+        texts.join("\n") + "\n",
+      );
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.match(sent.stderr, /4 acknowledged/);
+      const stopped = await into.finished();
+      assert.equal(stopped.code, 0, stopped.stderr);
+      assert.match(stopped.stderr, /^Publishing to JetStream stream FRAMECAT, subject round\.trip/);
+      assert.equal(stopped.stdout, "");
+      const contents = await streamContents([server.url], "FRAMECAT");
+      assert.deepEqual(contents, { messages: 4, lastSeq: 4, numbers: [1, 2, 3, 4] });
+      const out = await startReceiver(["--ack", "-j", "-c", "4"]);
+      const consumed = await run([
+        "consume",
+        `${server.url}/round.trip`,
+        "--to",
+        `127.0.0.1:${out.port}`,
+        "--ack",
+        "-c",
+        "4",
+      ]);
+      assert.equal(consumed.code, 0, consumed.stderr);
+      const printed = await out.finished();
+      const peer = /"peer":("[^"]+")/.exec(printed.stdout)![1];
+      // receive -j puts the payload on its line as it came: the bytes sent at the start.
+      assert.equal(
+        printed.stdout,
+        texts.map((t) => `{"peer":${peer},"bytes":${encoder.encode(t).length},"message":${t}}\n`)
+          .join(""),
+      );
+    }),
+});
+
+Deno.test({
+  ...needs(
+    "receive --to --ack answers a sender only once JetStream stored the message",
+    "nats-server",
+  ),
+  fn: () =>
+    withServer(async (server) => {
+      const into = await startNatsReceiver(`${server.url}/held`, ["--ack", "-c", "1"]);
+      await server.signal("SIGSTOP");
+      let done = false;
+      const sending = run(["send", "-p", String(into.port), "--ack", "--ack-timeout", "20", "x"])
+        .then((result) => {
+          done = true;
+          return result;
+        });
+      await delay(1_500);
+      assert.equal(done, false, "acknowledged while NATS was stopped");
+      await server.signal("SIGCONT");
+      const sent = await sending;
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.equal((await into.finished()).code, 0);
+      assert.equal((await streamContents([server.url], "FRAMECAT")).messages, 1);
+    }),
+});
+
+Deno.test({
+  ...needs(
+    "receive --to loses nothing and doubles nothing when nats-server is killed (-9) mid-stream",
+    "nats-server",
+  ),
+  fn: () =>
+    withServer(async (server) => {
+      const count = 10_000;
+      const into = await startNatsReceiver(`${server.url}/killed`, ["--ack", "-c", String(count)]);
+      const lines = Array.from({ length: count }, (_, i) => JSON.stringify({ i: i + 1 }));
+      const sending = run(
+        ["send", "-p", String(into.port), "--ack", "--ack-timeout", "30", "-j"],
+        lines.join("\n") + "\n",
+      );
+      // Kill it once some of the messages are stored, and start it again.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        const stored = await withClient([server.url], async (nc) =>
+          (await (await jetstreamManager(nc)).streams.info("FRAMECAT")).state.messages).catch(() =>
+            0
+          );
+        if (stored >= 1_000) break;
+        await delay(20);
+      }
+      await server.signal("SIGKILL");
+      await delay(500);
+      await server.start();
+      const sent = await sending;
+      assert.equal(sent.code, 0, sent.stderr);
+      const stopped = await into.finished();
+      assert.equal(stopped.code, 0, stopped.stderr);
+      assert.match(stopped.stderr, /NATS connection .* lost; reconnecting/);
+      const contents = await streamContents([server.url], "FRAMECAT");
+      assert.equal(contents.messages, count);
+      assert.equal(contents.lastSeq, count);
+      assertEachOnce(contents.numbers, count);
+    }),
+});
+
+Deno.test({
+  ...needs("receive --to says in one line why it cannot publish", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      const no = await run(["receive", "-p", "0", "--to", `${server.url}/s`]);
+      assert.equal(no.code, 1);
+      assert.match(no.stderr, /^framecat: NATS at nats:\/\/127\.0\.0\.1:\d+\/s has no JetStream/);
+      assert.equal(no.stderr.split("\n").length, 2);
+      const usage = await run(["receive", "--to", `${server.url}/a.>`]);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /has a wildcard/);
+      const lone = await run(["receive", "--stream", "S"]);
+      assert.equal(lone.code, 2);
+      assert.match(lone.stderr, /--stream goes with --to/);
+      const read = await framecat(["receive", "--to", `${server.url}/s`]);
+      assert.equal(read.code, 1);
+      assert.match(read.stderr, /run framecat with --allow-read too/);
+    }, { noJetStream: true }),
+});
+
+Deno.test("main.ts's module graph holds no NATS code: framecat starts without it", async () => {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("../main.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  interface Module {
+    specifier: string;
+    dependencies?: { code?: { specifier: string } }[];
+  }
+  const graph: { roots: string[]; modules: Module[]; redirects: Record<string, string> } = JSON
+    .parse(new TextDecoder().decode(stdout));
+  const modules = new Map(graph.modules.map((m) => [m.specifier, m]));
+  // What Deno loads to run: code dependencies, dynamic ones included; not types.
+  const loaded = new Set<string>();
+  const visit = (specifier: string) => {
+    specifier = graph.redirects[specifier] ?? specifier;
+    if (loaded.has(specifier)) return;
+    loaded.add(specifier);
+    for (const dependency of modules.get(specifier)?.dependencies ?? []) {
+      if (dependency.code) visit(dependency.code.specifier);
+    }
+  };
+  graph.roots.forEach(visit);
+  assert.ok([...loaded].some((s) => s.endsWith("/cli/receive.ts")));
+  assert.ok([...loaded].some((s) => s.endsWith("/cli/load_nats.ts")));
+  assert.deepEqual([...loaded].filter((s) => /nats/.test(s) && !s.endsWith("/load_nats.ts")), []);
 });

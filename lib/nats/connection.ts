@@ -87,6 +87,7 @@ export async function connectNats(
     settings.authenticator = credsAuthenticator(new TextEncoder().encode(options.creds));
   }
   if (target.tls) settings.tls = options.caCerts ? { ca: options.caCerts.join("\n") } : {};
+  guardSocketResets();
   let nc: NatsConnection;
   try {
     nc = await connect(settings);
@@ -104,6 +105,25 @@ export async function connectNats(
     }
   })().catch(() => {});
   return nc;
+}
+
+let guarded = false;
+
+/**
+ * The npm client's Node.js socket can raise `read ECONNRESET` after the
+ * client has already given the connection up (NATS closes it at once after
+ * refusing credentials): nobody listens for it any more, and Deno would end
+ * the process with a stack trace over an error already said in words.
+ * Once NATS is used, such an uncaught error of a Node.js socket read is
+ * dropped; framecat's own connections are Deno's, and raise no such event.
+ */
+function guardSocketResets(): void {
+  if (guarded) return;
+  guarded = true;
+  globalThis.addEventListener("error", (event) => {
+    const error = event.error as { code?: unknown; syscall?: unknown } | undefined;
+    if (error?.code === "ECONNRESET" && error.syscall === "read") event.preventDefault();
+  });
 }
 
 /**
