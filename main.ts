@@ -120,8 +120,7 @@ Exit codes:
   2  usage error
 
 framecat needs network access (--allow-net), and read access (--allow-read)
-only to read TLS certificate files and captures named by dissect FILE, and to
-load its NATS client (receive --to nats://, consume).
+only to read TLS certificate files and captures named by dissect FILE.
 `;
 }
 

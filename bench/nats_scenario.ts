@@ -37,9 +37,6 @@ const MESSAGES = 1_000_000;
 const STALL_SECONDS = 5;
 const RSS_LIMIT_MIB = 256;
 
-/** framecat with read access too: its NATS client is loaded from disk. */
-const FRAMECAT_NATS = FRAMECAT.replace(" run --allow-net ", " run --allow-net --allow-read ");
-
 /** A nats-server with JetStream, its store in a fresh directory on disk (not tmpfs). */
 async function startServer(): Promise<{ port: number; server: Background; store: string }> {
   const port = freePort();
@@ -60,10 +57,11 @@ async function stopServer(s: { server: Background; store: string }): Promise<voi
 
 /** The messages the stream FRAMECAT holds. */
 async function stored(port: number): Promise<number> {
-  const { connect, jetstreamManager } = await import("../lib/nats/deps.ts");
-  const nc = await connect({ servers: `127.0.0.1:${port}` });
+  const { loadNatsClient } = await import("../lib/nats/deps.ts");
+  const { transport, jetstream } = await loadNatsClient();
+  const nc = await transport.connect({ servers: `127.0.0.1:${port}` });
   try {
-    return (await (await jetstreamManager(nc)).streams.info("FRAMECAT")).state.messages;
+    return (await (await jetstream.jetstreamManager(nc)).streams.info("FRAMECAT")).state.messages;
   } finally {
     await nc.close();
   }
@@ -86,7 +84,7 @@ async function framecatRun(lines: string, count: number): Promise<number> {
   const nats = await startServer();
   const port = freePort();
   const receiver = new Background(
-    `exec ${FRAMECAT_NATS} receive -H 127.0.0.1 -p ${port} -q -c ${count} ` +
+    `exec ${FRAMECAT} receive -H 127.0.0.1 -p ${port} -q -c ${count} ` +
       `--to nats://127.0.0.1:${nats.port}/bench > /dev/null`,
     900,
   );
@@ -112,7 +110,7 @@ async function peerRun(count: number): Promise<number> {
   try {
     const report = JSON.parse(
       await shOk(
-        `"${DENO}" run --allow-net --allow-read "${PEERS}nats_publish.ts" ${nats.port} bench ` +
+        `"${DENO}" run --allow-net "${PEERS}nats_publish.ts" ${nats.port} bench ` +
           `${count}`,
         900,
       ),
@@ -130,7 +128,7 @@ async function stalledRss(lines: string): Promise<number> {
   const nats = await startServer();
   const port = freePort();
   const receiver = new Background(
-    `exec ${FRAMECAT_NATS} receive -H 127.0.0.1 -p ${port} -q ` +
+    `exec ${FRAMECAT} receive -H 127.0.0.1 -p ${port} -q ` +
       `--to nats://127.0.0.1:${nats.port}/bench > /dev/null`,
     900,
   );

@@ -8,7 +8,6 @@
 
 import { parseHostPort } from "../lib/host_port.ts";
 import { DEFAULT_PORT } from "../lib/sender.ts";
-import { loadNats } from "./load_nats.ts";
 import {
   type CommandContext,
   type Flag,
@@ -89,8 +88,7 @@ SUBJECT may be a filter: orders.* or orders.>. tls:// connects to NATS with TLS.
   notes: `Messages go on in the stream's order, a batch at a time; without --count it
 keeps waiting for new ones until SIGINT or SIGTERM, which it obeys after the
 batch in hand. With several consume processes on one --durable NAME, JetStream
-shares the messages among them. It needs --allow-read besides --allow-net: its
-NATS client is loaded from disk when it runs.`,
+shares the messages among them.`,
   exitCodes: [
     "0  --count reached, SIGINT or SIGTERM, or stdout closed",
     "1  NATS unreachable, no JetStream, no stream for SUBJECT, credentials refused,\n" +
@@ -140,7 +138,7 @@ export async function runConsume(args: string[], { say }: CommandContext): Promi
   } else if (values.ack) {
     throw new UsageError("--ack needs --to HOST:PORT (a receiver that acknowledges)", "consume");
   }
-  const { parseNatsTarget, JetStreamSource, FramecatForwarder, jsonLines } = await loadNats();
+  const { parseNatsTarget } = await import("../lib/nats/target.ts");
   let target;
   try {
     target = parseNatsTarget(positionals[0], { wildcards: true });
@@ -150,6 +148,8 @@ export async function runConsume(args: string[], { say }: CommandContext): Promi
   const creds = values["nats-creds"] === undefined
     ? undefined
     : await readCreds(values["nats-creds"]);
+  const { JetStreamSource } = await import("../lib/nats/jetstream_source.ts");
+  const { FramecatForwarder, jsonLines } = await import("../lib/nats/forward.ts");
   const note = (line: string) => values.quiet || say(line);
   const source = await JetStreamSource.open(target, {
     stream: values.stream,

@@ -18,8 +18,6 @@ import {
   SHUTDOWN_GRACE,
 } from "../lib/receiver.ts";
 import { after, type Timer } from "../lib/timer.ts";
-import { loadNats } from "./load_nats.ts";
-import type { JetStreamSink } from "../lib/nats/jetstream_sink.ts";
 import { DEFAULT_PORT } from "../lib/sender.ts";
 import {
   type CommandContext,
@@ -130,13 +128,19 @@ const FLAGS = [
     default: "stdout",
     help: "publish each message to NATS JetStream on SUBJECT, its bytes exactly, instead " +
       "of printing it; with --ack a sender is answered once JetStream stored it " +
-      "(nats://USER:PASS@..., tls://... for TLS; needs --allow-read; docs/scaling.md)",
+      "(nats://USER:PASS@..., tls://... for TLS; docs/scaling.md)",
   },
   {
     name: "stream",
     value: "NAME",
     default: "the stream that takes SUBJECT, else FRAMECAT",
     help: "with --to: the JetStream stream, created (file storage) when missing",
+  },
+  {
+    name: "replicas",
+    value: "N",
+    default: "1",
+    help: "with --to: replicas of the stream when it is created (3 in a three-node cluster)",
   },
   {
     name: "nats-creds",
@@ -229,7 +233,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     throw new UsageError("-q and -v: one or the other", "receive");
   }
   if (values.to === undefined) {
-    for (const flag of ["stream", "nats-creds"] as const) {
+    for (const flag of ["stream", "replicas", "nats-creds"] as const) {
       if (values[flag] !== undefined) {
         throw new UsageError(`--${flag} goes with --to nats://HOST:PORT/SUBJECT`, "receive");
       }
@@ -300,7 +304,14 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
   // load it is said before listening, and not as an output error.
   if (tls) await import("../lib/tls_server.ts");
   // With --to, NATS code is loaded; without it, nothing of it is.
+  const replicas = parseWhole(values.replicas, {
+    flag: "--replicas",
+    command: "receive",
+    min: 1,
+    max: 5,
+  });
   const sink = values.to === undefined ? undefined : await openSink(values, {
+    replicas,
     maxMemory: options.maxMemory,
     say: values.quiet ? () => {} : say,
   });
@@ -362,6 +373,8 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
 
 /** What {@linkcode openSink} needs besides the flags. */
 interface OpenSinkOptions {
+  /** --replicas: of a stream it creates. */
+  replicas: number | undefined;
   /** --max-memory: a quarter of it may wait for JetStream's acknowledgements. */
   maxMemory: number | undefined;
   /** Where to say what happens to the NATS connection. */
@@ -375,8 +388,8 @@ interface OpenSinkOptions {
 async function openSink(
   values: { to?: string; stream?: string; "nats-creds"?: string },
   options: OpenSinkOptions,
-): Promise<JetStreamSink> {
-  const { parseNatsTarget, JetStreamSink } = await loadNats();
+): Promise<import("../lib/nats/jetstream_sink.ts").JetStreamSink> {
+  const { parseNatsTarget } = await import("../lib/nats/target.ts");
   let target;
   try {
     target = parseNatsTarget(values.to!);
@@ -396,8 +409,10 @@ async function openSink(
       });
     }
   }
+  const { JetStreamSink } = await import("../lib/nats/jetstream_sink.ts");
   const sink = await JetStreamSink.open(target, {
     stream: values.stream,
+    replicas: options.replicas,
     creds,
     maxBytes: Math.max(1, Math.floor((options.maxMemory ?? DEFAULT_MAX_MEMORY) / 4)),
     grace: SHUTDOWN_GRACE,

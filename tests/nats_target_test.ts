@@ -3,6 +3,7 @@ import { parseNatsTarget } from "../lib/nats/target.ts";
 import { checkSubject, subjectCovered, subjectMatches } from "../lib/nats/subjects.ts";
 import { describeNatsError } from "../lib/nats/connection.ts";
 import { HEADERS, messageHeaders, messageId } from "../lib/nats/headers.ts";
+import { loadNatsClient } from "../lib/nats/deps.ts";
 
 Deno.test("parseNatsTarget reads hosts, ports, credentials and the subject", () => {
   assert.deepEqual(parseNatsTarget("nats://localhost/a.b"), {
@@ -83,7 +84,8 @@ Deno.test("describeNatsError says unreachable, TLS and other failures in one lin
   );
 });
 
-Deno.test("messageHeaders carries where and when a message came, and its id", () => {
+Deno.test("messageHeaders carries where and when a message came, and its id", async () => {
+  await loadNatsClient();
   const meta = { peer: "[::1]:9", connection: 4, number: 2, receivedAt: 1_000, receiver: "r9" };
   const h = messageHeaders(meta);
   assert.equal(h.get(HEADERS.peer), "[::1]:9");

@@ -64,8 +64,9 @@ export async function compile(
   const outDir = options.outDir ?? "dist";
   const output = `${outDir}/framecat-${target}${target.includes("windows") ? ".exe" : ""}`;
   const main = new URL("../main.ts", import.meta.url).pathname;
-  // Loaded by a computed specifier (cli/load_nats.ts), so named here.
-  const nats = new URL("../cli/nats.ts", import.meta.url).pathname;
+  // The NATS client is loaded by computed specifiers (lib/nats/deps.ts), so named here.
+  const { NATS_PACKAGES } = await import("../lib/nats/deps.ts");
+  const nats = Object.values(NATS_PACKAGES).flatMap((p) => ["--include", p]);
   // DENORT_BIN is this target's runtime, or none: never another target's.
   const env = Deno.env.toObject();
   delete env.DENORT_BIN;
@@ -75,8 +76,7 @@ export async function compile(
       "compile",
       "--allow-net",
       "--allow-read",
-      "--include",
-      nats,
+      ...nats,
       "--target",
       target,
       "--output",

@@ -5,7 +5,7 @@
  * and `Nats-Msg-Id`, the same window of publishes awaiting acknowledgement),
  * with nothing else: no TCP senders, no framing, no checking.
  *
- *   deno run --allow-net --allow-read bench/peers/nats_publish.ts PORT SUBJECT COUNT [WINDOW]
+ *   deno run --allow-net bench/peers/nats_publish.ts PORT SUBJECT COUNT [WINDOW]
  *
  * Creates the stream FRAMECAT (file storage) if missing, as framecat does,
  * publishes COUNT messages `{"i":N}`, and prints one JSON line:
@@ -15,17 +15,20 @@
  * @module
  */
 
-import { connect, headers, jetstream, jetstreamManager, StorageType } from "../../lib/nats/deps.ts";
+import { loadNatsClient } from "../../lib/nats/deps.ts";
 
 const [port, subject, countText, windowText] = Deno.args;
 const count = Number(countText);
 const window = Number(windowText ?? 1024);
-const nc = await connect({ servers: `127.0.0.1:${port}` });
+const client = await loadNatsClient();
+const { headers } = client.transport;
+const { jetstream, jetstreamManager } = client.jetstream;
+const nc = await client.transport.connect({ servers: `127.0.0.1:${port}` });
 const jsm = await jetstreamManager(nc);
 try {
   await jsm.streams.info("FRAMECAT");
 } catch {
-  await jsm.streams.add({ name: "FRAMECAT", subjects: [subject], storage: StorageType.File });
+  await jsm.streams.add({ name: "FRAMECAT", subjects: [subject], storage: "file" });
 }
 const js = jetstream(nc);
 const encoder = new TextEncoder();

@@ -17,13 +17,7 @@
  */
 
 import { describeError } from "../errors.ts";
-import {
-  AuthorizationError,
-  connect,
-  credsAuthenticator,
-  type NatsConnection,
-  type NodeConnectionOptions,
-} from "./deps.ts";
+import { loadNatsClient, type NatsConnection, type NodeConnectionOptions } from "./deps.ts";
 import type { NatsTarget } from "./target.ts";
 
 /** Options for {@linkcode connectNats}. */
@@ -69,6 +63,7 @@ export async function connectNats(
   target: NatsTarget,
   options: ConnectNatsOptions = {},
 ): Promise<NatsConnection> {
+  const { transport } = await loadNatsClient();
   let attempts = 0;
   const settings: NodeConnectionOptions = {
     servers: target.servers,
@@ -84,13 +79,13 @@ export async function connectNats(
   if (target.user !== undefined) settings.user = target.user;
   if (target.pass !== undefined) settings.pass = target.pass;
   if (options.creds !== undefined) {
-    settings.authenticator = credsAuthenticator(new TextEncoder().encode(options.creds));
+    settings.authenticator = transport.credsAuthenticator(new TextEncoder().encode(options.creds));
   }
   if (target.tls) settings.tls = options.caCerts ? { ca: options.caCerts.join("\n") } : {};
   guardSocketResets();
   let nc: NatsConnection;
   try {
-    nc = await connect(settings);
+    nc = await transport.connect(settings);
   } catch (error) {
     throw new Error(describeNatsError(error, target.display), { cause: error });
   }
@@ -152,10 +147,7 @@ export function describeNatsError(error: unknown, display: string): string {
     return `NATS at ${display} has no JetStream: start nats-server with -js ` +
       "(or enable JetStream for this account)";
   }
-  if (
-    error instanceof AuthorizationError || /authorization violation/i.test(said) ||
-    name === "AuthorizationError"
-  ) {
+  if (name === "AuthorizationError" || /authorization violation/i.test(said)) {
     return `NATS at ${display} refused the credentials (authorization violation): ` +
       "give nats://user:pass@HOST:PORT/SUBJECT or --nats-creds FILE";
   }

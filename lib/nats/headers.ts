@@ -15,7 +15,7 @@
  */
 
 import type { SinkMessage } from "../sink.ts";
-import { headers, type MsgHdrs } from "./deps.ts";
+import { type MsgHdrs, natsClient } from "./deps.ts";
 
 /** The header names framecat writes. */
 export const HEADERS = {
@@ -52,13 +52,16 @@ export function messageId(
 }
 
 /**
- * The headers for one message, `Nats-Msg-Id` included.
+ * The headers for one message, `Nats-Msg-Id` included. The NATS client
+ * must be loaded (`loadNatsClient()` of `deps.ts`; connecting loads it).
  *
  * @example
  * ```ts
  * import { HEADERS, messageHeaders } from "./headers.ts";
+ * import { loadNatsClient } from "./deps.ts";
  * import assert from "node:assert/strict";
  *
+ * await loadNatsClient();
  * const h = messageHeaders({
  *   peer: "10.0.0.1:5000", connection: 2, number: 9, receivedAt: 0, receiver: "r",
  * });
@@ -67,7 +70,7 @@ export function messageId(
  * ```
  */
 export function messageHeaders(message: Omit<SinkMessage, "payload">): MsgHdrs {
-  const h = headers();
+  const h = natsClient().transport.headers();
   h.set(HEADERS.peer, message.peer);
   h.set(HEADERS.connection, String(message.connection));
   h.set(HEADERS.number, String(message.number));

@@ -34,7 +34,7 @@ import type { MessageSink, SinkMessage } from "../sink.ts";
 import { after, type Timer } from "../timer.ts";
 import { describeError } from "../errors.ts";
 import { connectNats, type ConnectNatsOptions, describeNatsError } from "./connection.ts";
-import { jetstream, type JetStreamClient, jetstreamManager, type NatsConnection } from "./deps.ts";
+import { type JetStreamClient, natsClient, type NatsConnection } from "./deps.ts";
 import { messageHeaders, messageId } from "./headers.ts";
 import { ensureStream } from "./stream.ts";
 import { type NatsTarget, parseNatsTarget } from "./target.ts";
@@ -134,7 +134,7 @@ export class JetStreamSink implements MessageSink {
     options: JetStreamSinkOptions,
   ) {
     this.#nc = nc;
-    this.#js = jetstream(nc);
+    this.#js = natsClient().jetstream.jetstream(nc);
     this.#target = target;
     this.stream = stream;
     this.subject = target.subject;
@@ -175,7 +175,7 @@ export class JetStreamSink implements MessageSink {
     }
     const nc = await connectNats(target, { name: "framecat receive", ...options });
     try {
-      const jsm = await jetstreamManager(nc);
+      const jsm = await natsClient().jetstream.jetstreamManager(nc);
       const stream = await ensureStream(jsm, {
         subject: target.subject,
         stream: options.stream,

@@ -20,15 +20,7 @@
  */
 
 import { connectNats, type ConnectNatsOptions, describeNatsError } from "./connection.ts";
-import {
-  AckPolicy,
-  type Consumer,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type JsMsg,
-  type NatsConnection,
-} from "./deps.ts";
+import { type Consumer, type JsMsg, natsClient, type NatsConnection } from "./deps.ts";
 import { HEADERS } from "./headers.ts";
 import { findStream, StreamError } from "./stream.ts";
 import { type NatsTarget, parseNatsTarget } from "./target.ts";
@@ -136,6 +128,7 @@ export class JetStreamSource {
     }
     const nc = await connectNats(target, { name: "framecat consume", ...options });
     try {
+      const { jetstream, jetstreamManager } = natsClient().jetstream;
       const jsm = await jetstreamManager(nc);
       const stream = await findStream(jsm, { subject: target.subject, stream: options.stream });
       let existing;
@@ -147,8 +140,8 @@ export class JetStreamSource {
       if (existing === undefined) {
         await jsm.consumers.add(stream, {
           durable_name: durable,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
+          ack_policy: "explicit",
+          deliver_policy: "all",
           filter_subject: target.subject,
           ack_wait: (options.ackWait ?? 30) * 1_000_000_000,
         });

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type JetStreamManager, StorageType, type StreamInfo } from "./deps.ts";
+import type { JetStreamManager, StreamInfo } from "./deps.ts";
 import { subjectCovered } from "./subjects.ts";
 
 /** A stream that is missing, or does not take the subject: its message says so in words. */
@@ -73,7 +73,7 @@ export async function ensureStream(
       await jsm.streams.add({
         name,
         subjects: [subject],
-        storage: StorageType.File,
+        storage: "file",
         num_replicas: options.replicas ?? 1,
       });
       return name;
