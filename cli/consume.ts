@@ -16,6 +16,7 @@ import {
   parseFlags,
   parseWhole,
   printText,
+  readPem,
   UsageError,
 } from "./args.ts";
 
@@ -64,6 +65,12 @@ const FLAGS = [
     name: "nats-creds",
     value: "FILE",
     help: "a NATS credentials file (user JWT and NKey seed); reading it needs --allow-read",
+  },
+  {
+    name: "nats-ca",
+    value: "FILE",
+    default: "the system's roots",
+    help: "trust this certificate authority (PEM) for TLS to NATS",
   },
   { name: "quiet", short: "q", help: "say nothing on stderr but errors" },
 ] as const satisfies readonly Flag[];
@@ -148,6 +155,9 @@ export async function runConsume(args: string[], { say }: CommandContext): Promi
   const creds = values["nats-creds"] === undefined
     ? undefined
     : await readCreds(values["nats-creds"]);
+  const caCerts = values["nats-ca"] === undefined
+    ? undefined
+    : [await readPem(values["nats-ca"], "--nats-ca")];
   const { JetStreamSource } = await import("../lib/nats/jetstream_source.ts");
   const { FramecatForwarder, jsonLines } = await import("../lib/nats/forward.ts");
   const note = (line: string) => values.quiet || say(line);
@@ -155,6 +165,7 @@ export async function runConsume(args: string[], { say }: CommandContext): Promi
     stream: values.stream,
     durable: values.durable,
     creds,
+    caCerts,
     onStatus: note,
   });
   const controller = new AbortController();

@@ -148,6 +148,12 @@ const FLAGS = [
     help: "with --to: a NATS credentials file (user JWT and NKey seed); reading it needs " +
       "--allow-read",
   },
+  {
+    name: "nats-ca",
+    value: "FILE",
+    default: "the system's roots",
+    help: "with --to: trust this certificate authority (PEM) for TLS to NATS",
+  },
   { name: "quiet", short: "q", help: "do not report connections opening and closing" },
   {
     name: "verbose",
@@ -233,7 +239,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     throw new UsageError("-q and -v: one or the other", "receive");
   }
   if (values.to === undefined) {
-    for (const flag of ["stream", "replicas", "nats-creds"] as const) {
+    for (const flag of ["stream", "replicas", "nats-creds", "nats-ca"] as const) {
       if (values[flag] !== undefined) {
         throw new UsageError(`--${flag} goes with --to nats://HOST:PORT/SUBJECT`, "receive");
       }
@@ -310,8 +316,11 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     min: 1,
     max: 5,
   });
+  // JetStream refusing a message for good stops the receiver, as a signal does.
+  let failed = () => {};
   const sink = values.to === undefined ? undefined : await openSink(values, {
     replicas,
+    onFailure: () => failed(),
     maxMemory: options.maxMemory,
     say: values.quiet ? () => {} : say,
   });
@@ -347,6 +356,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     });
   };
   const signals = listenForSignals(stop);
+  failed = () => controller.signal.aborted || stop();
   try {
     const outcome = await Promise.race([receiver.finished, force]);
     if (typeof outcome === "string") {
@@ -373,6 +383,8 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
 
 /** What {@linkcode openSink} needs besides the flags. */
 interface OpenSinkOptions {
+  /** Called when JetStream refused a message for good. */
+  onFailure: () => void;
   /** --replicas: of a stream it creates. */
   replicas: number | undefined;
   /** --max-memory: a quarter of it may wait for JetStream's acknowledgements. */
@@ -386,7 +398,7 @@ interface OpenSinkOptions {
  * messages go; every failure in one line. Loads lib/nats only now.
  */
 async function openSink(
-  values: { to?: string; stream?: string; "nats-creds"?: string },
+  values: { to?: string; stream?: string; "nats-creds"?: string; "nats-ca"?: string },
   options: OpenSinkOptions,
 ): Promise<import("../lib/nats/jetstream_sink.ts").JetStreamSink> {
   const { parseNatsTarget } = await import("../lib/nats/target.ts");
@@ -409,14 +421,19 @@ async function openSink(
       });
     }
   }
+  const caCerts = values["nats-ca"] === undefined
+    ? undefined
+    : [await readPem(values["nats-ca"], "--nats-ca")];
   const { JetStreamSink } = await import("../lib/nats/jetstream_sink.ts");
   const sink = await JetStreamSink.open(target, {
     stream: values.stream,
     replicas: options.replicas,
     creds,
+    caCerts,
     maxBytes: Math.max(1, Math.floor((options.maxMemory ?? DEFAULT_MAX_MEMORY) / 4)),
     grace: SHUTDOWN_GRACE,
     onStatus: options.say,
+    onFailure: options.onFailure,
   });
   options.say(
     `Publishing to JetStream stream ${sink.stream}, subject ${sink.subject}, at ${target.display}`,

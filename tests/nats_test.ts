@@ -549,6 +549,69 @@ Deno.test({
     }, { noJetStream: true }),
 });
 
+Deno.test({
+  ...needs("receive --to stops, exit 1, when JetStream refuses a message for good", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      await withClient([server.url], async (nc) => {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.add({ name: "SMALL", subjects: ["small"], max_msg_size: 20 });
+      });
+      const into = await startNatsReceiver(`${server.url}/small`, ["--ack"]);
+      const sent = await run([
+        "send",
+        "-p",
+        String(into.port),
+        "--ack",
+        "longer than twenty bytes",
+      ]);
+      assert.equal(sent.code, 1);
+      const stopped = await into.finished();
+      assert.equal(stopped.code, 1);
+      assert.match(
+        stopped.stderr,
+        /\nframecat: 1 message could not be stored in JetStream stream SMALL \(subject small\): .*message size exceeds maximum allowed\n$/,
+      );
+    }),
+});
+
+Deno.test({
+  ...needs("receive --to speaks TLS to NATS, verified with --nats-ca", "nats-server", "openssl"),
+  async fn(): Promise<void> {
+    const dir = await Deno.makeTempDir({ prefix: "framecat_nats_tls_" });
+    try {
+      const made = await new Deno.Command("openssl", {
+        args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+          .concat(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+          .concat(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+          .concat(["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`]),
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.ok(made.success, "openssl could not make a certificate");
+      await withServer(async (server) => {
+        const address = `${server.url.replace("nats://", "tls://")}/secure`;
+        const untrusted = await run(["receive", "-p", "0", "--to", address]);
+        assert.equal(untrusted.code, 1);
+        assert.match(
+          untrusted.stderr,
+          /^framecat: TLS to NATS at tls:\/\/127\.0\.0\.1:\d+\/secure failed: /,
+        );
+        assert.equal(untrusted.stderr.split("\n").length, 2);
+        const into = await startReceiver(
+          ["--to", address, "--nats-ca", `${dir}/cert.pem`, "--ack", "-c", "1"],
+          { permissions: ["--allow-read"] },
+        );
+        const sent = await run(["send", "-p", String(into.port), "--ack", "over TLS"]);
+        assert.equal(sent.code, 0, sent.stderr);
+        assert.equal((await into.finished()).code, 0);
+      }, { args: ["--tls", "--tlscert", `${dir}/cert.pem`, "--tlskey", `${dir}/key.pem`] });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("main.ts's module graph holds no NATS client: framecat starts without it", async () => {
   const { stdout } = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", new URL("../main.ts", import.meta.url).pathname],

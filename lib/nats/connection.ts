@@ -81,7 +81,9 @@ export async function connectNats(
   if (options.creds !== undefined) {
     settings.authenticator = transport.credsAuthenticator(new TextEncoder().encode(options.creds));
   }
-  if (target.tls) settings.tls = options.caCerts ? { ca: options.caCerts.join("\n") } : {};
+  // A server that requires TLS gets it even from nats://, verified the same way.
+  if (options.caCerts) settings.tls = { ca: options.caCerts.join("\n") };
+  else if (target.tls) settings.tls = {};
   guardSocketResets();
   let nc: NatsConnection;
   try {
@@ -161,7 +163,9 @@ export function describeNatsError(error: unknown, display: string): string {
     return `NATS at ${display} requires TLS: use tls://HOST:PORT/SUBJECT`;
   }
   if (/certificate|self.signed|tls|ssl/i.test(said + " " + cause)) {
-    return `TLS to NATS at ${display} failed: ${cause || said}`;
+    const words = cause || said;
+    const hint = /certificate/i.test(words) ? " (--nats-ca FILE trusts its authority)" : "";
+    return `TLS to NATS at ${display} failed: ${words}${hint}`;
   }
   if (/connection refused|ECONNREFUSED/i.test(said + " " + cause)) {
     return `NATS is not reachable at ${display}: connection refused (is nats-server running?)`;

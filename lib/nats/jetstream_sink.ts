@@ -65,6 +65,12 @@ export interface JetStreamSinkOptions extends ConnectNatsOptions {
   grace?: number;
   /** Milliseconds one attempt waits for its acknowledgement. Defaults to {@linkcode DEFAULT_PUBLISH_TIMEOUT}. */
   publishTimeout?: number;
+  /**
+   * Told once when JetStream refused a message for good (too large, a full
+   * stream that discards new ones): the sink takes nothing more after it, so
+   * a receiver should stop (`receive --to` does).
+   */
+  onFailure?: (error: Error) => void;
 }
 
 /** What a {@linkcode JetStreamSink} has done so far. */
@@ -115,6 +121,7 @@ export class JetStreamSink implements MessageSink {
   readonly #grace: number;
   readonly #timeout: number;
   readonly #onStatus: ((line: string) => void) | undefined;
+  readonly #onFailure: ((error: Error) => void) | undefined;
   /** Messages not yet stored, in the order put (a Map keeps it). */
   readonly #pending = new Map<number, Entry>();
   #bytes = 0;
@@ -143,6 +150,7 @@ export class JetStreamSink implements MessageSink {
     this.#grace = options.grace ?? DEFAULT_CLOSE_GRACE;
     this.#timeout = options.publishTimeout ?? DEFAULT_PUBLISH_TIMEOUT;
     this.#onStatus = options.onStatus;
+    this.#onFailure = options.onFailure;
   }
 
   /**
@@ -311,8 +319,10 @@ export class JetStreamSink implements MessageSink {
   }
 
   #fail(error: Error): void {
-    this.#failure ??= error;
+    if (this.#failure) return;
+    this.#failure = error;
     this.#wake();
+    this.#onFailure?.(error);
   }
 
   #until(done: () => boolean, signal?: AbortSignal): Promise<void> {
