@@ -6,14 +6,21 @@
  * most 1.5x), and the peak resident memory of both outputs (at most
  * 500 MiB whatever the capture's size). Output goes to /dev/null for both.
  *
+ * Then a capture of one-packet connections (a SYN each; 1,000,000 unless
+ * FRAMECAT_BENCH_CONNECTIONS says how many: 14,100,000 makes the 1 GB capture
+ * of issue 21), `--json` once against `tshark -T fields`, time and peak
+ * resident memory: framecat's must stay under 500 MiB however many
+ * connections (it follows 20,000 at once); tshark, which keeps every
+ * conversation, is stopped past 6 GiB and its figure shown as that.
+ *
  * @module
  */
 
-import { writeExchange } from "../tests/capture_builder.ts";
+import { writeExchange, writeOnePacketConnections } from "../tests/capture_builder.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FRAMECAT = `"${Deno.execPath()}" run "${ROOT}main.ts" dissect`;
-const PEAK_RSS = `python3 "${ROOT}bench/peak_rss.py" /dev/null`;
+const PEAK_RSS = `python3 "${ROOT}bench/peak_rss.py"`;
 const FIELDS = [
   "frame.number",
   "frame.len",
@@ -56,10 +63,14 @@ interface DissectScenario {
 }
 
 /** Runs a command line; resolves to its wall time (s) and peak RSS (MiB). */
-async function measure(command: string): Promise<{ seconds: number; mib: number }> {
+async function measure(
+  command: string,
+  capMib?: number,
+): Promise<{ seconds: number; mib: number }> {
   const start = performance.now();
+  const cap = capMib === undefined ? "" : `--cap ${capMib} `;
   const { code, stdout, stderr } = await new Deno.Command("bash", {
-    args: ["-c", `${PEAK_RSS} ${command}`],
+    args: ["-c", `${PEAK_RSS} ${cap}/dev/null ${command}`],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -134,10 +145,55 @@ export async function dissectScenario(dir: string, rounds: number): Promise<Diss
   } finally {
     await Deno.remove(capture);
   }
+  const connections = await connectionsScenario(dir);
   return [
+    ...connections,
     scenario("dissect text, 100k packets", "s", 3, text, "tshark -V -x"),
     scenario("dissect --json, 100k packets", "s", 1.5, json, "tshark -T fields (20 fields)"),
     scenario("dissect text peak RSS", "MiB", 500, textMemory, "tshark -V -x", true),
     scenario("dissect --json peak RSS", "MiB", 500, jsonMemory, "tshark -T fields", true),
   ];
+}
+
+/** `--json` and tshark on a capture of one-packet connections: time, and memory that must not grow. */
+async function connectionsScenario(dir: string): Promise<DissectScenario[]> {
+  const count = Number(Deno.env.get("FRAMECAT_BENCH_CONNECTIONS") ?? 1_000_000);
+  const capture = `${dir}/connections.pcap`;
+  console.error(`writing a capture of ${count} one-packet connections`);
+  await writeOnePacketConnections(capture, count);
+  try {
+    const ours = await measure(`${FRAMECAT} --json - < "${capture}"`);
+    let theirs: { seconds: number; mib: number };
+    try {
+      theirs = await measure(
+        `tshark -r "${capture}" -T fields -e frame.number -e tcp.srcport -e tcp.seq`,
+        6144,
+      );
+    } catch {
+      theirs = { seconds: NaN, mib: 6144 }; // stopped at the cap
+    }
+    console.error(
+      `dissect ${count} connections: --json ${ours.seconds.toFixed(2)} s, ${
+        ours.mib.toFixed(0)
+      } MiB (tshark -T fields ${theirs.seconds.toFixed(2)} s, ${theirs.mib.toFixed(0)} MiB)`,
+    );
+    const label = `${(count / 1e6).toFixed(1)}M one-packet connections`;
+    return [
+      scenario(`dissect --json, ${label}`, "s", 1.5, [
+        { framecat: ours.seconds, peer: theirs.seconds },
+      ], "tshark -T fields (3 fields)"),
+      scenario(
+        `dissect --json peak RSS, ${label}`,
+        "MiB",
+        500,
+        [
+          { framecat: ours.mib, peer: theirs.mib },
+        ],
+        "tshark -T fields",
+        true,
+      ),
+    ];
+  } finally {
+    await Deno.remove(capture);
+  }
 }

@@ -53,13 +53,15 @@ const FLAGS = [
 export const DISSECT_HELP: Help = {
   operands: "FILE|-",
   description: `Explains a packet capture made by tcpdump, tshark or Wireshark (pcap or
-pcapng; Ethernet and IEEE 802.3 with LLC/SNAP, BSD loopback, raw IP and Linux
-cooked captures; IPv4, IPv6, TCP, UDP): for each packet its layers with their
-byte ranges (inclusive) and decoded fields with their meanings (names, bits,
-checksums checked), and a hex dump labelled by layer; then each TCP
-connection's byte stream, reassembled, decoded as framecat frames: every
-message with the packets that carried it, and the reason a frame is bad, as
-the receiver would say it. The capture is read as a stream, in bounded memory.`,
+pcapng; Ethernet and IEEE 802.3 with LLC/SNAP, BSD and OpenBSD loopback, raw
+IP and Linux cooked captures; IPv4, IPv6, TCP, UDP): for each packet its layers
+with their byte ranges (inclusive) and decoded fields with their meanings
+(names, bits, checksums checked), each framecat message's prefix and JSON
+bytes, and a hex dump labelled by layer; then each TCP connection's byte
+stream, reassembled, decoded as framecat frames: every message with the
+packets that carried it, and the reason a frame is bad, as the receiver would
+say it. IP fragments are not reassembled. The capture is read as a stream, in
+bounded memory whatever its size (docs/dissect.md says how).`,
   flags: FLAGS,
   examples: [
     "tcpdump -i lo -w hello.pcap port 1234 & framecat demo; kill %1   # on Linux",
@@ -118,15 +120,20 @@ export async function runDissect(args: string[], { say }: CommandContext): Promi
         }),
     };
     report = values.html
-      ? await writeHtml(source, path === "-" ? "standard input" : path, port)
+      ? await writeHtml(source, path, port)
       : await writeDissection(source, Deno.stdout, {
         json: values.json,
         port,
+        name: path === "-" ? "from standard input" : path,
         color: !values.json && Deno.stdout.isTerminal() && !Deno.noColor,
       });
   } catch (error) {
     // Standard output closed early, as by `framecat dissect FILE | head`: done.
     if (error instanceof Deno.errors.BrokenPipe) return 0;
+    // A bug's RangeError or TypeError is a runtime failure (exit 1), not a usage error.
+    if (error instanceof RangeError || error instanceof TypeError) {
+      throw new Error(`Cannot dissect ${path}: ${describeError(error)}`, { cause: error });
+    }
     throw error;
   } finally {
     file?.close();
@@ -141,10 +148,11 @@ async function writeHtml(
   path: string,
   port: number | undefined,
 ): Promise<DissectResult> {
+  const name = path === "-" ? "from standard input" : path;
   const result: DissectResult = { problems: [], broken: false };
   async function* records(): AsyncGenerator<DissectRecord | { type: "problem"; reason: string }> {
     try {
-      yield* dissectRecords(source, { port });
+      yield* dissectRecords(source, { port, name });
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;
       result.broken = true;
@@ -152,6 +160,8 @@ async function writeHtml(
       yield { type: "problem", reason: error.message };
     }
   }
-  await writeHtmlReport(records(), Deno.stdout, { title: path.split(/[\\/]/).pop() });
+  await writeHtmlReport(records(), Deno.stdout, {
+    title: path === "-" ? "standard input" : path.split(/[\\/]/).pop(),
+  });
   return result;
 }

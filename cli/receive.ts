@@ -190,7 +190,11 @@ Connection events and errors go to stderr.`,
     "framecat receive --ack --to nats://127.0.0.1:4222/orders   # into JetStream",
   ],
   notes: `A bad frame is never printed: its connection is closed and stderr names the
-peer and the reason. On SIGINT or SIGTERM it stops accepting, prints what
+peer and the reason. A connection the receiver closes for a reason of its own
+(a bad frame, a timeout, --count, a signal, --allow) first gets one frame,
+{"closed":CODE,"reason":...,"messages":N}, N the messages of it printed: a
+framecat sender knows exactly what arrived. Timeouts count only time spent
+waiting on the sender, never on the receiver's own output. On SIGINT or SIGTERM it stops accepting, prints what
 senders had already sent (reading on up to 2 s), and exits 0; if its output
 is still not written 1 s later (stdout stalled), or at a second signal, it
 stops at once, exit 1, with what is not yet written lost.
@@ -202,10 +206,15 @@ K, M or G (1M, 1GiB).
 Without -H it listens on ::, which serves IPv4 senders too (as IPv4-mapped
 addresses) unless the system sets net.ipv6.bindv6only; where IPv6 is not
 available, and on Windows (whose :: is IPv6 only), it listens on 0.0.0.0 and
-says so.`,
+says so.
+With --to nats://HOST:PORT/SUBJECT nothing is printed: each message goes to
+JetStream, acknowledged (--ack) once stored; when NATS is slow or down it stops
+reading from senders and reconnects. On a signal it gives NATS 2 s more to store
+what it holds, and says how many messages it could not (docs/scaling.md).`,
   exitCodes: [
     "0  stopped: --count reached, SIGINT, SIGTERM or stdout closed",
     "1  cannot listen (port in use, no privilege), cannot write output, a second signal",
+    "1  with --to: NATS unreachable or refusing, no JetStream, messages not stored",
     "2  usage error",
   ],
 };

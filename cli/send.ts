@@ -171,16 +171,20 @@ A netcat habit, framecat send HOST PORT, is refused with the command meant
 Put them after "--" to send them as messages all the same.
 --retry bounds the whole wait: an attempt's --connect-timeout is cut to what
 is left of it. SECONDS are seconds (0.5), or a number and ms, s, m or h
-(500ms, 2m); 0 for --connect-timeout or --ack-timeout waits for ever. N bytes
-may be followed by K, M or G (64K, 1GiB).
+(500ms, 2m); 0 for --connect-timeout, --ack-timeout or --write-timeout waits
+for ever. N bytes may be followed by K, M or G (64K, 1GiB).
 On SIGINT it says how many messages it sent before the interrupt (exit 130).
-After the last message it closes its side and waits up to 2 s for the receiver
-to close the connection; a receiver that resets it (closing with data unread)
-is a failure.`,
+It watches the connection from the first byte: a receiver that closes, resets
+or refuses before every message is confirmed is a failure that counts what it
+may have missed. When framecat's receiver says it printed every message and
+closed for a reason not theirs (idle, stopping), the rest goes over a new
+connection. After the last message it closes its side and waits up to 2 s for
+the receiver to close the connection.`,
   exitCodes: [
-    "0  every byte was written (and, with --ack, confirmed)",
+    "0  every message was written and the receiver did not stop reading before the",
+    "   end (with --ack: every message confirmed)",
     "1  connection refused, lost, reset or timed out, host unknown, TLS mismatch,",
-    "   message not confirmed",
+    "   a message refused, not confirmed, or that the receiver may have missed",
     "2  usage error, or a bad message (invalid JSON, not UTF-8, over --max-bytes):",
     "   nothing after it is sent",
     "130  interrupted (SIGINT), after saying how much was sent",

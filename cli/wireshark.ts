@@ -46,12 +46,18 @@ protocol (tshark: -d tcp.port==5555,framecat). A stream on any other port
 that starts with a valid frame is recognised too (the heuristic framecat_tcp
 in Analyze > Enabled Protocols). Every frame shows its length prefix and
 payload bytes and the fields framecat.length and framecat.json; a bad frame
-is expert info with the receiver's reason.`,
+is expert info with the receiver's reason.
+
+Captures with lost or reordered segments: Wireshark puts segments back in
+order only with Preferences > Protocols > TCP > Reassemble out-of-order
+segments (tshark: -o tcp.reassemble_out_of_order:TRUE); without it the plugin
+marks the first gap (framecat.gap) and decodes that direction no further.`,
   flags: FLAGS,
   examples: [
     "mkdir -p ~/.local/lib/wireshark/plugins                # on Linux",
     "framecat wireshark > ~/.local/lib/wireshark/plugins/framecat.lua",
     "tshark -r hello.pcap -Y framecat -T fields -e framecat.length -e framecat.json",
+    "tshark -o tcp.reassemble_out_of_order:TRUE -r lossy.pcap -Y framecat",
   ],
   exitCodes: ["0  done", "1  standard output cannot be written", "2  usage error"],
 };

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { type ReportRecord, writeHtmlReport } from "../lib/capture/html.ts";
 import { dissectRecords } from "../lib/capture/report.ts";
 import { Chromium } from "./chromium.ts";
-import { framecat, needs } from "./helpers.ts";
+import { writeExchange } from "./capture_builder.ts";
+import { framecat, MAIN, needs } from "./helpers.ts";
 
 const FIXTURE = new URL("./fixtures/framecat_and_seed.pcapng", import.meta.url);
 
@@ -144,8 +145,9 @@ Deno.test("writeHtmlReport() embeds packets in chunks the page decodes one at a 
     "tcp",
     "tcp",
     "payload",
+    "framecat",
   ]);
-  assert.equal(first.packets.flatMap((p) => p[5] as unknown[]).length, 16);
+  assert.equal(first.packets.flatMap((p) => p[5] as unknown[]).length, 17);
   const fourth = first.packets[3];
   const original = records.find((r) => r.number === 4)!;
   assert.deepEqual(fourth.slice(0, 5), [4, 83, 83, original.time, original.bytes]);
@@ -183,7 +185,7 @@ Deno.test("framecat dissect --html writes the page, a broken file's problem on i
     (await Deno.readFile(FIXTURE)).slice(0, 1500),
   );
   assert.equal(cut.code, 1);
-  assert.match(cut.stderr, /^framecat: Cannot read capture: /);
+  assert.match(cut.stderr, /^framecat: Cannot read capture from standard input: /);
   const said = dataOf(cut.stdout, "fc-m").flatMap((d) => d.json as ReportRecord[]);
   assert.deepEqual(said.at(-1), { type: "problem", reason: cut.stderr.slice(10).trim() });
   assert.match(cut.stdout, /<\/html>\n$/);
@@ -225,11 +227,15 @@ Deno.test(inChromium, async (t) => {
       return layers.find((l) => l.layer === layer)!.fieldRanges[field];
     };
 
-    await t.step("the list shows every packet, the first chosen", async () => {
+    await t.step("the page opens on the first packet that carries a message", async () => {
+      const first = Math.min(
+        ...records.flatMap((r) => r.type === "message" ? r.packets as number[] : []),
+      );
       assert.equal(
         await browser.evaluate(`document.querySelector("#details h2").textContent`),
-        "Packet 1",
+        `Packet ${first}`,
       );
+      assert.equal(await browser.evaluate("location.hash"), `#${first}`);
       assert.match(
         await browser.evaluate<string>(`document.getElementById("summary").textContent`),
         /^18 packets, 2 framecat messages/,
@@ -239,6 +245,7 @@ Deno.test(inChromium, async (t) => {
     await t.step("Tab reaches the list and arrow keys move between packets", async () => {
       await browser.press("Tab");
       assert.equal(await browser.evaluate("document.activeElement.id"), "list");
+      await browser.press("Home");
       for (let i = 0; i < 4; i++) await browser.press("ArrowDown");
       await browser.press("ArrowUp");
       assert.equal(
@@ -251,6 +258,22 @@ Deno.test(inChromium, async (t) => {
         ),
         "true",
       );
+    });
+
+    await t.step("values are shown as the text output shows them", async () => {
+      const shown = await browser.evaluate<string[]>(
+        `[...document.querySelectorAll("#details .f")].map((f) => f.textContent)`,
+      );
+      assert.ok(shown.some((f) => /^etherType: 0x0800 \(IPv4\)/.test(f)), shown.join("\n"));
+      assert.ok(
+        shown.some((f) => /^checksum: 0x[0-9a-f]{4} \(correct\)/.test(f)),
+        shown.join("\n"),
+      );
+      assert.ok(shown.some((f) => /^flags: 0x018 \(PSH, ACK\)/.test(f)), shown.join("\n"));
+      assert.equal(shown.some((f) => /^(checksumStatus|flagBits)/.test(f)), false);
+      // The framecat layer: the length prefix as the text shows it, and the JSON's bytes.
+      assert.ok(shown.some((f) => f.startsWith('prefix: "14\\n"')), shown.join("\n"));
+      assert.ok(shown.some((f) => f.startsWith("json: bytes 0-13 of 14")), shown.join("\n"));
     });
 
     await t.step("hovering a field lights up exactly its bytes, in hex and ASCII", async () => {
@@ -406,6 +429,23 @@ Deno.test(inChromium, async (t) => {
       );
     });
 
+    await t.step(
+      "report.html#7 opens on packet 7, and the address follows the choice",
+      async () => {
+        await browser.open(`${url}#7`);
+        assert.equal(
+          await browser.evaluate(`document.querySelector("#details h2").textContent`),
+          "Packet 7",
+        );
+        await browser.evaluate(`location.hash = "#9"`);
+        await browser.evaluate(`new Promise((resolve) => setTimeout(resolve, 50))`);
+        assert.equal(
+          await browser.evaluate(`document.querySelector("#details h2").textContent`),
+          "Packet 9",
+        );
+      },
+    );
+
     await t.step("no errors and no request beyond the file itself", () => {
       assert.deepEqual(browser.errors(), []);
       assert.deepEqual([...new Set(browser.requests())], [
@@ -420,5 +460,48 @@ Deno.test(inChromium, async (t) => {
     for (const name of ["report.html", "other.html", "many.html"]) {
       await Deno.remove(`${dir}/${name}`).catch(() => {});
     }
+  }
+});
+
+Deno.test("framecat dissect --html writes 100,000 messages within a 48 MiB heap", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".pcap" });
+  try {
+    const messages = await writeExchange(path, { packets: 210_000 });
+    assert.ok(messages > 99_000, `${messages} messages`);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--v8-flags=--max-old-space-size=48",
+        MAIN,
+        "dissect",
+        "--html",
+        path,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Counted as it streams: the page is over 100 MB.
+    let found = 0;
+    let tail = "";
+    const counting = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stdout) {
+        // The last 15 characters are looked at again: too few to hold a whole match.
+        const text = tail + decoder.decode(chunk, { stream: true });
+        found += text.split('"type":"message"').length - 1;
+        tail = text.slice(-15);
+      }
+    })();
+    const [status, stderr] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+      counting,
+    ]);
+    assert.equal(stderr, "");
+    assert.equal(status.code, 0);
+    assert.equal(found, messages);
+  } finally {
+    await Deno.remove(path);
   }
 });

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { readCapture } from "../lib/capture/pcap.ts";
 import { wiresharkDissector } from "../lib/capture/wireshark.ts";
 import { MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
 import { JsonChecker } from "../lib/json_check.ts";
-import { framecat } from "./helpers.ts";
+import { lossyExchange, manyInOnePacket } from "./capture_builder.ts";
+import { framecat, needs } from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const encoder = new TextEncoder();
@@ -169,6 +171,77 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "wiresharkDissector finds 3,000 messages in one packet and lossy streams' messages with tshark",
+  ignore,
+  async fn(t): Promise<void> {
+    const dir = await Deno.makeTempDir({ prefix: "framecat_" });
+    const lua = `${dir}/framecat.lua`;
+    const found = async (capture: string, ...args: string[]) => {
+      const { stdout, stderr } = await tshark([
+        ...["-X", `lua_script:${lua}`, "-r", capture, ...args, "-Y", "framecat"],
+        ...["-T", "fields", "-e", "framecat.length", "-e", "framecat.json"],
+      ]);
+      assert.equal(stderr, "");
+      return parseFields(stdout);
+    };
+    const experts = async (capture: string, ...args: string[]) => {
+      const { stdout } = await tshark([
+        ...["-X", `lua_script:${lua}`, "-r", capture, ...args, "-T", "json"],
+        ...["-e", "_ws.expert.message"],
+      ]);
+      return JSON.parse(stdout).flatMap((p: { _source: { layers: Record<string, string[]> } }) =>
+        p._source.layers["_ws.expert.message"] ?? []
+      ) as string[];
+    };
+    const dissected = async (capture: string) => {
+      const result = await framecat(["dissect", "--json", capture], undefined, {
+        permissions: ["--allow-read"],
+      });
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout.trim().split("\n").map((line) => JSON.parse(line))
+        .filter((o) => o.type === "message")
+        .map(({ bytes, message }) => ({ bytes, message }));
+    };
+    try {
+      await Deno.writeTextFile(lua, wiresharkDissector());
+      await t.step("3,000 messages in one packet, tshark's default preferences", async () => {
+        const capture = `${dir}/many.pcap`;
+        await Deno.writeFile(capture, manyInOnePacket(3000));
+        const messages = await found(capture);
+        assert.equal(messages.length, 3000);
+        assert.deepEqual(messages, await dissected(capture));
+        // More than gui.max_tree_depth (500) layers once was a dissector bug.
+        assert.deepEqual((await experts(capture)).filter((m) => /bug|Cannot read/.test(m)), []);
+      });
+      for (const seed of [7, 11, 13]) {
+        await t.step(`70 messages, reordered and retransmitted (seed ${seed})`, async () => {
+          const capture = `${dir}/lossy_${seed}.pcap`;
+          await Deno.writeFile(capture, lossyExchange(70, seed));
+          const expected = await dissected(capture);
+          assert.equal(expected.length, 70);
+          const inOrder = ["-o", "tcp.reassemble_out_of_order:TRUE"];
+          assert.deepEqual(await found(capture, ...inOrder), expected);
+          assert.deepEqual(
+            (await experts(capture, ...inOrder)).filter((m) => m.startsWith("Cannot read")),
+            [],
+          );
+          // With tshark's default preferences: the messages before the first gap, no false
+          // bad frame, and the preference to turn on named.
+          const some = await found(capture);
+          assert.deepEqual(some, expected.slice(0, some.length));
+          const said = await experts(capture);
+          assert.deepEqual(said.filter((m) => m.startsWith("Cannot read")), []);
+          assert.ok(said.some((m) => m.includes("-o tcp.reassemble_out_of_order:TRUE")));
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("framecat wireshark prints the dissector for the port asked; --help says where it goes", async () => {
   const printed = await framecat(["wireshark", "--port", "5555"]);
   assert.equal(printed.code, 0, printed.stderr);
@@ -274,5 +347,95 @@ Deno.test({
       await Deno.remove(capture);
       await Deno.remove(lua);
     }
+  },
+});
+
+Deno.test(
+  needs("framecat.lua is Lua that luac -p accepts, and framecat_lua.ts is built from it", "luac"),
+  async () => {
+    const source = new URL("../lib/capture/framecat.lua", import.meta.url).pathname;
+    const luac = await new Deno.Command("luac", { args: ["-p", source], stderr: "piped" }).output();
+    assert.equal(luac.success, true, decoder.decode(luac.stderr));
+    // The printed dissector is the file, its port put in.
+    assert.equal(wiresharkDissector(), await Deno.readTextFile(source));
+    const check = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-run",
+        new URL("../tools/build_lua.ts", import.meta.url).pathname,
+        "--check",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(check.code, 0, decoder.decode(check.stderr));
+  },
+);
+
+Deno.test({
+  name: "dissect's framecat layers name the bytes Wireshark's framecat.prefix and .payload name",
+  ignore,
+  async fn(): Promise<void> {
+    const dir = await Deno.makeTempDir({ prefix: "framecat_" });
+    const lua = `${dir}/framecat.lua`;
+    await Deno.writeTextFile(lua, wiresharkDissector());
+    const files: Record<string, string> = {};
+    for (const name of captures) files[name] = FIXTURES + name;
+    // (Not the lossy captures: where segments came out of order, Wireshark shows every frame in
+    // a buffer it reassembled, with positions in that buffer, not in the packet.)
+    files["many.pcap"] = `${dir}/many.pcap`;
+    await Deno.writeFile(files["many.pcap"], manyInOnePacket(300));
+    let compared = 0;
+    try {
+      for (const [name, path] of Object.entries(files)) {
+        const pdml = (await tshark([
+          ...["-X", `lua_script:${lua}`, "-o", "tcp.reassemble_out_of_order:TRUE"],
+          ...["-r", path, "-T", "pdml"],
+        ])).stdout.split("<packet>").slice(1);
+        const hex = new Map<number, string>();
+        for (const packet of readCapture(await Deno.readFile(path))) {
+          hex.set(
+            packet.number,
+            [...packet.data].map((b) => b.toString(16).padStart(2, "0")).join(""),
+          );
+        }
+        const result = await framecat(["dissect", "--json", path], undefined, {
+          permissions: ["--allow-read"],
+        });
+        const packets = result.stdout.trim().split("\n").map((l) => JSON.parse(l))
+          .filter((o) => o.type === "packet");
+        assert.equal(packets.length, pdml.length);
+        for (const [i, packet] of packets.entries()) {
+          // Wireshark's frames in the packet's own bytes, not in a buffer it reassembled:
+          // those whose value is the packet's bytes at their position.
+          const theirs: number[][] = [];
+          const fields = pdml[i].matchAll(
+            /<field name="framecat\.(prefix|payload)"[^>]* size="(\d+)" pos="(\d+)" show="[^"]*" value="([0-9a-f]*)"/g,
+          );
+          for (const [, field, size, pos, value] of fields) {
+            const [at, n] = [Number(pos), Number(size)];
+            if (hex.get(packet.number)!.slice(2 * at, 2 * (at + n)) !== value) continue;
+            theirs.push([field === "prefix" ? 0 : 1, at, at + n - 1]);
+          }
+          // dissect's frames wholly in the packet.
+          const ours: number[][] = [];
+          for (const layer of packet.layers) {
+            const { prefix, json } = layer.fieldRanges ?? {};
+            if (layer.layer !== "framecat" || !prefix || !json) continue;
+            if (layer.json !== `bytes 0-${layer.length - 1} of ${layer.length}`) continue;
+            ours.push([0, ...prefix], [1, ...json]);
+          }
+          // A bad prefix is a prefix alone in Wireshark: dissect names no frame there.
+          const pairs = theirs.filter((f, k) => f[0] === 1 || theirs[k + 1]?.[0] === 1);
+          assert.deepEqual(ours, pairs, `${name}: packet ${packet.number}`);
+          compared += ours.length;
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    assert.ok(compared > 600, `${compared} ranges`);
+    console.log(`framecat layers: ${compared} prefix and JSON ranges agree with Wireshark's`);
   },
 });

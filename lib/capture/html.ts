@@ -3,8 +3,11 @@
  * self-contained page, as Wireshark shows a capture: a packet list, the
  * chosen packet's layers and fields with their inclusive byte ranges, and its
  * bytes as a hex and ASCII grid coloured by layer, where hovering or focusing
- * a field lights up its bytes and a byte lights up its field. Below, each
- * connection's messages with the packets that carried them.
+ * a field lights up its bytes and a byte lights up its field; values are
+ * shown as the text output shows them (`0x0800`, `0x422a (correct)`). The
+ * page opens on the packet its address names (`report.html#7`), or else on
+ * the first packet that carries a message. Below, each connection's
+ * messages with the packets that carried them.
  *
  * The page needs nothing from the network (its Content-Security-Policy
  * forbids it). The records are embedded as JSON in chunks of a few hundred
@@ -425,6 +428,34 @@ function visible(s) {
   });
 }
 function range(r) { return r[0] === r[1] ? "byte " + r[0] : "bytes " + r[0] + "\u2013" + r[1]; }
+// Values as the text output shows them: hex where Wireshark shows hex, flags with
+// their bits, a checksum with its status; these keys are shown with another.
+var HEX_WIDTH = { etherType: 4, pid: 4, oui: 6, dsap: 2, ssap: 2, control: 2, checksum: 4 };
+var SHOWN_WITH = { checksumStatus: 1, checksumCalculated: 1, flagBits: 1 };
+function hexOf(n, width) { var h = n.toString(16); while (h.length < width) h = "0" + h; return "0x" + h; }
+function fieldValue(layer, values, key) {
+  var v = values[key], text;
+  if (key === "flags" && Array.isArray(v) && typeof values.flagBits === "number") {
+    return hexOf(values.flagBits, layer === "tcp" ? 3 : 1) + " (" + (v.join(", ") || "none") + ")";
+  }
+  if (typeof v === "number" && (HEX_WIDTH[key] || (layer === "sll" && key === "protocol"))) {
+    text = hexOf(v, HEX_WIDTH[key] || 4);
+  } else if (key === "prefix" && typeof v === "string") {
+    text = visible(JSON.stringify(v));
+  } else if (key === "options" && Array.isArray(v)) {
+    text = v.map(function (o) {
+      if (o.kind === "TS") return "TS " + o.value + "/" + o.echo;
+      if (o.kind === "SACK") return "SACK " + o.blocks.map(function (b) { return b.join("-"); }).join(" ");
+      return o.value === undefined ? String(o.kind) : o.kind + " " + o.value;
+    }).join(" ");
+  } else text = show(v);
+  if (key === "checksum" && typeof values.checksumStatus === "string") {
+    var c = values.checksumCalculated;
+    return text + " (" + values.checksumStatus + (typeof c === "number" ? (values.checksumStatus === "incorrect" ? ", should be " : ", computed ") + hexOf(c, 4) : "") + ")";
+  }
+  var name = values[key + "Name"];
+  return name === undefined ? text : text + " (" + show(name) + ")";
+}
 
 // Packets, decoded a chunk at a time and kept for the last KEEP chunks used.
 var chunks = [].map.call(document.querySelectorAll("script.fc-p"), function (s) {
@@ -450,7 +481,7 @@ function expand(p, shapes) {
       // A field's meaning, "protocolName" beside "protocol", is shown with it.
       keys.forEach(function (k) {
         var named = /^(.+)Name$/.exec(k);
-        if (named && named[1] in values) return;
+        if ((named && named[1] in values) || SHOWN_WITH[k]) return;
         fields.push({ key: k, value: values[k], meaning: values[k + "Name"], range: at(k), bits: bits[k] });
       });
       Object.keys(ranges).forEach(function (k) { if (!(k in values)) fields.push({ key: k, range: at(k), bits: bits[k] }); });
@@ -578,8 +609,26 @@ function select(i) {
   if (top < list.scrollTop) list.scrollTop = top;
   else if (top + ROW > list.scrollTop + h) list.scrollTop = top + ROW - h;
   draw();
-  showPacket(packet(i));
+  var p = packet(i);
+  showPacket(p);
+  // The address names the packet: report.html#7 opens on packet 7.
+  if (location.hash !== "#" + p.number) history.replaceState(null, "", "#" + p.number);
 }
+// The packet the address names, or else the first that carries framecat bytes, or else the first.
+function firstShown() {
+  var named = /^#(\d+)$/.exec(location.hash);
+  var at = named ? indexOf(+named[1]) : -1;
+  if (at >= 0) return at;
+  var first = Infinity;
+  framecatPackets.forEach(function (_, n) { if (n < first) first = n; });
+  at = first === Infinity ? -1 : indexOf(first);
+  return at >= 0 ? at : 0;
+}
+window.addEventListener("hashchange", function () {
+  var named = /^#(\d+)$/.exec(location.hash);
+  var at = named ? indexOf(+named[1]) : -1;
+  if (at >= 0 && at !== selected) select(at);
+});
 
 // The chosen packet: its layers and fields, and its bytes.
 var cells = { hex: [], asc: [] }, lit = [], litField = null, pinned = null, current = null, cursor = -1;
@@ -610,7 +659,7 @@ function showPacket(p) {
       li.dataset.key = f.key;
       li.appendChild(el("span", "k", f.key));
       if (f.value !== undefined) {
-        li.appendChild(document.createTextNode(": " + show(f.value) + (f.meaning !== undefined ? " (" + show(f.meaning) + ")" : "")));
+        li.appendChild(document.createTextNode(": " + fieldValue(l.layer, l.values, f.key)));
       }
       if (f.range) {
         li.tabIndex = 0;
@@ -858,7 +907,7 @@ fileProblems.forEach(function (reason) {
   $("summary").parentNode.after(el("p", "problem", "The capture is broken: " + show(reason) + ". What could be read is shown."));
 });
 draw();
-if (total) select(0);
+if (total) select(firstShown());
 else {
   list.style.height = "auto";
   list.appendChild(el("p", "meta", "No packets in this capture."));

@@ -2,11 +2,15 @@
  * Dissects one captured packet into its layers, each with the inclusive
  * byte range it occupies and its decoded fields: the seed's reading of its
  * Wireshark capture, done exactly. Link layers: Ethernet II and IEEE 802.3
- * with LLC and SNAP (802.1Q tags), BSD loopback, raw IP, Linux cooked
- * capture v1 and v2; then IPv4 or IPv6 (with extension headers), TCP or UDP,
- * and the payload. A header cut by the snap length is dissected as far as it
- * was captured. Bytes after the IP packet are Ethernet padding or trailer;
- * bytes framecat does not dissect are an `undissected` layer that says why.
+ * with LLC and SNAP (802.1Q tags), BSD and OpenBSD loopback, raw IP, Linux
+ * cooked capture v1 and v2; then IPv4 or IPv6 (with extension headers), TCP
+ * or UDP, and the payload. A header cut by the snap length is dissected as
+ * far as it was captured. IP fragments are not reassembled: a first
+ * fragment's transport header is dissected (its checksum unverified, its
+ * bytes not followed), a later fragment's data never is. Checksums use a
+ * source route's or routing header's final destination. Bytes after the IP
+ * packet are Ethernet padding or trailer; bytes framecat does not dissect
+ * are an `undissected` layer that says why.
  *
  * @example
  * ```ts
@@ -25,8 +29,18 @@
  * assert.deepEqual(layers[0].fieldBits?.headerLength, [3, 0]); // the low nibble of byte 0
  * ```
  *
+ * Each protocol has its module in `protocols/`: `ethernet.ts` (Ethernet,
+ * 802.3, LLC, SNAP, trailers), `sll.ts`, `loopback.ts`, `ip.ts`, `ipv4.ts`,
+ * `ipv6.ts`, `transport.ts` (TCP and UDP), and `context.ts`, what they share.
+ *
  * @module
  */
+
+import { PacketContext } from "./protocols/context.ts";
+import { dissectEthernet, dissectTrailer } from "./protocols/ethernet.ts";
+import { dissectIp } from "./protocols/ip.ts";
+import { dissectLoopback } from "./protocols/loopback.ts";
+import { dissectSll } from "./protocols/sll.ts";
 
 /** The names a layer can have. */
 export type LayerName =
@@ -40,6 +54,8 @@ export type LayerName =
   | "tcp"
   | "udp"
   | "payload"
+  /** A framecat frame's bytes in the payload: added by the stream reassembly, not here. */
+  | "framecat"
   | "trailer"
   | "undissected";
 
@@ -95,208 +111,6 @@ export interface DissectPacketOptions {
   originalLength?: number;
 }
 
-const TCP_FLAGS = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE"];
-const IPV4_FLAGS = ["MF", "DF", "RESERVED"];
-
-/** EtherType names. */
-const ETHER_TYPES: Record<number, string> = {
-  0x0800: "IPv4",
-  0x0806: "ARP",
-  0x0842: "Wake-on-LAN",
-  0x22f0: "AVTP",
-  0x8035: "RARP",
-  0x809b: "AppleTalk",
-  0x8100: "802.1Q VLAN",
-  0x8137: "IPX",
-  0x86dd: "IPv6",
-  0x8808: "Ethernet flow control",
-  0x8847: "MPLS",
-  0x8848: "MPLS multicast",
-  0x8863: "PPPoE discovery",
-  0x8864: "PPPoE session",
-  0x888e: "EAPOL (802.1X)",
-  0x88a8: "802.1ad QinQ",
-  0x88cc: "LLDP",
-  0x88e5: "MACsec",
-  0x88f7: "PTP",
-  0x9000: "Loopback (configuration test)",
-};
-
-/** IP protocol numbers (IPv4 protocol, IPv6 next header). */
-const IP_PROTOCOLS: Record<number, string> = {
-  0: "IPv6 hop-by-hop options",
-  1: "ICMP",
-  2: "IGMP",
-  4: "IPv4 in IP",
-  6: "TCP",
-  17: "UDP",
-  41: "IPv6 in IP",
-  43: "IPv6 routing",
-  44: "IPv6 fragment",
-  47: "GRE",
-  50: "ESP",
-  51: "AH",
-  58: "ICMPv6",
-  59: "no next header",
-  60: "IPv6 destination options",
-  89: "OSPF",
-  103: "PIM",
-  112: "VRRP",
-  132: "SCTP",
-};
-
-const DSCP: Record<number, string> = {
-  0: "Default",
-  1: "LE",
-  8: "CS1",
-  10: "AF11",
-  12: "AF12",
-  14: "AF13",
-  16: "CS2",
-  18: "AF21",
-  20: "AF22",
-  22: "AF23",
-  24: "CS3",
-  26: "AF31",
-  28: "AF32",
-  30: "AF33",
-  32: "CS4",
-  34: "AF41",
-  36: "AF42",
-  38: "AF43",
-  40: "CS5",
-  44: "VOICE-ADMIT",
-  46: "EF",
-  48: "CS6",
-  56: "CS7",
-};
-const ECN = ["Not-ECT", "ECT(1)", "ECT(0)", "CE"];
-const SLL_PACKET_TYPES = [
-  "unicast to us",
-  "broadcast",
-  "multicast",
-  "unicast to another host",
-  "sent by us",
-];
-const ARPHRD: Record<number, string> = {
-  1: "Ethernet",
-  24: "IEEE 1394",
-  512: "PPP",
-  772: "loopback",
-  776: "IPv6 in IPv4 (sit)",
-  778: "GRE",
-  801: "IEEE 802.11",
-  65534: "none",
-};
-const SAPS: Record<number, string> = {
-  0x00: "null",
-  0x06: "IP",
-  0x42: "Spanning Tree (BPDU)",
-  0x98: "ARP",
-  0xaa: "SNAP",
-  0xe0: "IPX",
-  0xf0: "NetBIOS",
-  0xfe: "ISO network layer",
-  0xff: "global",
-};
-const FAMILIES: Record<number, string> = {
-  2: "IPv4",
-  10: "IPv6",
-  24: "IPv6",
-  28: "IPv6",
-  30: "IPv6",
-};
-
-type Read = (view: DataView, at: number, data: Uint8Array) => unknown;
-/** A header field: name, first and last byte from the header's start, reader, bits. */
-type Field = [string, number, number, Read, [number, number]?];
-
-const u8: Read = (v, a) => v.getUint8(a);
-const u16: Read = (v, a) => v.getUint16(a);
-const u32: Read = (v, a) => v.getUint32(a);
-const macAt: Read = (_, a, d) => mac(d, a);
-const ipv4At: Read = (_, a, d) => `${d[a]}.${d[a + 1]}.${d[a + 2]}.${d[a + 3]}`;
-const ipv6At: Read = (_, a, d) => ipv6(d.subarray(a, a + 16));
-
-const IPV4_FIELDS: Field[] = [
-  ["version", 0, 0, (v, a) => v.getUint8(a) >> 4, [7, 4]],
-  ["headerLength", 0, 0, (v, a) => (v.getUint8(a) & 15) * 4, [3, 0]],
-  ["dscp", 1, 1, (v, a) => v.getUint8(a) >> 2, [7, 2]],
-  ["ecn", 1, 1, (v, a) => v.getUint8(a) & 3, [1, 0]],
-  ["totalLength", 2, 3, u16],
-  ["identification", 4, 5, u16],
-  ["flags", 6, 6, (v, a) => IPV4_FLAGS.filter((_, i) => v.getUint8(a) & (0x20 << i)).reverse(), [
-    7,
-    5,
-  ]],
-  ["fragmentOffset", 6, 7, (v, a) => (v.getUint16(a) & 0x1fff) * 8, [12, 0]],
-  ["ttl", 8, 8, u8],
-  ["protocol", 9, 9, u8],
-  ["checksum", 10, 11, u16],
-  ["src", 12, 15, ipv4At],
-  ["dst", 16, 19, ipv4At],
-];
-
-const IPV6_FIELDS: Field[] = [
-  ["version", 0, 0, (v, a) => v.getUint8(a) >> 4, [7, 4]],
-  ["trafficClass", 0, 1, (v, a) => (v.getUint16(a) >> 4) & 0xff, [11, 4]],
-  ["dscp", 0, 1, (v, a) => (v.getUint16(a) >> 6) & 0x3f, [11, 6]],
-  ["ecn", 0, 1, (v, a) => (v.getUint16(a) >> 4) & 3, [5, 4]],
-  ["flowLabel", 1, 3, (v, a) => v.getUint32(a - 1) & 0xfffff, [19, 0]],
-  ["payloadLength", 4, 5, u16],
-  ["nextHeader", 6, 6, u8],
-  ["hopLimit", 7, 7, u8],
-  ["src", 8, 23, ipv6At],
-  ["dst", 24, 39, ipv6At],
-];
-
-const TCP_FIELDS: Field[] = [
-  ["srcPort", 0, 1, u16],
-  ["dstPort", 2, 3, u16],
-  ["seq", 4, 7, u32],
-  ["ack", 8, 11, u32],
-  ["headerLength", 12, 12, (v, a) => (v.getUint8(a) >> 4) * 4, [7, 4]],
-  ["flags", 12, 13, (v, a) => TCP_FLAGS.filter((_, i) => v.getUint16(a) & (1 << i)), [11, 0]],
-  ["window", 14, 15, u16],
-  ["checksum", 16, 17, u16],
-  ["urgentPointer", 18, 19, u16],
-];
-
-const UDP_FIELDS: Field[] = [
-  ["srcPort", 0, 1, u16],
-  ["dstPort", 2, 3, u16],
-  ["length", 4, 5, u16],
-  ["checksum", 6, 7, u16],
-];
-
-const SLL_FIELDS: Field[] = [
-  ["packetType", 0, 1, u16],
-  ["addressType", 2, 3, u16],
-  ["addressLength", 4, 5, u16],
-  ["address", 6, 13, (v, a, d) => mac(d, a, Math.min(v.getUint16(a - 2), 8))],
-  ["protocol", 14, 15, u16],
-];
-
-const SLL2_FIELDS: Field[] = [
-  ["protocol", 0, 1, u16],
-  ["interfaceIndex", 4, 7, u32],
-  ["addressType", 8, 9, u16],
-  ["packetType", 10, 10, u8],
-  ["addressLength", 11, 11, u8],
-  ["address", 12, 19, (v, a, d) => mac(d, a, Math.min(v.getUint8(a - 1), 8))],
-];
-
-/** The state of one packet's dissection. */
-interface Context {
-  data: Uint8Array;
-  view: DataView;
-  packet: DissectedPacket;
-  /** The packet's length on the wire. */
-  wire: number;
-  /** Linux cooked capture's "sent by us". */
-  outgoing: boolean;
-}
-
 /**
  * Dissects a packet captured on a link of type `linkType`. Never throws:
  * what cannot be dissected is said in `notes` and in an `undissected` layer.
@@ -316,14 +130,8 @@ export function dissectPacket(
   linkType: number,
   options: DissectPacketOptions = {},
 ): DissectedPacket {
-  const packet: DissectedPacket = { layers: [], notes: [] };
-  const ctx: Context = {
-    data,
-    view: new DataView(data.buffer, data.byteOffset, data.byteLength),
-    packet,
-    wire: Math.max(options.originalLength ?? data.length, data.length),
-    outgoing: false,
-  };
+  const ctx = new PacketContext(data, options);
+  const { packet } = ctx;
   if (ctx.wire > data.length) {
     packet.notes.push(
       `cut by the snap length: ${data.length} of ${ctx.wire} bytes captured`,
@@ -332,537 +140,36 @@ export function dissectPacket(
   let end: number;
   switch (linkType) {
     case 1:
-      end = ethernet(ctx);
+      end = dissectEthernet(ctx);
       break;
-    case 0: {
-      if (!whole(ctx, 0, 4, "the loopback header")) return packet;
-      // The family is in the capturing machine's byte order.
-      let family = ctx.view.getUint32(0, true);
-      if (family > 0xffff) family = ctx.view.getUint32(0, false);
-      packet.layers.push({
-        layer: "loopback",
-        start: 0,
-        end: 3,
-        family,
-        familyName: FAMILIES[family] ?? "unknown",
-        fieldRanges: { family: [0, 3] },
-      });
-      const version = family === 2 ? 4 : FAMILIES[family] === "IPv6" ? 6 : undefined;
-      end = version === undefined
-        ? undissected(ctx, 4, `address family ${family} is not IP`)
-        : ip(ctx, 4, version);
+    case 0:
+    case 108:
+      end = dissectLoopback(ctx, { linkType });
       break;
-    }
     case 101:
     case 228:
     case 229:
-      end = ip(ctx, 0, data.length > 0 ? data[0] >> 4 : 0);
+      end = dissectIp(ctx, { start: 0, version: data.length > 0 ? data[0] >> 4 : 0 });
       break;
     case 113:
-    case 276: {
-      const v2 = linkType === 276;
-      const size = v2 ? 20 : 16;
-      const layer = header(ctx, "sll", 0, size, v2 ? SLL2_FIELDS : SLL_FIELDS, "Linux cooked");
-      layer.version = v2 ? 2 : 1;
-      name(layer, "packetType", SLL_PACKET_TYPES);
-      name(layer, "addressType", ARPHRD);
-      name(layer, "protocol", ETHER_TYPES);
-      ctx.outgoing = layer.packetType === 4;
-      end = layer.protocol === undefined ? size : etherPayload(ctx, size, layer.protocol as number);
+    case 276:
+      end = dissectSll(ctx, { version: linkType === 276 ? 2 : 1 });
       break;
-    }
     default:
       packet.notes.push(`link type ${linkType} is not supported: the packet is not dissected`);
-      end = undissected(ctx, 0, `link type ${linkType} is not supported by framecat`);
+      end = ctx.undissected(0, { reason: `link type ${linkType} is not supported by framecat` });
   }
   // Bytes after the network packet's end.
   let covered = 0;
   for (const layer of packet.layers) covered = Math.max(covered, layer.end + 1);
   end = Math.max(end, covered);
   if (end < data.length) {
-    if (linkType === 1) trailer(ctx, end);
-    else undissected(ctx, end, "bytes after the end of the IP packet, as its length gives it");
+    if (linkType === 1) dissectTrailer(ctx, end);
+    else {
+      ctx.undissected(end, {
+        reason: "bytes after the end of the IP packet, as its length gives it",
+      });
+    }
   }
   return packet;
-}
-
-/** Ethernet II or IEEE 802.3; returns where the frame's payload ends. */
-function ethernet(ctx: Context): number {
-  const { data, view } = ctx;
-  const layer = header(ctx, "ethernet", 0, 14, [
-    ["dst", 0, 5, macAt],
-    ["src", 6, 11, macAt],
-    ["etherType", 12, 13, u16],
-  ], "Ethernet");
-  if (data.length < 14) return data.length;
-  delete layer.etherType;
-  delete layer.fieldRanges!.etherType;
-  const vlans = [];
-  let at = 12;
-  let type = view.getUint16(at);
-  while ((type === 0x8100 || type === 0x88a8) && at + 6 <= data.length) {
-    const tci = view.getUint16(at + 2);
-    vlans.push({ id: tci & 0x0fff, priority: tci >> 13 });
-    at += 4;
-    type = view.getUint16(at);
-  }
-  layer.end = at + 1;
-  if (vlans.length > 0) {
-    layer.vlans = vlans;
-    layer.fieldRanges!.vlans = [12, at - 1];
-  }
-  if (type <= 1500) {
-    // IEEE 802.3: a length, then LLC.
-    layer.kind = "IEEE 802.3";
-    layer.length = type;
-    layer.fieldRanges!.length = [at, at + 1];
-    const end = Math.min(at + 2 + type, ctx.wire);
-    llc(ctx, at + 2, end);
-    return end;
-  }
-  layer.kind = "Ethernet II";
-  layer.etherType = type;
-  layer.etherTypeName = ETHER_TYPES[type] ?? "unknown";
-  layer.fieldRanges!.etherType = [at, at + 1];
-  return etherPayload(ctx, at + 2, type);
-}
-
-/** LLC, and SNAP after it, in bytes `start` to `end` (exclusive). */
-function llc(ctx: Context, start: number, end: number): void {
-  const { data } = ctx;
-  const control = data[start + 2];
-  const size = control === undefined || (control & 3) === 3 ? 3 : 4;
-  const layer = header(ctx, "llc", start, size, [
-    ["dsap", 0, 0, u8],
-    ["ssap", 1, 1, u8],
-    ["control", 2, size - 1, size === 3 ? u8 : u16],
-  ], "LLC");
-  name(layer, "dsap", SAPS);
-  name(layer, "ssap", SAPS);
-  if (layer.control === 3) layer.controlName = "UI (unnumbered information)";
-  if (layer.missing) return;
-  if (layer.dsap === 0xaa && layer.ssap === 0xaa && layer.control === 3) {
-    const snap = header(ctx, "snap", start + 3, 5, [
-      ["oui", 0, 2, (v, a) => v.getUint32(a - 1) & 0xffffff],
-      ["pid", 3, 4, u16],
-    ], "SNAP");
-    if (snap.missing) return;
-    if (snap.oui === 0) {
-      snap.pidName = ETHER_TYPES[snap.pid as number] ?? "unknown";
-      etherPayload(ctx, start + 8, snap.pid as number);
-      return;
-    }
-    undissected(
-      ctx,
-      start + 8,
-      `SNAP protocol ${hex(snap.pid as number, 4)} of OUI ${
-        hex(snap.oui as number, 6)
-      } is not dissected by framecat`,
-      end,
-    );
-    return;
-  }
-  undissected(
-    ctx,
-    start + size,
-    `LLC payload for DSAP ${hex(layer.dsap as number, 2)} (${layer.dsapName}) ` +
-      "is not dissected by framecat",
-    end,
-  );
-}
-
-/** The payload of an EtherType; returns where it ends. */
-function etherPayload(ctx: Context, at: number, type: number): number {
-  if (type === 0x0800) return ip(ctx, at, 4);
-  if (type === 0x86dd) return ip(ctx, at, 6);
-  const name = type === 0x0806 ? "ARP" : `EtherType 0x${hex(type, 4)}`;
-  ctx.packet.notes.push(`${name}: not IP, not dissected further`);
-  return undissected(
-    ctx,
-    at,
-    `${ETHER_TYPES[type] ?? "EtherType"} (0x${hex(type, 4)}) is not dissected by framecat`,
-  );
-}
-
-/** IPv4 or IPv6 at `start`; returns where the IP packet ends (its length says). */
-function ip(ctx: Context, start: number, version: number): number {
-  if (version === 4) return ipv4(ctx, start);
-  if (version === 6) return ipv6Packet(ctx, start);
-  ctx.packet.notes.push("not IPv4 or IPv6: not dissected further");
-  return undissected(ctx, start, `IP version ${version} is neither 4 nor 6`);
-}
-
-function ipv4(ctx: Context, start: number): number {
-  const { data, packet } = ctx;
-  const headerLength = start < data.length ? (data[start] & 0x0f) * 4 : 20;
-  if (headerLength < 20) {
-    packet.notes.push(`the IPv4 header claims ${headerLength} bytes, which it cannot hold`);
-    return undissected(ctx, start, "an IPv4 header claiming fewer than 20 bytes");
-  }
-  if (start + headerLength > data.length && start + headerLength > ctx.wire) {
-    packet.notes.push(`the IPv4 header claims ${headerLength} bytes, which it cannot hold`);
-    return undissected(ctx, start, `an IPv4 header claiming ${headerLength} bytes`);
-  }
-  const layer = header(ctx, "ipv4", start, headerLength, IPV4_FIELDS, "IPv4", "options");
-  if (headerLength > 20 && start + headerLength <= data.length) {
-    layer.options = hex(data.subarray(start + 20, start + headerLength));
-    layer.fieldRanges!.options = [start + 20, start + headerLength - 1];
-  }
-  name(layer, "dscp", DSCP);
-  name(layer, "ecn", ECN);
-  name(layer, "protocol", IP_PROTOCOLS);
-  if (layer.flags !== undefined) layer.flagBits = data[start + 6] >> 5;
-  if (layer.checksum !== undefined) {
-    layer.checksumStatus = start + headerLength > data.length
-      ? "unverified (not all captured)"
-      : sum16(data, start, start + headerLength, 0) === 0xffff
-      ? "correct"
-      : "incorrect";
-  }
-  if (layer.totalLength === undefined) return data.length;
-  const totalLength = layer.totalLength as number;
-  let end = start + totalLength;
-  if (totalLength < headerLength || end > ctx.wire) {
-    packet.notes.push(
-      `the IPv4 total length ${totalLength} does not fit the ${
-        data.length - start
-      } bytes captured from byte ${start}`,
-    );
-    end = Math.max(ctx.wire, data.length);
-  }
-  if (layer.fragmentOffset === undefined) return end;
-  if (layer.fragmentOffset !== 0 || (layer.flags as string[]).includes("MF")) {
-    packet.notes.push("an IPv4 fragment: not reassembled, not dissected further");
-    undissected(ctx, start + headerLength, "an IPv4 fragment, not reassembled", end);
-    return end;
-  }
-  if (layer.src === undefined || layer.dst === undefined) return end;
-  const pseudo = sum16(data, start + 12, start + 20, layer.protocol as number);
-  transport(ctx, layer, layer.protocol as number, start + headerLength, end, pseudo);
-  return end;
-}
-
-function ipv6Packet(ctx: Context, start: number): number {
-  const { data, packet } = ctx;
-  const layer = header(ctx, "ipv6", start, 40, IPV6_FIELDS, "IPv6");
-  name(layer, "dscp", DSCP);
-  name(layer, "ecn", ECN);
-  if (layer.dst === undefined) return Math.max(data.length, ctx.wire);
-  let next = data[start + 6];
-  let at = start + 40;
-  const extensionHeaders = [];
-  // Extension headers, as far as the transport header.
-  while ([0, 43, 44, 51, 60].includes(next) && at + 8 <= data.length) {
-    const length = next === 44 ? 8 : next === 51 ? (data[at + 1] + 2) * 4 : (data[at + 1] + 1) * 8;
-    extensionHeaders.push({ type: next, start: at, end: at + length - 1 });
-    next = data[at];
-    at += length;
-  }
-  layer.end = Math.min(at, data.length) - 1;
-  name(layer, "nextHeader", IP_PROTOCOLS);
-  if (extensionHeaders.length > 0) layer.extensionHeaders = extensionHeaders;
-  const payloadLength = layer.payloadLength as number;
-  let end = start + 40 + payloadLength;
-  if (end > ctx.wire) {
-    packet.notes.push(
-      `the IPv6 payload length ${payloadLength} does not fit the ${
-        data.length - start - 40
-      } bytes captured`,
-    );
-    end = Math.max(ctx.wire, data.length);
-  }
-  if (at > end) return end;
-  const pseudo = sum16(data, start + 8, start + 40, next);
-  transport(ctx, layer, next, at, end, pseudo);
-  return end;
-}
-
-/**
- * TCP, UDP or another protocol in bytes `start` to `end` (exclusive, on the
- * wire: the capture may hold fewer). `pseudo` is the sum of the pseudo
- * header without the length.
- */
-function transport(
-  ctx: Context,
-  ip: Layer,
-  protocol: number,
-  start: number,
-  end: number,
-  pseudo: number,
-): void {
-  const { data, view, packet } = ctx;
-  if (protocol !== 6 && protocol !== 17) {
-    const name = IP_PROTOCOLS[protocol] ?? `IP protocol ${protocol}`;
-    packet.notes.push(`${name}: not TCP or UDP, not dissected further`);
-    undissected(ctx, start, `${name} (protocol ${protocol}) is not dissected by framecat`, end);
-    return;
-  }
-  const udp = protocol === 17;
-  const minimum = udp ? 8 : 20;
-  if (start + minimum > end) {
-    const what = udp ? "UDP" : "TCP";
-    packet.notes.push(
-      `the ${what} header is cut short: it needs ${minimum} bytes from byte ${start}`,
-    );
-    undissected(ctx, start, `a ${what} header shorter than ${minimum} bytes`, end);
-    return;
-  }
-  let headerLength = minimum;
-  if (!udp && start + 12 < data.length) {
-    headerLength = (data[start + 12] >> 4) * 4;
-    if (headerLength < 20 || start + headerLength > end) {
-      packet.notes.push(
-        `the TCP header claims ${headerLength} bytes, which the segment cannot hold`,
-      );
-      undissected(ctx, start, `a TCP header claiming ${headerLength} bytes`, end);
-      return;
-    }
-  }
-  const layer = header(
-    ctx,
-    udp ? "udp" : "tcp",
-    start,
-    headerLength,
-    udp ? UDP_FIELDS : TCP_FIELDS,
-    udp ? "UDP" : "TCP",
-    "options",
-  );
-  if (!udp && layer.flags !== undefined) layer.flagBits = view.getUint16(start + 12) & 0x0fff;
-  if (!udp && headerLength > 20) {
-    const options = tcpOptions(data, view, start + 20, Math.min(start + headerLength, data.length));
-    if (options.length > 0) layer.options = options;
-    if (start + headerLength <= data.length) {
-      layer.fieldRanges!.options = [start + 20, start + headerLength - 1];
-    }
-  }
-  const payloadLength = end - start - headerLength;
-  layer.payloadLength = payloadLength;
-  if (layer.checksum !== undefined) {
-    const length = end - start;
-    let status: string;
-    if (udp && layer.checksum === 0 && ip.layer === "ipv4") status = "not present";
-    else if (end > data.length) status = "unverified (not all captured)";
-    else if (sum16(data, start, end, pseudo + length) === 0xffff) status = "correct";
-    else if (ctx.outgoing || layer.checksum === fold(pseudo + length)) {
-      // The pseudo header's sum alone: the network card was to finish it.
-      status = "unverified (likely offloaded)";
-    } else status = "incorrect";
-    layer.checksumStatus = status;
-    if (status === "incorrect" || status === "unverified (likely offloaded)") {
-      const rest = sum16(data, start, end, pseudo + length) + 0xffff - (layer.checksum as number);
-      layer.checksumCalculated = ~fold(rest) & 0xffff;
-    }
-  }
-  const payloadStart = start + headerLength;
-  const captured = Math.max(0, Math.min(end, data.length) - payloadStart);
-  if (captured > 0) {
-    const payload: Layer = {
-      layer: "payload",
-      start: payloadStart,
-      end: payloadStart + captured - 1,
-    };
-    if (captured < payloadLength) {
-      payload.length = payloadLength;
-      payload.captured = captured;
-    }
-    packet.layers.push(payload);
-  }
-  if (udp || layer.flags === undefined) {
-    if (!udp) packet.notes.push("the TCP flags were not captured: its stream is not followed");
-    return;
-  }
-  packet.tcp = {
-    src: ip.src as string,
-    dst: ip.dst as string,
-    srcPort: layer.srcPort as number,
-    dstPort: layer.dstPort as number,
-    seq: layer.seq as number,
-    ack: layer.ack as number,
-    flags: layer.flags as string[],
-    window: (layer.window as number | undefined) ?? 0,
-    windowScale: (layer.options as Record<string, unknown>[] | undefined)
-      ?.find((o) => o.kind === "WS")?.value as number | undefined,
-    payload: data.subarray(payloadStart, payloadStart + captured),
-    payloadLength,
-  };
-}
-
-/**
- * A header of `size` bytes at `start`, with each field that was captured;
- * the fields past the capture's end are listed in `missing` and noted.
- */
-function header(
-  ctx: Context,
-  name: LayerName,
-  start: number,
-  size: number,
-  fields: Field[],
-  what: string = name,
-  extra?: string,
-): Layer {
-  const { data, view } = ctx;
-  const layer: Layer = {
-    layer: name,
-    start,
-    end: Math.min(start + size, data.length) - 1,
-    fieldRanges: {},
-  };
-  const ranges = layer.fieldRanges!;
-  let bits: Record<string, [number, number]> | undefined;
-  let missing: string[] | undefined;
-  for (const [field, from, to, read, fieldBits] of fields) {
-    if (start + to >= data.length) {
-      (missing ??= []).push(field);
-      continue;
-    }
-    layer[field] = read(view, start + from, data);
-    ranges[field] = [start + from, start + to];
-    if (fieldBits) (bits ??= {})[field] = fieldBits;
-  }
-  if (bits) layer.fieldBits = bits;
-  // The variable part after the fixed fields (options), when there is one and it was cut.
-  const fixed = fields[fields.length - 1][2] + 1;
-  if (extra && size > fixed && start + size > data.length) (missing ??= []).push(extra);
-  if (missing) {
-    layer.missing = missing;
-    const captured = Math.max(0, data.length - start);
-    ctx.packet.notes.push(
-      `the ${what} header is cut ${
-        ctx.wire > data.length ? "by the snap length" : "short"
-      }: ${captured} of its ${size} bytes captured (${missing.join(", ")} missing)`,
-    );
-  }
-  // A header of which nothing was captured has no bytes to show.
-  if (layer.end >= start) ctx.packet.layers.push(layer);
-  return layer;
-}
-
-/** Whether `size` bytes from `at` were captured; if not, says so. */
-function whole(ctx: Context, at: number, size: number, what: string): boolean {
-  if (at + size <= ctx.data.length) return true;
-  ctx.packet.notes.push(`${what} is cut short: it needs ${size} bytes from byte ${at}`);
-  undissected(ctx, at, `${what} is cut short`);
-  return false;
-}
-
-/** Adds `${field}Name` from a table, when the field was captured. */
-function name(layer: Layer, field: string, names: Record<number, string> | string[]): void {
-  const value = layer[field];
-  if (typeof value === "number") {
-    layer[`${field}Name`] = (names as Record<number, string>)[value] ?? "unknown";
-  }
-}
-
-/** Marks bytes `start` to `end` (exclusive, at most what was captured) undissected. */
-function undissected(ctx: Context, start: number, reason: string, end = Infinity): number {
-  const last = Math.min(end, ctx.data.length) - 1;
-  if (last >= start) ctx.packet.layers.push({ layer: "undissected", start, end: last, reason });
-  return Math.max(start, Math.min(end, ctx.wire));
-}
-
-/** Ethernet's bytes after its payload: padding up to the 60-byte minimum, then a trailer. */
-function trailer(ctx: Context, start: number): void {
-  const { data, packet } = ctx;
-  const padEnd = Math.min(Math.max(start, 60), data.length);
-  if (padEnd > start) {
-    packet.layers.push({
-      layer: "trailer",
-      start,
-      end: padEnd - 1,
-      kind: "padding",
-      reason: "Ethernet padding: a frame has at least 60 bytes (64 with its FCS)",
-    });
-  }
-  if (data.length > padEnd) {
-    packet.layers.push({
-      layer: "trailer",
-      start: padEnd,
-      end: data.length - 1,
-      kind: "trailer",
-      reason: "bytes after the Ethernet payload and its padding (a trailer, or the FCS)",
-    });
-  }
-}
-
-function tcpOptions(
-  data: Uint8Array,
-  view: DataView,
-  start: number,
-  end: number,
-): Record<string, unknown>[] {
-  const options: Record<string, unknown>[] = [];
-  for (let at = start; at < end;) {
-    const kind = data[at];
-    if (kind === 0) break;
-    if (kind === 1) {
-      at++;
-      continue;
-    }
-    const length = data[at + 1];
-    if (at + 1 >= end || length < 2 || at + length > end) {
-      options.push({ kind: "malformed", at });
-      break;
-    }
-    if (kind === 2 && length === 4) options.push({ kind: "MSS", value: view.getUint16(at + 2) });
-    else if (kind === 3 && length === 3) options.push({ kind: "WS", value: data[at + 2] });
-    else if (kind === 4) options.push({ kind: "SACK_PERM" });
-    else if (kind === 5) {
-      const blocks = [];
-      for (let b = at + 2; b + 8 <= at + length; b += 8) {
-        blocks.push([view.getUint32(b), view.getUint32(b + 4)]);
-      }
-      options.push({ kind: "SACK", blocks });
-    } else if (kind === 8 && length === 10) {
-      options.push({ kind: "TS", value: view.getUint32(at + 2), echo: view.getUint32(at + 6) });
-    } else options.push({ kind, length });
-    at += length;
-  }
-  return options;
-}
-
-/** The ones' complement sum of bytes `start` to `end` (exclusive) plus `initial`, folded. */
-function sum16(data: Uint8Array, start: number, end: number, initial: number): number {
-  let sum = initial;
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (data[i] << 8) | data[i + 1];
-  if (i < end) sum += data[i] << 8;
-  return fold(sum);
-}
-
-function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
-}
-
-function mac(data: Uint8Array, at: number, length = 6): string {
-  let text = "";
-  for (let i = at; i < at + length && i < data.length; i++) {
-    text += (i === at ? "" : ":") + HEX[data[i]];
-  }
-  return text;
-}
-
-/** An IPv6 address in its shortest form (RFC 5952). */
-function ipv6(bytes: Uint8Array): string {
-  const groups = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
-  let best = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    let j = i;
-    while (j < 8 && groups[j] === "0") j++;
-    if (j - i > bestLength) [best, bestLength] = [i, j - i];
-    i = j === i ? i + 1 : j;
-  }
-  if (best < 0) return groups.join(":");
-  return `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLength).join(":")}`;
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-function hex(value: number | Uint8Array, width = 2): string {
-  if (typeof value === "number") return value.toString(16).padStart(width, "0");
-  let text = "";
-  for (const b of value) text += HEX[b];
-  return text;
 }

@@ -1,8 +1,11 @@
 /**
  * Reads packet captures as tcpdump, tshark and Wireshark write them: classic
- * pcap (either byte order, microsecond or nanosecond timestamps) and pcapng
- * (section headers, interface descriptions, enhanced and simple packet
- * blocks; other blocks are skipped). The file is read as a stream: only the
+ * pcap (either byte order, microsecond or nanosecond timestamps, and the
+ * modified format of magic 0xa1b2cd34) and pcapng (section headers,
+ * interface descriptions with if_tsresol and if_tsoffset, enhanced, simple
+ * and obsolete packet blocks; custom and systemd journal blocks numbered as
+ * Wireshark numbers them; other blocks skipped). Times are given exactly, in
+ * nanoseconds, beside the float. The file is read as a stream: only the
  * packet being read is held, whatever the capture's size.
  *
  * @example
@@ -24,9 +27,17 @@
 export interface CapturedPacket {
   /** Its number in the file, from 1, as Wireshark counts. */
   number: number;
-  /** Capture time in seconds since the epoch (with the file's resolution). */
+  /** Capture time in seconds since the epoch (a float: about 0.1 µs from it, for today's dates). */
   time: number;
-  /** The link type of its interface (1 Ethernet, 0 BSD loopback, 101 raw IP, 113 and 276 Linux cooked). */
+  /**
+   * Capture time in whole nanoseconds since the epoch, as decimal digits
+   * (exact where `time` is rounded; coarser resolutions give trailing zeros).
+   */
+  timeNs: string;
+  /**
+   * The link type of its interface (1 Ethernet, 0 BSD loopback, 108 OpenBSD
+   * loopback, 101 raw IP, 113 and 276 Linux cooked); -1 for a `block`.
+   */
   linkType: number;
   /**
    * The bytes captured, at most the snap length. When read from a stream
@@ -37,13 +48,32 @@ export interface CapturedPacket {
   originalLength: number;
   /** Offset of its record in the file. */
   offset: number;
+  /**
+   * Set for a pcapng block that is not a packet but that Wireshark numbers as
+   * a frame (a custom block, a systemd journal export): what it is. Its
+   * `data` is empty and its `linkType` -1.
+   */
+  block?: string;
 }
+
+/** Blocks that are no packets but that Wireshark numbers as frames, and their names. */
+const NUMBERED_BLOCKS: Record<number, string> = {
+  9: "a systemd journal export block",
+  0x0bad: "a custom block (copiable)",
+  0x40000bad: "a custom block (not copiable)",
+};
 
 /** Where {@linkcode readCaptureStream} reads a capture from. */
 export type CaptureSource =
   | { read(p: Uint8Array): Promise<number | null> }
   | AsyncIterable<Uint8Array>
   | Iterable<Uint8Array>;
+
+/** Options for {@linkcode readCapture} and {@linkcode readCaptureStream}. */
+export interface ReadCaptureOptions {
+  /** The file's name, said in errors: "Cannot read capture NAME: byte 0: ...". */
+  name?: string;
+}
 
 /** A record larger than this is taken for a broken file rather than buffered. */
 const MAX_RECORD = 0x4000000 + 0x10000;
@@ -62,8 +92,11 @@ const MAX_RECORD = 0x4000000 + 0x10000;
  * assert.throws(() => [...readCapture(new TextEncoder().encode("not a capture"))], SyntaxError);
  * ```
  */
-export function* readCapture(file: Uint8Array): Generator<CapturedPacket, void, undefined> {
-  const parser = new CaptureParser();
+export function* readCapture(
+  file: Uint8Array,
+  options: ReadCaptureOptions = {},
+): Generator<CapturedPacket, void, undefined> {
+  const parser = new CaptureParser(options.name);
   parser.push(file);
   yield* parser.packets();
   parser.end();
@@ -91,8 +124,9 @@ export function* readCapture(file: Uint8Array): Generator<CapturedPacket, void, 
  */
 export async function* readCaptureStream(
   source: CaptureSource,
+  options: ReadCaptureOptions = {},
 ): AsyncGenerator<CapturedPacket, void, undefined> {
-  const parser = new CaptureParser();
+  const parser = new CaptureParser(options.name);
   if ("read" in source && typeof source.read === "function") {
     const reader = source as { read(p: Uint8Array): Promise<number | null> };
     while (true) {
@@ -111,19 +145,49 @@ export async function* readCaptureStream(
   parser.end();
 }
 
-function broken(offset: number, why: string, packet?: number): SyntaxError {
+function broken(
+  name: string | undefined,
+  offset: number,
+  why: string,
+  packet?: number,
+): SyntaxError {
   const where = packet === undefined ? `byte ${offset}` : `packet ${packet} at byte ${offset}`;
-  return new SyntaxError(`Cannot read capture: ${where}: ${why}`);
+  return new SyntaxError(
+    `Cannot read capture${name === undefined ? "" : ` ${name}`}: ${where}: ${why}`,
+  );
 }
 
 interface Interface {
   linkType: number;
   /** Timestamp units per second. */
   resolution: number;
+  /** if_tsoffset: seconds added to every timestamp. */
+  offset: number;
 }
+
+/** Seconds and a fraction of `resolution` units as a float and as exact nanoseconds. */
+function times(seconds: bigint, fraction: bigint, resolution: number): [number, string] {
+  const big = BigInt(resolution);
+  const ns = seconds * 1_000_000_000n + (fraction * 1_000_000_000n) / big;
+  return [Number(seconds) + Number(fraction) / resolution, ns.toString()];
+}
+
+/** The least length of each pcapng block that framecat reads: its fixed fields. */
+const LEAST_LENGTH: Record<number, [number, string]> = {
+  1: [20, "an interface description block"],
+  2: [32, "an obsolete packet block"],
+  3: [16, "a simple packet block"],
+  6: [32, "an enhanced packet block"],
+};
 
 /** Turns bytes pushed in any pieces into packets. */
 class CaptureParser {
+  /** The file's name, for error messages. */
+  #name: string | undefined;
+  constructor(name?: string) {
+    this.#name = name;
+  }
+
   #buf: Uint8Array = new Uint8Array(0);
   #view: DataView = new DataView(this.#buf.buffer);
   #start = 0;
@@ -133,9 +197,13 @@ class CaptureParser {
   #format: "pcap" | "pcapng" | undefined;
   #little = true;
   #nano = false;
+  /** Bytes of a pcap record's header. */
+  #recordHeader = 16;
   #linkType = 0;
   #interfaces: Interface[] = [];
   #number = 1;
+  /** The last packet's time, for blocks without one. */
+  #last: [number, string] = [0, "0"];
 
   /** Room for at least `size` more bytes at the end of the buffer; fill it, then `commit`. */
   room(size: number): Uint8Array {
@@ -176,7 +244,20 @@ class CaptureParser {
   *packets(): Generator<CapturedPacket, void, undefined> {
     if (this.#format === undefined && !this.#readFileHeader()) return;
     while (true) {
-      const packet = this.#format === "pcap" ? this.#nextPcap() : this.#nextPcapng();
+      let packet: CapturedPacket | null | undefined;
+      const at = this.#base + this.#start;
+      try {
+        packet = this.#format === "pcap" ? this.#nextPcap() : this.#nextPcapng();
+      } catch (error) {
+        // A read past a record's end that no check foresaw: still a broken file, not a crash.
+        if (!(error instanceof RangeError)) throw error;
+        throw broken(
+          this.#name,
+          at,
+          `a record's fields go past its end (${error.message})`,
+          this.#number,
+        );
+      }
       if (packet === null) return;
       if (packet !== undefined) yield packet;
     }
@@ -187,20 +268,25 @@ class CaptureParser {
     const have = this.#end - this.#start;
     const at = this.#base + this.#start;
     if (this.#format === undefined) {
-      if (have < 4) throw broken(0, `the file has ${have} bytes, too few for a capture`);
-      throw broken(0, "the pcap file header is cut short");
+      if (have < 4) {
+        throw broken(this.#name, 0, `the file has ${have} bytes, too few for a capture`);
+      }
+      throw broken(this.#name, 0, "the pcap file header is cut short");
     }
     if (have === 0) return;
     if (this.#format === "pcapng") {
-      if (have < 12) throw broken(at, "the file ends inside a block header");
+      if (have < 12) throw broken(this.#name, at, "the file ends inside a block header");
       const length = this.#view.getUint32(this.#start + 4, this.#little);
-      throw broken(at, `a block of ${length} bytes goes past the end of the file`);
+      throw broken(this.#name, at, `a block of ${length} bytes goes past the end of the file`);
     }
-    if (have < 16) throw broken(at, "the file ends inside a packet header", this.#number);
+    if (have < this.#recordHeader) {
+      throw broken(this.#name, at, "the file ends inside a packet header", this.#number);
+    }
     const captured = this.#view.getUint32(this.#start + 8, this.#little);
     throw broken(
+      this.#name,
       at,
-      `the file ends after ${have - 16} of the packet's ${captured} bytes`,
+      `the file ends after ${have - this.#recordHeader} of the packet's ${captured} bytes`,
       this.#number,
     );
   }
@@ -213,12 +299,14 @@ class CaptureParser {
       this.#format = "pcapng";
       return true;
     }
-    if (![0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(magic)) {
-      throw broken(0, "the file is neither pcap nor pcapng (unknown magic number)");
+    if (![0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0xa1b2cd34, 0x34cdb2a1].includes(magic)) {
+      throw broken(this.#name, 0, "the file is neither pcap nor pcapng (unknown magic number)");
     }
     if (have < 24) return false;
-    this.#little = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
+    this.#little = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1 || magic === 0x34cdb2a1;
     this.#nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
+    // Alexey Kuznetzov's modified pcap: 8 more bytes per record (interface, protocol, type).
+    this.#recordHeader = magic === 0xa1b2cd34 || magic === 0x34cdb2a1 ? 24 : 16;
     this.#linkType = this.#view.getUint32(this.#start + 20, this.#little) & 0x0fffffff;
     this.#format = "pcap";
     this.#start += 24;
@@ -228,24 +316,33 @@ class CaptureParser {
   /** The next packet, or null when its record is not complete yet. */
   #nextPcap(): CapturedPacket | null {
     const at = this.#start;
-    if (this.#end - at < 16) return null;
+    const head = this.#recordHeader;
+    if (this.#end - at < head) return null;
     const view = this.#view;
     const little = this.#little;
     const captured = view.getUint32(at + 8, little);
     const offset = this.#base + at;
     if (captured > 0x4000000) {
-      throw broken(offset, `the header claims ${captured} captured bytes`, this.#number);
+      throw broken(
+        this.#name,
+        offset,
+        `the header claims ${captured} captured bytes`,
+        this.#number,
+      );
     }
-    if (this.#end - at < 16 + captured) return null;
+    if (this.#end - at < head + captured) return null;
     const seconds = view.getUint32(at, little);
     const fraction = view.getUint32(at + 4, little);
     const original = view.getUint32(at + 12, little);
-    this.#start = at + 16 + captured;
+    this.#start = at + head + captured;
+    const [time, timeNs] = times(BigInt(seconds), BigInt(fraction), this.#nano ? 1e9 : 1e6);
+    this.#last = [time, timeNs];
     return {
       number: this.#number++,
-      time: seconds + fraction / (this.#nano ? 1e9 : 1e6),
+      time,
+      timeNs,
       linkType: this.#linkType,
-      data: this.#buf.subarray(at + 16, at + 16 + captured),
+      data: this.#buf.subarray(at + head, at + head + captured),
       originalLength: Math.max(original, captured),
       offset,
     };
@@ -264,16 +361,30 @@ class CaptureParser {
       const order = view.getUint32(at + 8, true);
       if (order === 0x1a2b3c4d) little = true;
       else if (order === 0x4d3c2b1a) little = false;
-      else throw broken(offset, "a section header with an unknown byte-order magic");
+      else throw broken(this.#name, offset, "a section header with an unknown byte-order magic");
     }
     const length = view.getUint32(at + 4, little);
     if (length < 12 || length % 4 !== 0) {
-      throw broken(offset, `a block claims a length of ${length} bytes`);
+      throw broken(this.#name, offset, `a block claims a length of ${length} bytes`);
     }
     if (length > MAX_RECORD) {
-      throw broken(offset, `a block claims a length of ${length} bytes, more than 64 MiB`);
+      throw broken(
+        this.#name,
+        offset,
+        `a block claims a length of ${length} bytes, more than 64 MiB`,
+      );
     }
     if (this.#end - at < length) return null;
+    const least = LEAST_LENGTH[type];
+    if (least && length < least[0]) {
+      const packet = type === 1 ? undefined : this.#number;
+      throw broken(
+        this.#name,
+        offset,
+        `${least[1]} of ${length} bytes, fewer than the ${least[0]} its fixed fields need`,
+        packet,
+      );
+    }
     this.#start = at + length;
     const body = at + 8;
     const end = at + length - 4;
@@ -283,20 +394,34 @@ class CaptureParser {
     } else if (type === 1) {
       this.#interfaces.push({
         linkType: view.getUint16(body, little),
-        resolution: interfaceResolution(view, body + 8, end, little),
+        ...interfaceOptions(view, body + 8, end, little),
       });
-    } else if (type === 6 || type === 3) {
-      const enhanced = type === 6;
-      const id = enhanced ? view.getUint32(body, little) : 0;
+    } else if (type === 6 || type === 3 || type === 2) {
+      const enhanced = type !== 3;
+      const id = type === 6
+        ? view.getUint32(body, little)
+        : type === 2
+        ? view.getUint16(body, little)
+        : 0;
       const iface = this.#interfaces[id];
-      if (!iface) throw broken(offset, `a packet of an undescribed interface ${id}`, this.#number);
+      if (!iface) {
+        throw broken(
+          this.#name,
+          offset,
+          `a packet of an undescribed interface ${id}`,
+          this.#number,
+        );
+      }
       let time = 0;
+      let timeNs = "0";
       let captured: number;
       let original: number;
       let data: number;
       if (enhanced) {
-        const ticks = view.getUint32(body + 4, little) * 2 ** 32 + view.getUint32(body + 8, little);
-        time = ticks / iface.resolution;
+        const ticks = BigInt(view.getUint32(body + 4, little)) * 2n ** 32n +
+          BigInt(view.getUint32(body + 8, little));
+        const big = BigInt(iface.resolution);
+        [time, timeNs] = times(ticks / big + BigInt(iface.offset), ticks % big, iface.resolution);
         captured = view.getUint32(body + 12, little);
         original = view.getUint32(body + 16, little);
         data = body + 20;
@@ -307,35 +432,70 @@ class CaptureParser {
       }
       if (data + captured > end) {
         throw broken(
+          this.#name,
           offset,
           `the block claims ${captured} captured bytes, more than it holds`,
           this.#number,
         );
       }
+      this.#last = [time, timeNs];
       return {
         number: this.#number++,
         time,
+        timeNs,
         linkType: iface.linkType,
         data: this.#buf.subarray(data, data + captured),
         originalLength: Math.max(original, captured),
         offset,
       };
     }
+    const numbered = NUMBERED_BLOCKS[type];
+    if (numbered !== undefined) {
+      const custom = type !== 9 && length >= 16;
+      const enterprise = custom ? `, enterprise ${view.getUint32(body, little)}` : "";
+      // Its data, as Wireshark counts the frame's length: after the enterprise number.
+      const data = this.#buf.subarray(custom ? body + 4 : body, end);
+      return {
+        number: this.#number++,
+        // No time of its own: the previous packet's, as a time column would keep order.
+        time: this.#last[0],
+        timeNs: this.#last[1],
+        linkType: -1,
+        data,
+        originalLength: data.length,
+        offset,
+        block: `${numbered} (type 0x${type.toString(16).padStart(8, "0")}${enterprise}): ` +
+          "not a packet, numbered as Wireshark numbers it",
+      };
+    }
     return undefined;
   }
 }
 
-/** The if_tsresol option of an interface description: units per second (default microseconds). */
-function interfaceResolution(view: DataView, start: number, end: number, little: boolean): number {
+/**
+ * The if_tsresol option of an interface description (units per second,
+ * default microseconds) and its if_tsoffset (seconds, default 0).
+ */
+function interfaceOptions(
+  view: DataView,
+  start: number,
+  end: number,
+  little: boolean,
+): { resolution: number; offset: number } {
+  const found = { resolution: 1e6, offset: 0 };
   for (let at = start; at + 4 <= end;) {
     const code = view.getUint16(at, little);
     const length = view.getUint16(at + 2, little);
-    if (code === 0) break;
+    if (code === 0 || at + 4 + length > end) break;
     if (code === 9 && length >= 1) {
       const value = view.getUint8(at + 4);
-      return value & 0x80 ? 2 ** (value & 0x7f) : 10 ** value;
+      // Resolutions finer than 2^-53 or 10^-15 s are not read exactly: taken as nanoseconds' limit.
+      const exponent = Math.min(value & 0x7f, value & 0x80 ? 53 : 15);
+      found.resolution = value & 0x80 ? 2 ** exponent : 10 ** exponent;
+    } else if (code === 14 && length === 8) {
+      found.offset = Number(view.getBigInt64(at + 4, little));
     }
     at += 4 + Math.ceil(length / 4) * 4;
   }
-  return 1e6;
+  return found;
 }

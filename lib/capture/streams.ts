@@ -5,7 +5,11 @@
  * (out-of-order, retransmitted and overlapping segments taken once, gaps
  * reported) and decoded as framecat frames, with the packets that carried
  * each message. A direction holds only the bytes of its unfinished frame
- * (and segments that arrived before the bytes ahead of them).
+ * (and segments that arrived before the bytes ahead of them). Memory is
+ * bounded whatever the capture: a connection is released once over (FIN or
+ * RST both ways, within a bound for late packets) or idle for 600 s of
+ * capture time, and past 20,000 followed at once the one seen least recently
+ * is forgotten (a problem says so once, and how many at the end).
  *
  * @example
  * ```ts
@@ -31,7 +35,15 @@
  */
 
 import { formatAddress } from "../address.ts";
-import { decodeFrames, FrameError, MAX_PAYLOAD_BYTES, MAX_PREFIX_DIGITS } from "../framing.ts";
+import { decodeFrames, FrameError, frameError, MAX_PAYLOAD_BYTES } from "../framing.ts";
+import {
+  MAX_PREFIX_DIGITS,
+  PREFIX_BAD,
+  PREFIX_PARTIAL,
+  prefixProblem,
+  type PrefixScan,
+  scanPrefix,
+} from "../framing/prefix.ts";
 import { decodeUtf8 } from "../utf8.ts";
 import type { TcpInfo } from "./layers.ts";
 
@@ -43,6 +55,25 @@ export interface SegmentView {
   relativeAck?: number;
   /** The window times the scale the SYN announced, when both sides did. */
   scaledWindow?: number;
+  /**
+   * The framecat frames whose bytes the segment carries, when they were
+   * decoded as it came (not when it waited for bytes before it).
+   */
+  frames?: FramePart[];
+}
+
+/** The bytes of one framecat frame that one segment carries; offsets in its payload, inclusive. */
+export interface FramePart {
+  /** The frame's number in its direction's stream, from 1. */
+  frame: number;
+  /** The length prefix's bytes here (the LF included when it is here), and their text. */
+  prefix?: [number, number];
+  prefixText?: string;
+  /** The payload's declared length, once its prefix is whole. */
+  length?: number;
+  /** The JSON payload's bytes here, and which of its bytes they are (from 0). */
+  json?: [number, number];
+  jsonFrom?: number;
 }
 
 /** A message decoded from a stream. */
@@ -82,6 +113,24 @@ export interface TcpStreamsOptions {
    * and skipped), and missing bytes are given up as a gap. Defaults to 64 MiB.
    */
   maxUnfinishedBytes?: number;
+  /**
+   * Connections followed at once, at most: past it the one idle longest is
+   * forgotten (its unfinished frame reported), and a problem says so once;
+   * the end says how many were. Each costs about 600 bytes of heap. Defaults
+   * to 20,000.
+   */
+  maxConnections?: number;
+  /**
+   * A connection without a packet for this many seconds of capture time is
+   * forgotten, as if it had ended. Defaults to 600.
+   */
+  idleSeconds?: number;
+}
+
+/** Options for {@linkcode TcpStreams.add}. */
+export interface AddSegmentOptions {
+  /** The packet's capture time in seconds: connections idle too long are forgotten. */
+  time?: number;
 }
 
 interface Held {
@@ -106,7 +155,22 @@ interface Direction {
   held: Held[];
   heldBytes: number;
   reverse: string;
-  decoder: FrameDecoder;
+  /** The connection, which both directions share. */
+  connection: Connection;
+  /** Whether the stream is framecat's port's. */
+  ours: boolean;
+  /** Made when the first byte comes: a connection without data costs no decoder. */
+  decoder?: FrameDecoder;
+}
+
+/** A followed connection, in the list of all of them from least to most recently seen. */
+interface Connection {
+  /** The key of its first direction seen. */
+  key: string;
+  /** Its last packet's capture time. */
+  seen: number;
+  older?: Connection;
+  newer?: Connection;
 }
 
 type Event = MessageRecord | ProblemRecord | BadFrame;
@@ -131,6 +195,14 @@ export class TcpStreams {
   #budget: Budget;
   /** Keys of connections over in both directions, oldest first: forgotten beyond a bound. */
   #closed: string[] = [];
+  /** The ends of the list of followed connections: least and most recently seen. */
+  #oldest: Connection | undefined;
+  #newest: Connection | undefined;
+  #count = 0;
+  #maxConnections: number;
+  #idleSeconds: number;
+  /** Connections forgotten because there were too many. */
+  #dropped = 0;
 
   /** Follows streams; `port` names the framecat port. */
   constructor(options: TcpStreamsOptions = {}) {
@@ -138,6 +210,13 @@ export class TcpStreams {
     this.#maxBytes = options.maxBytes ?? MAX_PAYLOAD_BYTES;
     this.#maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
     this.#budget = { used: 0, limit: options.maxUnfinishedBytes ?? 64 * 1024 * 1024 };
+    this.#maxConnections = options.maxConnections ?? 20_000;
+    this.#idleSeconds = options.idleSeconds ?? 600;
+  }
+
+  /** Connections followed now (both directions of one count once). */
+  get connections(): number {
+    return this.#count;
   }
 
   /** Whether `take()` has records to give. */
@@ -146,9 +225,10 @@ export class TcpStreams {
   }
 
   /** Adds a segment of packet `number`; returns its relative numbers. */
-  add(number: number, tcp: TcpInfo): SegmentView {
+  add(number: number, tcp: TcpInfo, options: AddSegmentOptions = {}): SegmentView {
     const key = `${tcp.src}|${tcp.srcPort}|${tcp.dst}|${tcp.dstPort}`;
     const syn = tcp.flags.includes("SYN");
+    if (options.time !== undefined) this.#forgetIdle(options.time);
     let direction = this.#directions.get(key);
     if (!direction || (syn && ((!direction.sawSyn && !direction.started) || direction.ended))) {
       const from = formatAddress({ hostname: tcp.src, port: tcp.srcPort });
@@ -167,19 +247,29 @@ export class TcpStreams {
         held: [],
         heldBytes: 0,
         reverse: `${tcp.dst}|${tcp.dstPort}|${tcp.src}|${tcp.srcPort}`,
-        decoder: new FrameDecoder(name, ours, this.#maxBytes, this.#budget, this.#events),
+        connection: this.#directions.get(`${tcp.dst}|${tcp.dstPort}|${tcp.src}|${tcp.srcPort}`)
+          ?.connection ?? { key, seen: 0 },
+        ours,
       };
       this.#directions.set(key, direction);
     }
+    this.#seen(direction.connection, options.time ?? 0);
+    if (this.#count > this.#maxConnections) this.#forgetOldest();
     const relativeSeq = (tcp.seq - direction.base) >>> 0;
     const wire = Math.max(tcp.payloadLength ?? 0, tcp.payload.length);
+    let frames: FramePart[] | undefined;
     if (wire > 0) {
       direction.started = true;
       const offset = ((syn ? tcp.seq + 1 : tcp.seq) - direction.base - 1) >>> 0;
+      frames = this.#decoder(direction).parts = [];
       this.#segment(direction, offset, tcp.payload, wire - tcp.payload.length, number);
+      direction.decoder!.parts = undefined;
+      // A stream not taken for framecat's (no valid frame yet, not on its port) names no frames.
+      if (!direction.decoder!.shown) frames = undefined;
     }
     const other = this.#directions.get(direction.reverse);
     const view: SegmentView = { relativeSeq };
+    if (frames && frames.length > 0) view.frames = frames;
     if (other && tcp.flags.includes("ACK")) view.relativeAck = (tcp.ack - other.base) >>> 0;
     if (!syn && direction.windowScale !== undefined && other?.windowScale !== undefined) {
       view.scaledWindow = tcp.window * 2 ** direction.windowScale;
@@ -199,7 +289,7 @@ export class TcpStreams {
   #end(direction: Direction, key: string): void {
     if (direction.ended || direction.held.length > 0) return;
     direction.ended = true;
-    direction.decoder.end();
+    direction.decoder?.end();
     const other = this.#directions.get(direction.reverse);
     if (other && !other.ended) return;
     // Both directions are over: keep their sequence bases for late packets, within a bound.
@@ -207,9 +297,75 @@ export class TcpStreams {
     if (this.#closed.length > MAX_CLOSED) {
       const old = this.#closed.shift()!;
       const gone = this.#directions.get(old);
-      this.#directions.delete(old);
-      if (gone) this.#directions.delete(gone.reverse);
+      if (gone?.ended) this.#forget(gone.connection);
     }
+  }
+
+  /** Moves a connection to the most recently seen end of the list (adding it if new). */
+  #seen(connection: Connection, time: number): void {
+    connection.seen = time;
+    if (this.#newest === connection) return;
+    if (connection.older || connection.newer || this.#oldest === connection) {
+      this.#unlink(connection);
+    }
+    connection.older = this.#newest;
+    connection.newer = undefined;
+    if (this.#newest) this.#newest.newer = connection;
+    else this.#oldest = connection;
+    this.#newest = connection;
+    this.#count++;
+  }
+
+  #unlink(connection: Connection): void {
+    if (connection.older) connection.older.newer = connection.newer;
+    else this.#oldest = connection.newer;
+    if (connection.newer) connection.newer.older = connection.older;
+    else this.#newest = connection.older;
+    connection.older = connection.newer = undefined;
+    this.#count--;
+  }
+
+  /** Forgets a connection: its directions end (unfinished frames reported) and are dropped. */
+  #forget(connection: Connection): void {
+    if (connection.older || connection.newer || this.#oldest === connection) {
+      this.#unlink(connection);
+    }
+    const first = this.#directions.get(connection.key);
+    if (!first) return;
+    const both: [string, Direction | undefined][] = [
+      [connection.key, first],
+      [first.reverse, this.#directions.get(first.reverse)],
+    ];
+    for (const [key, direction] of both) {
+      if (!direction || direction.connection !== connection) continue;
+      while (direction.held.length > 0) this.#skipToHeld(direction);
+      if (!direction.ended) direction.decoder?.end();
+      direction.ended = true;
+      this.#directions.delete(key);
+    }
+  }
+
+  /** Forgets the connections idle for longer than the bound, at capture time `now`. */
+  #forgetIdle(now: number): void {
+    while (this.#oldest && this.#oldest.seen < now - this.#idleSeconds) {
+      this.#forget(this.#oldest);
+    }
+  }
+
+  /** Forgets the connection seen least recently: too many are followed. */
+  #forgetOldest(): void {
+    const connection = this.#oldest!;
+    const direction = this.#directions.get(connection.key);
+    if (this.#dropped++ === 0 && direction) {
+      this.#events.push({
+        type: "problem",
+        stream: direction.name,
+        reason: `more than ${this.#maxConnections} connections at once: the one seen least ` +
+          "recently is forgotten, and so on (each one's unfinished frame is reported, and its " +
+          "later packets are followed as a new connection)",
+      });
+    }
+    this.#forget(connection);
   }
 
   /** The records that the segments added so far completed, in order. */
@@ -226,9 +382,19 @@ export class TcpStreams {
   finish(): Promise<(MessageRecord | ProblemRecord)[]> {
     for (const direction of this.#directions.values()) {
       while (direction.held.length > 0) this.#skipToHeld(direction);
-      if (!direction.ended) direction.decoder.end();
+      if (!direction.ended) direction.decoder?.end();
     }
     this.#directions.clear();
+    this.#oldest = this.#newest = undefined;
+    this.#count = 0;
+    if (this.#dropped > 0) {
+      this.#events.push({
+        type: "problem",
+        stream: "(all)",
+        reason: `${this.#dropped} connections were forgotten before their end: more than ` +
+          `${this.#maxConnections} were followed at once`,
+      });
+    }
     return this.take();
   }
 
@@ -258,8 +424,8 @@ export class TcpStreams {
   #apply(direction: Direction, skip: number, data: Uint8Array, cut: number, packet: number): void {
     const total = data.length + cut;
     if (skip >= total) return; // a retransmission of bytes already taken
-    const decoder = direction.decoder;
-    if (skip < data.length) decoder.feed(data.subarray(skip), packet);
+    const decoder = this.#decoder(direction);
+    if (skip < data.length) decoder.feed(data.subarray(skip), packet, skip);
     const missing = Math.min(cut, total - skip);
     if (missing > 0) decoder.gap(missing, `cut by the snap length in packet ${packet}`);
     direction.next = (direction.next + total - skip) >>> 0;
@@ -267,6 +433,8 @@ export class TcpStreams {
 
   #drain(direction: Direction): void {
     const held = direction.held;
+    // Segments that waited belong to packets already shown: their frames are not noted.
+    if (held.length > 0 && direction.decoder) direction.decoder.parts = undefined;
     while (held.length > 0 && ((held[0].offset - direction.next) | 0) <= 0) {
       const segment = held.shift()!;
       direction.heldBytes -= segment.data.length;
@@ -276,17 +444,26 @@ export class TcpStreams {
     }
   }
 
+  #decoder(direction: Direction): FrameDecoder {
+    return direction.decoder ??= new FrameDecoder(
+      direction.name,
+      direction.ours,
+      this.#maxBytes,
+      this.#budget,
+      this.#events,
+    );
+  }
+
   /** Gives up the bytes before the first held segment as a gap. */
   #skipToHeld(direction: Direction): void {
     const first = direction.held[0];
     const missing = (first.offset - direction.next) >>> 0;
-    direction.decoder.gap(missing, `packet ${first.packet} carries bytes after them`);
+    this.#decoder(direction).gap(missing, `packet ${first.packet} carries bytes after them`);
     direction.next = first.offset;
     this.#drain(direction);
   }
 }
 
-const LF = 0x0a;
 /** Connections over in both directions that are remembered (for late packets' relative numbers). */
 const MAX_CLOSED = 10_000;
 
@@ -312,8 +489,11 @@ class FrameDecoder {
   /** Frames finished (good, or cut by a gap). */
   #frames = 0;
   #stopped = false;
-  /** The prefix bytes so far; `#length` is -1 until its LF. */
-  #prefix: number[] = [];
+  /** The prefix bytes so far (it may span segments); `#length` is -1 until its LF. */
+  #prefix = new Uint8Array(MAX_PREFIX_DIGITS + 1);
+  #prefixLength = 0;
+  /** The prefix as the receiver scans it (framing/prefix.ts). */
+  #scan: PrefixScan = { start: 0, end: 0, maxBytes: 0, length: 0, payloadStart: 0 };
   #length = -1;
   #chunks: Uint8Array[] = [];
   /** Bytes in `#chunks`. */
@@ -335,35 +515,72 @@ class FrameDecoder {
     this.#events = events;
   }
 
-  feed(bytes: Uint8Array, packet: number): void {
+  /** Whether the stream is shown: on framecat's port, or a frame of it was valid. */
+  get shown(): boolean {
+    return this.#shown;
+  }
+
+  /** Where the segment being fed puts its frames' bytes, when it is noted. */
+  parts: FramePart[] | undefined;
+
+  /** Takes stream bytes of packet `packet`; `offset` is where `bytes` start in its payload. */
+  feed(bytes: Uint8Array, packet: number, offset = 0): void {
     let at = 0;
     while (at < bytes.length && !this.#stopped) {
       if (this.#packets.at(-1) !== packet) this.#packets.push(packet);
       if (this.#length < 0) {
-        // The length prefix: digits up to LF.
-        for (; at < bytes.length; at++) {
-          const b = bytes[at];
-          this.#prefix.push(b);
-          if (b === LF && this.#prefix.length > 1) {
-            const length = Number(String.fromCharCode(...this.#prefix.slice(0, -1)));
-            if (length > this.#maxBytes) return this.#bad(bytes.subarray(at + 1, at + 1));
-            this.#length = length;
-            at++;
-            break;
+        // The length prefix, a byte at a time (it may span segments),
+        // scanned as the receiver scans it.
+        const from = at;
+        const scan = this.#scan;
+        scan.maxBytes = this.#maxBytes;
+        while (at < bytes.length) {
+          this.#prefix[this.#prefixLength++] = bytes[at++];
+          scan.end = this.#prefixLength;
+          const status = scanPrefix(this.#prefix, scan);
+          if (status === PREFIX_PARTIAL) continue;
+          if (status === PREFIX_BAD) {
+            const problem = prefixProblem(this.#prefix.subarray(0, this.#prefixLength), scan);
+            // Bytes after a bad prefix go with it, for the receiver's words.
+            const more = problem?.code === "TOO_LARGE" ? 0 : MAX_PREFIX_DIGITS;
+            return this.#bad(bytes.subarray(at, at + more));
           }
-          if (b < 0x30 || b > 0x39 || this.#prefix.length > MAX_PREFIX_DIGITS) {
-            return this.#bad(bytes.subarray(at + 1, at + 1 + MAX_PREFIX_DIGITS));
-          }
+          this.#length = scan.length;
+          break;
         }
+        this.#note(bytes, from, at, offset);
         if (this.#length < 0) break;
       }
       const take = Math.min(bytes.length - at, this.#length - this.#have);
+      if (take > 0 && this.parts) {
+        const part = this.#part();
+        part.json = [offset + at, offset + at + take - 1];
+        part.jsonFrom = this.#have;
+        part.length = this.#length;
+      }
       if (take > 0 && this.#cut === undefined) this.#hold(bytes.slice(at, at + take));
       this.#have += take;
       at += take;
       if (this.#have === this.#length) this.#complete();
     }
     this.#offset += bytes.length;
+  }
+
+  /** The noted part of the current frame. */
+  #part(): FramePart {
+    const frame = this.#frames + 1;
+    let part = this.parts!.at(-1);
+    if (part?.frame !== frame) this.parts!.push(part = { frame });
+    return part;
+  }
+
+  /** Notes prefix bytes `from` up to `end` (exclusive) of `bytes`, and the length once whole. */
+  #note(bytes: Uint8Array, from: number, end: number, offset: number): void {
+    if (!this.parts || end <= from) return;
+    const part = this.#part();
+    part.prefix = [offset + from, offset + end - 1];
+    part.prefixText = String.fromCharCode(...bytes.subarray(from, end));
+    if (this.#length >= 0) part.length = this.#length;
   }
 
   /** `length` stream bytes that were not captured. */
@@ -390,7 +607,7 @@ class FrameDecoder {
   /** The capture ended. */
   end(): void {
     if (this.#stopped) return;
-    if (this.#length < 0 && this.#prefix.length === 0) return this.#stop();
+    if (this.#length < 0 && this.#prefixLength === 0) return this.#stop();
     if (this.#cut) {
       this.#problem(
         `frame ${this.#frames + 1} (stream byte ${this.#frameStart}) is cut short by the ` +
@@ -402,7 +619,7 @@ class FrameDecoder {
 
   #complete(): void {
     const length = this.#length;
-    const prefixLength = this.#prefix.length;
+    const prefixLength = this.#prefixLength;
     const packets = this.#packets;
     if (this.#cut) {
       this.#problem(
@@ -433,7 +650,7 @@ class FrameDecoder {
     }
     this.#frames++;
     this.#frameStart += prefixLength + length;
-    this.#prefix = [];
+    this.#prefixLength = 0;
     this.#length = -1;
     this.#release();
     this.#have = 0;
@@ -446,8 +663,8 @@ class FrameDecoder {
   #bad(more: Uint8Array, payload?: Uint8Array): void {
     if (this.#shown) {
       const bytes = concat(
-        [new Uint8Array(this.#prefix), ...(payload ? [payload] : this.#chunks), more],
-        this.#prefix.length + this.#have + more.length,
+        [this.#prefix.slice(0, this.#prefixLength), ...(payload ? [payload] : this.#chunks), more],
+        this.#prefixLength + this.#have + more.length,
       );
       this.#events.push({
         type: "bad",
@@ -488,7 +705,7 @@ class FrameDecoder {
   #stop(): void {
     this.#stopped = true;
     this.#release();
-    this.#prefix = [];
+    this.#prefixLength = 0;
     this.#packets = [];
   }
 }
@@ -517,12 +734,14 @@ async function explain(bad: BadFrame): Promise<ProblemRecord> {
     }
   } catch (error) {
     if (!(error instanceof FrameError)) throw error;
-    reason = error.message.replace(/^Cannot read frame 1 \(stream byte 0\)/, "");
+    reason = frameError(error.code, { frame: bad.number, offset: bad.offset, reason: error.reason })
+      .message;
+    return { type: "problem", stream: bad.stream, reason };
   }
   return {
     type: "problem",
     stream: bad.stream,
-    reason: `Cannot read frame ${bad.number} (stream byte ${bad.offset})${reason}`,
+    reason: `Cannot read frame ${bad.number} (stream byte ${bad.offset}): ${reason}`,
   };
 }
 

@@ -248,6 +248,17 @@ export function decimalLength(n: number): number {
  * ```
  */
 export function writeDecimal(bytes: Uint8Array, at: number, n: number): number {
+  // The lengths of small messages, the hot case, without a loop.
+  if (n < 10) {
+    bytes[at] = 0x30 + n;
+    return at + 1;
+  }
+  if (n < 100) {
+    const tens = (n / 10) | 0;
+    bytes[at] = 0x30 + tens;
+    bytes[at + 1] = 0x30 + n - tens * 10;
+    return at + 2;
+  }
   const end = at + decimalLength(n);
   for (let i = end - 1; i >= at; i--) {
     bytes[i] = 0x30 + n % 10;

@@ -33,6 +33,8 @@ export class Connection implements PayloadSource {
   readonly peer: string;
   readonly id: number;
   mark?: Uint8Array;
+  markSize?: number;
+  markFor?: number;
   /** The read buffer: bytes `start` to `end` are read and not yet taken. */
   buf: Uint8Array = new Uint8Array(FIRST_BUFFER);
   start = 0;

@@ -17,8 +17,13 @@ export interface PayloadSource {
   readonly id: number;
   /** Messages of the connection handed over before this one. */
   readonly frames: number;
-  /** Whatever the destination keeps for the connection (the line printer: its line head). */
+  /**
+   * What the destination keeps for the connection (the line printer: its
+   * line head, `markSize` bytes of it made for a payload of `markFor` bytes).
+   */
   mark?: Uint8Array;
+  markSize?: number;
+  markFor?: number;
 }
 
 /** A destination for checked payloads; see the module. */

@@ -112,15 +112,14 @@ export class LinePrinter implements Destination {
       end = buf.lastIndexOf(QUOTE, end - 1);
     }
     const out = this.#out;
-    const head = json ? this.#head(source) : HUMAN_HEAD;
-    const block = out.reserve(head.length + 10 + JSON_MIDDLE.length + (end - start) + 2);
+    // The whole head, `{"peer":...,"bytes":N,"message":`, made once for a
+    // run of payloads of one length.
+    const head = json ? this.#lineHead(source, length) : HUMAN_HEAD;
+    const size = json ? source.markSize! : HUMAN_HEAD.length;
+    const block = out.reserve(size + (end - start) + 2);
     const from = out.offset();
     let o = from;
-    for (let k = 0; k < head.length; k++) block[o++] = head[k];
-    if (json) {
-      o = writeDecimal(block, o, length);
-      for (let k = 0; k < JSON_MIDDLE.length; k++) block[o++] = JSON_MIDDLE[k];
-    }
+    for (let k = 0; k < size; k++) block[o++] = head[k];
     if (end - start < 64) { for (let k = start; k < end; k++) block[o++] = buf[k]; }
     else block.set(buf.subarray(start, end), o), o += end - start;
     if (json) block[o++] = 0x7d;
@@ -156,9 +155,27 @@ export class LinePrinter implements Destination {
     return this.#out.flush();
   }
 
-  /** `{"peer":"host:port","bytes":`, made once a connection. */
-  #head(source: PayloadSource): Uint8Array {
-    return source.mark ??= encoder.encode(`{"peer":${JSON.stringify(source.peer)},"bytes":`);
+  /**
+   * `{"peer":"host:port","bytes":N,"message":` for a payload of `length`
+   * bytes: made once a connection, its digits again when the length changes.
+   */
+  #lineHead(source: PayloadSource, length: number): Uint8Array {
+    let head = source.mark;
+    if (head === undefined) {
+      const peer = encoder.encode(`{"peer":${JSON.stringify(source.peer)},"bytes":`);
+      head = source.mark = new Uint8Array(peer.length + 10 + JSON_MIDDLE.length);
+      head.set(peer);
+      source.markFor = -1;
+      source.markSize = peer.length;
+    }
+    if (source.markFor !== length) {
+      const digits = head.length - 10 - JSON_MIDDLE.length;
+      const o = writeDecimal(head, digits, length);
+      head.set(JSON_MIDDLE, o);
+      source.markSize = o + JSON_MIDDLE.length;
+      source.markFor = length;
+    }
+    return head;
   }
 
   /**
@@ -253,17 +270,12 @@ export class LinePrinter implements Destination {
   /** Queues a line's head: `{"peer":...,"bytes":N,"message":` or `Message from Sender :: `. */
   #printHead(source: PayloadSource, length: number): void {
     const out = this.#out;
-    const head = this.#json ? this.#head(source) : HUMAN_HEAD;
-    const block = out.reserve(head.length + 10 + JSON_MIDDLE.length);
-    let o = out.offset();
-    block.set(head, o);
-    o += head.length;
-    if (this.#json) {
-      o = writeDecimal(block, o, length);
-      block.set(JSON_MIDDLE, o);
-      o += JSON_MIDDLE.length;
-    }
-    out.commit(o - out.offset());
+    const head = this.#json ? this.#lineHead(source, length) : HUMAN_HEAD;
+    const size = this.#json ? source.markSize! : HUMAN_HEAD.length;
+    const block = out.reserve(size);
+    const o = out.offset();
+    block.set(head.subarray(0, size), o);
+    out.commit(size);
   }
 
   /** Queues a line's end: `}` and LF, or LF. */

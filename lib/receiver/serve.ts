@@ -34,6 +34,8 @@ export interface ServeContext {
   readonly maxBytes: number;
   /** Acknowledge each message handed over. */
   readonly ack: boolean;
+  /** Whether `deliver` has a callback to give messages to (else it need not be called). */
+  readonly delivers: boolean;
   /** How large a read buffer may grow now. */
   maxBuffer(): number;
   /** Whether another message may be taken (the count is not reached). */
@@ -127,7 +129,7 @@ function takeFrames(c: Connection, context: ServeContext): number {
       if (error !== undefined) {
         throw c.payloadError(c.base + pos, [buf.subarray(payloadStart, payloadEnd)], error);
       }
-      context.deliver(c, [buf.subarray(payloadStart, payloadEnd)], length);
+      if (context.delivers) context.deliver(c, [buf.subarray(payloadStart, payloadEnd)], length);
       destination.small(c, buf, payloadStart, payloadEnd, checker);
       context.took(c);
       pos = payloadEnd;
@@ -192,7 +194,7 @@ async function readLarge(c: Connection, length: number, context: ServeContext): 
     while (destination.busy) await destination.busy;
     // Closed meanwhile: its peer was told it was not taken.
     if (c.closedFor !== undefined) return false;
-    context.deliver(c, pieces, length);
+    if (context.delivers) context.deliver(c, pieces, length);
     // The destination gives the reservation back itself.
     reserved = 0;
     const handing = destination.large(c, pieces, length, checker).then(() => context.took(c));

@@ -69,6 +69,7 @@ export class Server implements Receiver, ServeContext {
   readonly checker: JsonChecker = new JsonChecker();
   readonly maxBytes: number;
   readonly ack: boolean;
+  readonly delivers: boolean;
   #listener: Deno.TcpListener;
   #setup: ServerSetup;
   #options: ReceiveOptions;
@@ -103,6 +104,7 @@ export class Server implements Receiver, ServeContext {
     this.addr = listener.addr;
     this.maxBytes = setup.maxBytes;
     this.ack = options.ack ?? false;
+    this.delivers = options.onMessage !== undefined;
     this.#count = options.count ?? Infinity;
     this.#maxConns = options.maxConns ?? DEFAULT_MAX_CONNS;
     this.budget = new MemoryBudget(
