@@ -612,6 +612,47 @@ Deno.test({
   },
 });
 
+Deno.test({
+  ...needs("receive --to: two receivers feed one stream, consume reads both", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      const url = `${server.url}/shared`;
+      const first = await startNatsReceiver(url, ["--ack", "-c", "2"]);
+      const second = await startNatsReceiver(url, ["--ack", "-c", "2"]);
+      const sent = await Promise.all([
+        run(["send", "-p", String(first.port), "--ack", "a1", "a2"]),
+        run(["send", "-p", String(second.port), "--ack", "b1", "b2"]),
+      ]);
+      for (const s of sent) assert.equal(s.code, 0, s.stderr);
+      for (const r of [first, second]) assert.equal((await r.finished()).code, 0);
+      const contents = await streamContents([server.url], "FRAMECAT");
+      assert.equal(contents.messages, 4);
+      const read = await run(["consume", url, "-c", "4", "-q"]);
+      const values = read.stdout.trim().split("\n").map((line) => JSON.parse(line).message);
+      assert.deepEqual(values.sort(), ["a1", "a2", "b1", "b2"]);
+    }),
+});
+
+Deno.test({
+  ...needs("receive --to says on SIGTERM how many messages it could not store", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      const into = await startNatsReceiver(`${server.url}/stalled`);
+      await server.signal("SIGSTOP");
+      const sent = await run(["send", "-p", String(into.port), "m1", "m2", "m3"]);
+      assert.equal(sent.code, 0, sent.stderr);
+      await into.waitFor(/after 3 messages/);
+      into.child.kill("SIGTERM");
+      const stopped = await into.finished();
+      await server.signal("SIGCONT");
+      assert.equal(stopped.code, 1);
+      assert.match(
+        stopped.stderr,
+        /\nframecat: 3 messages could not be stored in JetStream stream FRAMECAT \(subject stalled\): /,
+      );
+    }),
+});
+
 Deno.test("main.ts's module graph holds no NATS client: framecat starts without it", async () => {
   const { stdout } = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", new URL("../main.ts", import.meta.url).pathname],
