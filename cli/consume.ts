@@ -180,16 +180,15 @@ export async function runConsume(args: string[], { say }: CommandContext): Promi
         (forwarder ? `, delivering to ${forwarder.peer}` : ""),
     );
     for await (const held of source.batches({ count, batch, signal: controller.signal })) {
-      if (forwarder) {
-        await forwarder.deliver(held.messages);
-      } else {
-        try {
-          await writeAll(jsonLines(held.messages));
-        } catch (error) {
-          // Standard output closed (| head): what was not written stays in the stream.
-          if (error instanceof Deno.errors.BrokenPipe) return 0;
-          throw error;
-        }
+      try {
+        if (forwarder) await forwarder.deliver(held.messages);
+        else await writeAll(jsonLines(held.messages));
+      } catch (error) {
+        // Not delivered: given back, for JetStream to deliver again at once.
+        await held.release().catch(() => {});
+        // Standard output closed (| head): what was not written stays in the stream.
+        if (!forwarder && error instanceof Deno.errors.BrokenPipe) return 0;
+        throw error;
       }
       await held.acknowledge();
       delivered += held.messages.length;

@@ -12,7 +12,7 @@ import { JetStreamSink } from "../lib/nats/jetstream_sink.ts";
 import { HEADERS } from "../lib/nats/headers.ts";
 import { loadNatsClient, type NatsConnection } from "../lib/nats/deps.ts";
 import type { SinkMessage } from "../lib/sink.ts";
-import { delay, framecat, needs, startReceiver } from "./helpers.ts";
+import { delay, framecat, needs, spawn, startReceiver } from "./helpers.ts";
 import { type NatsServer, startCluster, startNats } from "./nats_server.ts";
 
 const encoder = new TextEncoder();
@@ -306,9 +306,14 @@ Deno.test({
 });
 
 /** Stores `texts` in the stream FRAMECAT on `subject`, through the sink. */
-async function store(server: NatsServer, subject: string, texts: string[]): Promise<void> {
+async function store(
+  server: NatsServer,
+  subject: string,
+  texts: string[],
+  connection = 1,
+): Promise<void> {
   const sink = await JetStreamSink.open(`${server.url}/${subject}`);
-  texts.forEach((text, i) => sink.put(message(i + 1, text)));
+  texts.forEach((text, i) => sink.put(message(i + 1, text, connection)));
   await sink.settle();
   await sink.close();
 }
@@ -649,6 +654,53 @@ Deno.test({
       assert.match(
         stopped.stderr,
         /\nframecat: 3 messages could not be stored in JetStream stream FRAMECAT \(subject stalled\): /,
+      );
+    }),
+});
+
+Deno.test({
+  ...needs("consume waits for new messages until SIGTERM, then exits 0", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      await store(server, "live", ['"first"']);
+      const consuming = spawn(["consume", `${server.url}/live`]);
+      await consuming.waitFor(/"first"/, "stdout");
+      await store(server, "live", ['"second"'], 2);
+      await consuming.waitFor(/"second"/, "stdout");
+      consuming.child.kill("SIGTERM");
+      const done = await consuming.finished();
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stderr, /Delivered 2 messages\n$/);
+    }),
+});
+
+Deno.test({
+  ...needs("consume leaves in the stream what a receiver did not acknowledge", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      await store(server, "partial", ["1", "2", "3"]);
+      const receiver = await startReceiver(["--ack", "-c", "1"]);
+      const done = await run([
+        "consume",
+        `${server.url}/partial`,
+        "--to",
+        `127.0.0.1:${receiver.port}`,
+        "--ack",
+        "--batch",
+        "1",
+        "-c",
+        "3",
+      ]);
+      await receiver.finished();
+      assert.equal(done.code, 1);
+      assert.match(
+        done.stderr,
+        /^framecat: The receiver at 127\.0\.0\.1:\d+ .*messages not delivered stay in the stream/m,
+      );
+      const rest = await run(["consume", `${server.url}/partial`, "-c", "2", "-q"]);
+      assert.deepEqual(
+        rest.stdout.trim().split("\n").map((line) => JSON.parse(line).message),
+        [2, 3],
       );
     }),
 });

@@ -79,6 +79,11 @@ export interface StreamBatch {
   messages: StreamMessage[];
   /** Acknowledges every message of the batch to JetStream, and waits until the server has it. */
   acknowledge(): Promise<void>;
+  /**
+   * Gives the batch back undelivered (a negative acknowledgement): JetStream
+   * delivers its messages again at once, rather than after the ack wait.
+   */
+  release(): Promise<void>;
 }
 
 /** A durable consumer on a stream; see the module. */
@@ -186,6 +191,10 @@ export class JetStreamSource {
         messages: held.map(toStreamMessage),
         async acknowledge(): Promise<void> {
           for (const m of held) m.ack();
+          await nc.flush();
+        },
+        async release(): Promise<void> {
+          for (const m of held) m.nak();
           await nc.flush();
         },
       };
