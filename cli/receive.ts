@@ -318,20 +318,20 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
   // The receiver loads it once it accepts; loaded here first, a failure to
   // load it is said before listening, and not as an output error.
   if (tls) await import("../lib/tls_server.ts");
-  // With --to, NATS code is loaded; without it, nothing of it is.
   const replicas = parseWhole(values.replicas, {
     flag: "--replicas",
     command: "receive",
     min: 1,
     max: 5,
   });
-  // JetStream refusing a message for good stops the receiver, as a signal does.
+  // With --to, NATS code is loaded; without it, nothing of it is. JetStream
+  // refusing a message for good stops the receiver, as a signal does.
   let failed = () => {};
   const sink = values.to === undefined ? undefined : await openSink(values, {
     replicas,
     onFailure: () => failed(),
     maxMemory: options.maxMemory,
-    say: values.quiet ? () => {} : say,
+    say,
   });
   const controller = new AbortController();
   const output = sink ? null : await ackOutput(options.ack);
