@@ -705,6 +705,22 @@ Deno.test({
     }),
 });
 
+Deno.test({
+  ...needs("receive --to refuses a message over NATS's max_payload, and goes on", "nats-server"),
+  fn: () =>
+    withServer(async (server) => {
+      const into = await startNatsReceiver(`${server.url}/big`, ["--ack", "-c", "1"]);
+      const big = JSON.stringify("x".repeat(2 * 1024 * 1024));
+      const refused = await run(["send", "-p", String(into.port), "--ack", "-j"], big + "\n");
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /over what NATS takes \(max_payload 1048576 bytes/);
+      const sent = await run(["send", "-p", String(into.port), "--ack", "small"]);
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.equal((await into.finished()).code, 0);
+      assert.equal((await streamContents([server.url], "FRAMECAT")).messages, 1);
+    }),
+});
+
 Deno.test("main.ts's module graph holds no NATS client: framecat starts without it", async () => {
   const { stdout } = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", new URL("../main.ts", import.meta.url).pathname],

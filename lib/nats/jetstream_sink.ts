@@ -100,6 +100,9 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
+/** Room kept for framecat's headers within NATS's `max_payload`: 1 KiB. */
+const HEADER_ROOM = 1024;
+
 /** Backoff between attempts at one message: 0.1 s doubling to 2 s. */
 function backoff(attempt: number): number {
   return Math.min(2_000, 100 * 2 ** Math.max(0, attempt - 1));
@@ -196,10 +199,22 @@ export class JetStreamSink implements MessageSink {
     }
   }
 
-  /** Takes one message: copies its payload and publishes it. Throws once the sink failed or closes. */
+  /**
+   * Takes one message: copies its payload and publishes it. Throws (the
+   * receiver then refuses that message, telling its sender) a `RangeError`
+   * for a payload over NATS's `max_payload`, and an `Error` once the sink
+   * failed or closes.
+   */
   put(message: SinkMessage): void {
     if (this.#failure) throw this.#failure;
     if (this.#closing) throw new Error("the JetStream sink is closing");
+    const max = this.#nc.info?.max_payload;
+    if (max !== undefined && message.payload.length + HEADER_ROOM > max) {
+      throw new RangeError(
+        `a message of ${message.payload.length} bytes is over what NATS takes ` +
+          `(max_payload ${max} bytes, headers included): raise max_payload in nats-server`,
+      );
+    }
     const { payload, ...meta } = message;
     const entry: Entry = {
       seq: ++this.#seq,
