@@ -1,6 +1,6 @@
 /**
  * The `framecat` command: dispatches to the subcommands in `cli/` (`send`,
- * `receive`, `dissect`, `demo`) and turns what happened into an exit code (0
+ * `receive`, `dissect`, `demo`, `consume`) and turns what happened into an exit code (0
  * success, 1 runtime failure, 2 usage error). Only it and `cli/` touch the
  * process.
  *
@@ -70,6 +70,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => {
       const { runDemo, DEMO_HELP } = await import("./cli/demo.ts");
       return { run: runDemo, help: DEMO_HELP };
+    },
+  },
+  consume: {
+    summary: "read a NATS JetStream stream (what receive --to nats:// stored) and " +
+      "deliver each message to a receiver, or to stdout as JSON lines",
+    load: async () => {
+      const { runConsume, CONSUME_HELP } = await import("./cli/consume.ts");
+      return { run: runConsume, help: CONSUME_HELP };
     },
   },
 };

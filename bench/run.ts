@@ -43,6 +43,7 @@ import { ack, conns, segments, startup } from "./connection_scenarios.ts";
 import { fill, held, memory, pileup } from "./memory_scenarios.ts";
 import { dissectScenario } from "./dissect_scenario.ts";
 import { text } from "./text_scenario.ts";
+import { nats } from "./nats_scenario.ts";
 
 /**
  * Every scenario, in the order they run. A scenario written for the first
@@ -63,6 +64,7 @@ const SCENARIOS: ScenarioDefinition[] = [
   startup,
   segments,
   text,
+  nats,
   legacyScenario(
     "dissect",
     ["tshark", "python3"],
@@ -93,6 +95,7 @@ async function tools(wanted: string[]): Promise<Set<string>> {
     python3: "python3",
     tshark: "tshark",
     hyperfine: "hyperfine",
+    "nats-server": "nats-server",
   };
   const check = (c: string) =>
     c === "nc" ? "nc -h 2>&1 | grep -q OpenBSD" : `command -v ${c} > /dev/null`;

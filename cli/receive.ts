@@ -13,6 +13,7 @@ import {
   DEFAULT_FRAME_TIMEOUT,
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_CONNS,
+  DEFAULT_MAX_MEMORY,
   receive,
   SHUTDOWN_GRACE,
 } from "../lib/receiver.ts";
@@ -121,6 +122,38 @@ const FLAGS = [
     help: "listen with TLS; without --tls-cert, with a certificate made for this run, " +
       "whose SHA-256 fingerprint stderr says, for send --tls --pin",
   },
+  {
+    name: "to",
+    value: "nats://HOST:PORT/SUBJECT",
+    default: "stdout",
+    help: "publish each message to NATS JetStream on SUBJECT, its bytes exactly, instead " +
+      "of printing it; with --ack a sender is answered once JetStream stored it " +
+      "(nats://USER:PASS@..., tls://... for TLS; docs/scaling.md)",
+  },
+  {
+    name: "stream",
+    value: "NAME",
+    default: "the stream that takes SUBJECT, else FRAMECAT",
+    help: "with --to: the JetStream stream, created (file storage) when missing",
+  },
+  {
+    name: "replicas",
+    value: "N",
+    default: "1",
+    help: "with --to: replicas of the stream when it is created (3 in a three-node cluster)",
+  },
+  {
+    name: "nats-creds",
+    value: "FILE",
+    help: "with --to: a NATS credentials file (user JWT and NKey seed); reading it needs " +
+      "--allow-read",
+  },
+  {
+    name: "nats-ca",
+    value: "FILE",
+    default: "the system's roots",
+    help: "with --to: trust this certificate authority (PEM) for TLS to NATS",
+  },
   { name: "quiet", short: "q", help: "do not report connections opening and closing" },
   {
     name: "verbose",
@@ -154,6 +187,7 @@ Connection events and errors go to stderr.`,
     "framecat receive -p 0 -H 127.0.0.1 -c 1   # a free loopback port, one message",
     "framecat receive -j | jq -c .message      # values, for jq",
     "framecat receive --tls                    # TLS, no files: prints the --pin for send",
+    "framecat receive --ack --to nats://127.0.0.1:4222/orders   # into JetStream",
   ],
   notes: `A bad frame is never printed: its connection is closed and stderr names the
 peer and the reason. A connection the receiver closes for a reason of its own
@@ -172,10 +206,15 @@ K, M or G (1M, 1GiB).
 Without -H it listens on ::, which serves IPv4 senders too (as IPv4-mapped
 addresses) unless the system sets net.ipv6.bindv6only; where IPv6 is not
 available, and on Windows (whose :: is IPv6 only), it listens on 0.0.0.0 and
-says so.`,
+says so.
+With --to nats://HOST:PORT/SUBJECT nothing is printed: each message goes to
+JetStream, acknowledged (--ack) once stored; when NATS is slow or down it stops
+reading from senders and reconnects. On a signal it gives NATS 2 s more to store
+what it holds, and says how many messages it could not (docs/scaling.md).`,
   exitCodes: [
     "0  stopped: --count reached, SIGINT, SIGTERM or stdout closed",
     "1  cannot listen (port in use, no privilege), cannot write output, a second signal",
+    "1  with --to: NATS unreachable or refusing, no JetStream, messages not stored",
     "2  usage error",
   ],
 };
@@ -207,6 +246,18 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
   }
   if (values.quiet && values.verbose) {
     throw new UsageError("-q and -v: one or the other", "receive");
+  }
+  if (values.to === undefined) {
+    for (const flag of ["stream", "replicas", "nats-creds", "nats-ca"] as const) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(`--${flag} goes with --to nats://HOST:PORT/SUBJECT`, "receive");
+      }
+    }
+  } else if (values.json) {
+    throw new UsageError(
+      "-j prints lines; with --to messages go to NATS: one or the other",
+      "receive",
+    );
   }
   try {
     new CidrSet(values.allow ?? []);
@@ -267,8 +318,23 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
   // The receiver loads it once it accepts; loaded here first, a failure to
   // load it is said before listening, and not as an output error.
   if (tls) await import("../lib/tls_server.ts");
+  const replicas = parseWhole(values.replicas, {
+    flag: "--replicas",
+    command: "receive",
+    min: 1,
+    max: 5,
+  });
+  // With --to, NATS code is loaded; without it, nothing of it is. JetStream
+  // refusing a message for good stops the receiver, as a signal does.
+  let failed = () => {};
+  const sink = values.to === undefined ? undefined : await openSink(values, {
+    replicas,
+    onFailure: () => failed(),
+    maxMemory: options.maxMemory,
+    say,
+  });
   const controller = new AbortController();
-  const output = await ackOutput(options.ack);
+  const output = sink ? null : await ackOutput(options.ack);
   const families = { note: "" };
   const receiver = listenDualStack((hostname) =>
     receive(output, {
@@ -276,6 +342,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
       hostname,
       tls,
       signal: controller.signal,
+      sink,
       onEvent: (event) => {
         if (values.quiet && (event.type === "open" || event.type === "close")) return;
         say(event.message);
@@ -288,22 +355,32 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
   let forced: ((why: string) => void) | undefined;
   const force = new Promise<string>((resolve) => forced = resolve);
   let overdue: Timer | undefined;
+  // With --to, the sink has its own grace to store what it holds after the receiver's.
+  const wait = SHUTDOWN_GRACE + OUTPUT_GRACE + (sink ? SHUTDOWN_GRACE : 0);
   const stop = () => {
     if (controller.signal.aborted) return forced!("stopped by a second signal");
     controller.abort();
-    overdue = after(SHUTDOWN_GRACE + OUTPUT_GRACE, () => {
-      forced!(`output not written ${(SHUTDOWN_GRACE + OUTPUT_GRACE) / 1000} s after the signal`);
+    overdue = after(wait, () => {
+      forced!(`output not written ${wait / 1000} s after the signal`);
     });
   };
   const signals = listenForSignals(stop);
+  failed = () => controller.signal.aborted || stop();
   try {
     const outcome = await Promise.race([receiver.finished, force]);
     if (typeof outcome === "string") {
-      say(`framecat: ${outcome}; output not yet written is lost (a line may be cut)`);
+      say(
+        sink
+          ? `framecat: ${outcome}; ${sink.stats.outstanding} messages not yet stored in ` +
+            "JetStream may be lost"
+          : `framecat: ${outcome}; output not yet written is lost (a line may be cut)`,
+      );
       return 1;
     }
     return 0;
   } catch (error) {
+    // The sink says in its own words what it could not store, and why.
+    if (sink) throw error;
     // Standard output closed early, as by `framecat receive | head -1`: done.
     if (error instanceof Deno.errors.BrokenPipe) return 0;
     throw new Error(`Cannot write to standard output: ${describeError(error)}`, { cause: error });
@@ -311,6 +388,66 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     overdue?.cancel();
     signals();
   }
+}
+
+/** What {@linkcode openSink} needs besides the flags. */
+interface OpenSinkOptions {
+  /** Called when JetStream refused a message for good. */
+  onFailure: () => void;
+  /** --replicas: of a stream it creates. */
+  replicas: number | undefined;
+  /** --max-memory: a quarter of it may wait for JetStream's acknowledgements. */
+  maxMemory: number | undefined;
+  /** Where to say what happens to the NATS connection. */
+  say: (line: string) => void;
+}
+
+/**
+ * Connects to NATS for --to, finds or creates the stream, and says where
+ * messages go; every failure in one line. Loads lib/nats only now.
+ */
+async function openSink(
+  values: { to?: string; stream?: string; "nats-creds"?: string; "nats-ca"?: string },
+  options: OpenSinkOptions,
+): Promise<import("../lib/nats/jetstream_sink.ts").JetStreamSink> {
+  const { parseNatsTarget } = await import("../lib/nats/target.ts");
+  let target;
+  try {
+    target = parseNatsTarget(values.to!);
+  } catch (error) {
+    throw new UsageError(`--to ${(error as Error).message}`, "receive");
+  }
+  let creds: string | undefined;
+  if (values["nats-creds"] !== undefined) {
+    try {
+      creds = await Deno.readTextFile(values["nats-creds"]);
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotCapable
+        ? "framecat needs read access for it (run it with --allow-read)"
+        : describeError(error);
+      throw new Error(`Cannot read the --nats-creds file ${values["nats-creds"]}: ${why}`, {
+        cause: error,
+      });
+    }
+  }
+  const caCerts = values["nats-ca"] === undefined
+    ? undefined
+    : [await readPem(values["nats-ca"], "--nats-ca")];
+  const { JetStreamSink } = await import("../lib/nats/jetstream_sink.ts");
+  const sink = await JetStreamSink.open(target, {
+    stream: values.stream,
+    replicas: options.replicas,
+    creds,
+    caCerts,
+    maxBytes: Math.max(1, Math.floor((options.maxMemory ?? DEFAULT_MAX_MEMORY) / 4)),
+    grace: SHUTDOWN_GRACE,
+    onStatus: options.say,
+    onFailure: options.onFailure,
+  });
+  options.say(
+    `Publishing to JetStream stream ${sink.stream}, subject ${sink.subject}, at ${target.display}`,
+  );
+  return sink;
 }
 
 /**

@@ -64,12 +64,25 @@ export async function compile(
   const outDir = options.outDir ?? "dist";
   const output = `${outDir}/framecat-${target}${target.includes("windows") ? ".exe" : ""}`;
   const main = new URL("../main.ts", import.meta.url).pathname;
+  // The NATS client is loaded by computed specifiers (lib/nats/deps.ts), so named here.
+  const { NATS_PACKAGES } = await import("../lib/nats/deps.ts");
+  const nats = Object.values(NATS_PACKAGES).flatMap((p) => ["--include", p]);
   // DENORT_BIN is this target's runtime, or none: never another target's.
   const env = Deno.env.toObject();
   delete env.DENORT_BIN;
   if (options.runtime !== undefined) env.DENORT_BIN = options.runtime;
   const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["compile", "--allow-net", "--allow-read", "--target", target, "--output", output, main],
+    args: [
+      "compile",
+      "--allow-net",
+      "--allow-read",
+      ...nats,
+      "--target",
+      target,
+      "--output",
+      output,
+      main,
+    ],
     stdout: "null",
     stderr: "piped",
     clearEnv: true,
