@@ -117,6 +117,7 @@ export class Server implements Receiver, ServeContext {
         receiver: crypto.randomUUID(),
         budget: this.budget,
         chunks: this.chunks,
+        onError,
       })
       : new LinePrinter(setup.output ?? DISCARD, {
         json: options.json ?? false,

@@ -22,6 +22,8 @@ export interface SinkDestinationOptions {
   budget: MemoryBudget;
   /** Where large payloads' pieces go back. */
   chunks: ChunkPool;
+  /** Called once, when the sink fails to settle: the receiver stops. */
+  onError: (error: unknown) => void;
 }
 
 /** Hands each payload to a {@linkcode MessageSink}; see the module. */
@@ -30,6 +32,7 @@ export class SinkDestination implements Destination {
   readonly pending = 0;
   #sink: MessageSink;
   #options: SinkDestinationOptions;
+  #failed = false;
 
   /** Hands payloads to `sink`. */
   constructor(sink: MessageSink, options: SinkDestinationOptions) {
@@ -66,7 +69,13 @@ export class SinkDestination implements Destination {
   }
 
   settle(): Promise<void> {
-    return this.#sink.settle();
+    return this.#sink.settle().catch((error) => {
+      if (!this.#failed) {
+        this.#failed = true;
+        this.#options.onError(error);
+      }
+      throw error;
+    });
   }
 
   ready(signal: AbortSignal): Promise<void> | null {
