@@ -39,6 +39,19 @@ import { fingerprint } from "./fingerprint.ts";
  */
 const PACKAGES = { reflect: "npm:reflect-metadata@0.2.2", x509: "npm:@peculiar/x509@2.2.0" };
 
+/**
+ * The npm packages this module loads by computed specifiers: what
+ * `deno compile` must be told to `--include`.
+ *
+ * @example
+ * ```ts
+ * import { SELF_SIGNED_PACKAGES } from "./self_signed.ts";
+ *
+ * console.log(SELF_SIGNED_PACKAGES.map((p) => `--include ${p}`).join(" "));
+ * ```
+ */
+export const SELF_SIGNED_PACKAGES: readonly string[] = Object.values(PACKAGES);
+
 async function loadX509(): Promise<typeof X509> {
   await import(PACKAGES.reflect);
   return await import(PACKAGES.x509);

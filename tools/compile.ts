@@ -64,9 +64,14 @@ export async function compile(
   const outDir = options.outDir ?? "dist";
   const output = `${outDir}/framecat-${target}${target.includes("windows") ? ".exe" : ""}`;
   const main = new URL("../main.ts", import.meta.url).pathname;
-  // The NATS client is loaded by computed specifiers (lib/nats/deps.ts), so named here.
+  // The NATS client and the X.509 builder are loaded by computed specifiers
+  // (lib/nats/deps.ts, lib/self_signed.ts), so named here.
   const { NATS_PACKAGES } = await import("../lib/nats/deps.ts");
-  const nats = Object.values(NATS_PACKAGES).flatMap((p) => ["--include", p]);
+  const { SELF_SIGNED_PACKAGES } = await import("../lib/self_signed.ts");
+  const nats = [...Object.values(NATS_PACKAGES), ...SELF_SIGNED_PACKAGES].flatMap((p) => [
+    "--include",
+    p,
+  ]);
   // DENORT_BIN is this target's runtime, or none: never another target's.
   const env = Deno.env.toObject();
   delete env.DENORT_BIN;
