@@ -94,10 +94,15 @@ export class Server implements Receiver, ServeContext {
   /** Ends the wait before accepting again, after a failed accept. */
   #acceptRetry: (() => void) | undefined;
   #callbackErrors: unknown[] = [];
+  /** Rejects once connections stop waiting for their messages to be out (see #stop). */
+  #givenUp: Promise<never>;
+  #giveUp: (error: Error) => void = () => {};
 
   /** Serves `listener` as `setup` says. */
   constructor(listener: Deno.TcpListener, setup: ServerSetup) {
     const { options } = setup;
+    this.#givenUp = new Promise<never>((_, reject) => this.#giveUp = reject);
+    this.#givenUp.catch(() => {});
     this.#listener = listener;
     this.#setup = setup;
     this.#options = options;
@@ -288,7 +293,7 @@ export class Server implements Receiver, ServeContext {
       conn,
       formatAddress(conn.remoteAddr),
       ++this.#connections,
-      () => this.destination.settle(),
+      () => Promise.race([this.destination.settle(), this.#givenUp]),
     );
     if (this.ack && "setNoDelay" in conn) conn.setNoDelay(true);
     this.#open.add(c);
@@ -328,7 +333,12 @@ export class Server implements Receiver, ServeContext {
       this.#listener.close();
       this.#slotFree?.();
       if (grace > 0) {
-        this.#graceTimer = after(grace, () => this.#closeAll());
+        this.#graceTimer = after(grace, () => {
+          // Past the grace, connections no longer wait for their messages
+          // to be out: each is told what is known to be, and closed.
+          this.#giveUp(new Error("the shutdown's grace period is over"));
+          this.#closeAll();
+        });
         // Check for quiet connections more often than timeouts need.
         this.#sweepTimer?.cancel();
         this.#sweepTimer = every(SHUTDOWN_QUIET / 5, () => this.#sweepStopping());
