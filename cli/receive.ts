@@ -8,7 +8,7 @@
 import { describeError } from "../lib/errors.ts";
 import { DEFAULT_MAX_BYTES, MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
 import { CidrSet } from "../lib/cidr.ts";
-import type { ByteWriter } from "../lib/line_writer.ts";
+import type { SyncByteWriter } from "../lib/io.ts";
 import {
   DEFAULT_FRAME_TIMEOUT,
   DEFAULT_IDLE_TIMEOUT,
@@ -334,7 +334,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     say,
   });
   const controller = new AbortController();
-  const output = sink ? null : await ackOutput(options.ack);
+  const output = sink ? null : stdoutWriter();
   const families = { note: "" };
   const receiver = listenDualStack((hostname) =>
     receive(output, {
@@ -532,18 +532,25 @@ function listenForSignals(stop: () => void): () => void {
 }
 
 /**
- * Where lines go. With --ack each line is written before its
- * acknowledgement, synchronously where stdout is a file (a round trip then
- * costs a third); to a pipe, a socket or a terminal, whose reader may stall,
- * asynchronously, so that signals and timeouts still work meanwhile.
+ * Where lines go: stdout, written synchronously once it is known to be a
+ * file or /dev/null (a write then costs no round trip to a thread; with
+ * --ack a round trip costs a third less), asynchronously to a pipe, a socket
+ * or a terminal, whose reader may stall, so that signals and timeouts still
+ * work meanwhile. Telling them apart loads node:fs (Deno 2 has no fstat),
+ * about 20 ms: done after the receiver has started, so that it costs the
+ * start nothing; until then writes are asynchronous.
  */
-async function ackOutput(ack: boolean | undefined): Promise<ByteWriter> {
-  if (!ack) return Deno.stdout;
-  const asynchronous = { write: (p: Uint8Array) => Deno.stdout.write(p) };
-  // A terminal nobody reads blocks a write as long as a pipe does.
-  if (Deno.stdout.isTerminal()) return asynchronous;
-  const { fstatSync } = await import("node:fs");
-  const stdout = fstatSync(1);
-  if (!stdout.isFIFO() && !stdout.isSocket()) return Deno.stdout;
-  return asynchronous;
+function stdoutWriter(): SyncByteWriter {
+  const writer: SyncByteWriter = {
+    write: (p) => Deno.stdout.write(p),
+    writeSync: (p) => Deno.stdout.writeSync(p),
+    synchronous: false,
+  };
+  if (!Deno.stdout.isTerminal()) {
+    import("node:fs").then(({ fstatSync }) => {
+      const stdout = fstatSync(1);
+      writer.synchronous = stdout.isFile() || stdout.isCharacterDevice();
+    }, () => {});
+  }
+  return writer;
 }

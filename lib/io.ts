@@ -45,6 +45,20 @@ export interface ByteWriter {
 }
 
 /**
+ * A {@linkcode ByteWriter} that can also write synchronously, like
+ * `Deno.stdout`. `synchronous` says that its synchronous writes never block
+ * for long (a file, `/dev/null`; never a pipe or a terminal, whose reader
+ * may stall): a writer that batches output then writes with `writeSync`,
+ * saving a round trip to a thread a write. It may change while in use.
+ */
+export interface SyncByteWriter extends ByteWriter {
+  /** Writes some of `p` at once; returns how many bytes. */
+  writeSync(p: Uint8Array): number;
+  /** Whether `writeSync` never blocks for long. */
+  synchronous?: boolean;
+}
+
+/**
  * Writes every byte of `data` to `writer`, however many writes it takes.
  * Throws `Deno.errors.WriteZero` for a writer that takes no byte.
  *

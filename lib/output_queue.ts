@@ -22,7 +22,7 @@
  * @module
  */
 
-import type { ByteWriter } from "./line_writer.ts";
+import type { ByteWriter, SyncByteWriter } from "./io.ts";
 import type { MemoryBudget } from "./memory_budget.ts";
 
 /** Options for {@linkcode OutputQueue}. */
@@ -182,8 +182,8 @@ export class OutputQueue {
    * once all of it is written.
    */
   flushNow(): Promise<void> {
-    const writer = this.#writer as ByteWriter & { writeSync?: (p: Uint8Array) => number };
-    if (this.#writing || this.#failed || !writer.writeSync) return this.flush();
+    const writer = this.#synchronous();
+    if (this.#writing || this.#failed || !writer) return this.flush();
     this.#seal();
     const pieces = this.#pieces;
     let k = 0;
@@ -214,6 +214,12 @@ export class OutputQueue {
     if (this.#failed) throw this.#error;
   }
 
+  /** The writer, if it writes synchronously without blocking for long (see `SyncByteWriter`). */
+  #synchronous(): SyncByteWriter | undefined {
+    const writer = this.#writer as Partial<SyncByteWriter>;
+    return writer.synchronous === true && writer.writeSync ? writer as SyncByteWriter : undefined;
+  }
+
   /** Queues the filled part of the current block and starts a fresh one. */
   #seal(): void {
     if (this.#filled === 0) return;
@@ -236,10 +242,10 @@ export class OutputQueue {
         const { bytes } = piece;
         let written = 0;
         this.#writing = true;
+        const sync = this.#synchronous();
         while (written < bytes.length) {
-          written += tookSome(
-            await this.#writer.write(written === 0 ? bytes : bytes.subarray(written)),
-          );
+          const part = written === 0 ? bytes : bytes.subarray(written);
+          written += tookSome(sync ? sync.writeSync(part) : await this.#writer.write(part));
         }
         this.#writing = false;
         this.#pending -= bytes.length;
