@@ -420,7 +420,9 @@ function checkNetcatHabits(positionals: string[], addressGiven: string | undefin
     }
   }
   for (const word of positionals.slice(0, 16)) {
-    if (word.length > 1024 || word.includes("\n")) continue;
+    // Only what looks like a file's name (a dot or a slash, no space) is
+    // looked up: a permission query and a stat cost a send's start 0.4 ms.
+    if (word.length > 1024 || !/^[^\s]*[./][^\s]*$/.test(word)) continue;
     try {
       if (Deno.permissions.querySync({ name: "read", path: word }).state !== "granted") continue;
       if (!Deno.statSync(word).isFile) continue;
