@@ -18,6 +18,7 @@
 
 import denoJson from "./deno.json" with { type: "json" };
 import { describeError, isBadInput } from "./lib/errors.ts";
+import type { SyncByteWriter } from "./lib/io.ts";
 import { LineWriter } from "./lib/line_writer.ts";
 import { after, type Timer } from "./lib/timer.ts";
 import {
@@ -171,10 +172,16 @@ function explain(error: unknown): string {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  const stderr = new LineWriter(Deno.stderr);
+  const stderrWriter: SyncByteWriter = {
+    write: (p) => Deno.stderr.write(p),
+    writeSync: (p) => Deno.stderr.writeSync(p),
+    synchronous: false,
+  };
+  // Lines on stderr are short; a long text is written in pieces.
+  const stderr = new LineWriter(stderrWriter, { bufferSize: 16 * 1024 });
   const say = (line: string) => stderr.add(line + "\n");
   try {
-    return await run(args, say);
+    return await run(args, { say, stderr: stderrWriter });
   } catch (error) {
     if (error instanceof UsageError) {
       const command = error.command ? `framecat ${error.command}` : "framecat";
@@ -204,11 +211,11 @@ export async function main(args: string[]): Promise<number> {
 /** How long the last lines on stderr may take to be written at exit: 2 s. */
 const STDERR_WAIT = 2_000;
 
-async function run(args: string[], say: (line: string) => void): Promise<number> {
+async function run(args: string[], context: CommandContext): Promise<number> {
   const [command, ...rest] = args;
   if (command !== undefined && Object.hasOwn(COMMANDS, command)) {
     const { run } = await COMMANDS[command].load();
-    return await run(rest, { say });
+    return await run(rest, context);
   }
   switch (command) {
     case "-h":

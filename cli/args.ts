@@ -11,6 +11,7 @@
 
 import { describeError } from "../lib/errors.ts";
 import { writeAll } from "../lib/line_writer.ts";
+import type { SyncByteWriter } from "../lib/io.ts";
 import { parseDuration, parseSize } from "../lib/units.ts";
 
 /** A mistake in the command line: reported with a pointer to the help, exit code 2. */
@@ -30,6 +31,11 @@ export class UsageError extends Error {
 export interface CommandContext {
   /** Writes one line (no LF needed) to stderr. */
   say(line: string): void;
+  /**
+   * The writer behind `say`: a command that learns that stderr never blocks
+   * for long (a file, /dev/null) may set its `synchronous`.
+   */
+  stderr?: SyncByteWriter;
 }
 
 /** One flag of a subcommand: how it is parsed, and how its help shows it. */

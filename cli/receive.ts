@@ -231,7 +231,8 @@ what it holds, and says how many messages it could not (docs/scaling.md).`,
  * assert.equal(await runReceive(["--help"], { say: () => {} }), 0);
  * ```
  */
-export async function runReceive(args: string[], { say }: CommandContext): Promise<number> {
+export async function runReceive(args: string[], context: CommandContext): Promise<number> {
+  const { say } = context;
   const { values, positionals, help } = parseFlags(args, {
     command: "receive",
     flags: FLAGS,
@@ -334,7 +335,7 @@ export async function runReceive(args: string[], { say }: CommandContext): Promi
     say,
   });
   const controller = new AbortController();
-  const output = sink ? null : stdoutWriter();
+  const output = sink ? null : stdoutWriter(context.stderr);
   const families = { note: "" };
   const receiver = listenDualStack((hostname) =>
     receive(output, {
@@ -540,16 +541,21 @@ function listenForSignals(stop: () => void): () => void {
  * about 20 ms: done after the receiver has started, so that it costs the
  * start nothing; until then writes are asynchronous.
  */
-function stdoutWriter(): SyncByteWriter {
+function stdoutWriter(stderr: SyncByteWriter | undefined): SyncByteWriter {
   const writer: SyncByteWriter = {
     write: (p) => Deno.stdout.write(p),
     writeSync: (p) => Deno.stdout.writeSync(p),
     synchronous: false,
   };
-  if (!Deno.stdout.isTerminal()) {
+  if (!Deno.stdout.isTerminal() || (stderr && !Deno.stderr.isTerminal())) {
     import("node:fs").then(({ fstatSync }) => {
-      const stdout = fstatSync(1);
-      writer.synchronous = stdout.isFile() || stdout.isCharacterDevice();
+      const never = (fd: number) => {
+        const stat = fstatSync(fd);
+        return stat.isFile() || stat.isCharacterDevice();
+      };
+      writer.synchronous = !Deno.stdout.isTerminal() && never(1);
+      // The connection lines on stderr likewise.
+      if (stderr) stderr.synchronous = !Deno.stderr.isTerminal() && never(2);
     }, () => {});
   }
   return writer;

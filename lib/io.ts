@@ -81,6 +81,46 @@ export async function writeAll(writer: ByteWriter, data: Uint8Array): Promise<vo
 }
 
 /**
+ * The writer, if it writes synchronously without blocking for long (its
+ * `synchronous` is true and it has `writeSync`); otherwise `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { synchronousWriter } from "./io.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(synchronousWriter(Deno.stdout), undefined);
+ * ```
+ */
+export function synchronousWriter(writer: ByteWriter): SyncByteWriter | undefined {
+  const w = writer as Partial<SyncByteWriter>;
+  return w.synchronous === true && typeof w.writeSync === "function"
+    ? w as SyncByteWriter
+    : undefined;
+}
+
+/**
+ * Writes every byte of `data` to `writer` synchronously.
+ *
+ * @example
+ * ```ts
+ * import { writeAllSync } from "./io.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const parts: number[] = [];
+ * writeAllSync({ write: () => Promise.resolve(0), writeSync: (p) => (parts.push(p.length), 1) }, new Uint8Array(2));
+ * assert.deepEqual(parts, [2, 1]);
+ * ```
+ */
+export function writeAllSync(writer: SyncByteWriter, data: Uint8Array): void {
+  for (let written = 0; written < data.length;) {
+    const n = writer.writeSync(written === 0 ? data : data.subarray(written));
+    if (!(n > 0)) throw new Deno.errors.WriteZero(`the writer took no bytes (its write gave ${n})`);
+    written += n;
+  }
+}
+
+/**
  * The bytes of `parts`, one after another, in one new array (or the only
  * part itself).
  *

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { type ByteWriter, writeAll } from "./io.ts";
+import { type ByteWriter, synchronousWriter, writeAll, writeAllSync } from "./io.ts";
 
 export type { ByteWriter } from "./io.ts";
 export { writeAll } from "./io.ts";
@@ -110,6 +110,13 @@ export class LineWriter {
     if (this.#failed) throw this.#error;
   }
 
+  /** Writes all of `bytes`: synchronously where the writer never blocks for long. */
+  async #write(bytes: Uint8Array): Promise<void> {
+    const sync = synchronousWriter(this.#writer);
+    if (sync) writeAllSync(sync, bytes);
+    else await writeAll(this.#writer, bytes);
+  }
+
   async #drain(): Promise<void> {
     // Let the caller finish adding what it has before the first write.
     await Promise.resolve();
@@ -127,12 +134,12 @@ export class LineWriter {
             const { read, written } = encoder.encodeInto(part, buf.subarray(filled));
             filled += written;
             if (read === part.length) break;
-            await writeAll(this.#writer, buf.subarray(0, filled));
+            await this.#write(buf.subarray(0, filled));
             filled = 0;
             part = part.slice(read);
           }
         }
-        if (filled > 0) await writeAll(this.#writer, buf.subarray(0, filled));
+        if (filled > 0) await this.#write(buf.subarray(0, filled));
       }
     } catch (error) {
       this.#failed = true;

@@ -22,7 +22,7 @@
  * @module
  */
 
-import type { ByteWriter, SyncByteWriter } from "./io.ts";
+import { type ByteWriter, type SyncByteWriter, synchronousWriter } from "./io.ts";
 import type { MemoryBudget } from "./memory_budget.ts";
 
 /** Options for {@linkcode OutputQueue}. */
@@ -216,8 +216,7 @@ export class OutputQueue {
 
   /** The writer, if it writes synchronously without blocking for long (see `SyncByteWriter`). */
   #synchronous(): SyncByteWriter | undefined {
-    const writer = this.#writer as Partial<SyncByteWriter>;
-    return writer.synchronous === true && writer.writeSync ? writer as SyncByteWriter : undefined;
+    return synchronousWriter(this.#writer);
   }
 
   /** Queues the filled part of the current block and starts a fresh one. */

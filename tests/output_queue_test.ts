@@ -20,6 +20,8 @@ Deno.test("OutputQueue flushNow whose write fails gives back each piece once", a
   const done: string[] = [];
   let writes = 0;
   const writer = {
+    // A file's writer: written synchronously.
+    synchronous: true,
     write: (p: Uint8Array) => Promise.resolve(p.length),
     writeSync: (p: Uint8Array) => {
       if (writes++ > 0) throw new Error("no space left on device");
