@@ -505,3 +505,28 @@ export async function readPem(path: string, flag: string): Promise<string> {
     throw new Error(`Cannot read the ${flag} file ${path}: ${why}`, { cause: error });
   }
 }
+
+/**
+ * Calls `handler` on each of `signals` (those the system has: Windows has no
+ * SIGTERM); returns what removes the listeners.
+ *
+ * @example
+ * ```ts
+ * import { onSignals } from "./args.ts";
+ *
+ * const remove = onSignals(["SIGINT", "SIGTERM"], () => console.error("stopping"));
+ * remove();
+ * ```
+ */
+export function onSignals(signals: readonly Deno.Signal[], handler: () => void): () => void {
+  const added: Deno.Signal[] = [];
+  for (const signal of signals) {
+    try {
+      Deno.addSignalListener(signal, handler);
+      added.push(signal);
+    } catch {
+      // Not a signal of this system.
+    }
+  }
+  return () => added.forEach((signal) => Deno.removeSignalListener(signal, handler));
+}

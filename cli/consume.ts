@@ -13,6 +13,7 @@ import {
   type Flag,
   formatHelp,
   type Help,
+  onSignals,
   parseFlags,
   parseWhole,
   printText,
@@ -170,7 +171,7 @@ export async function runConsume(args: string[], { say }: CommandContext): Promi
   });
   const controller = new AbortController();
   const stop = () => controller.abort();
-  const signals = listenForSignals(stop);
+  const signals = onSignals(["SIGINT", "SIGTERM"], stop);
   let forwarder;
   let delivered = 0;
   try {
@@ -218,18 +219,4 @@ async function readCreds(path: string): Promise<string> {
       : describeError(error);
     throw new Error(`Cannot read the --nats-creds file ${path}: ${why}`, { cause: error });
   }
-}
-
-/** Calls `stop` on SIGINT and SIGTERM; returns what removes the listeners. */
-function listenForSignals(stop: () => void): () => void {
-  const added: Deno.Signal[] = [];
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(signal, stop);
-      added.push(signal);
-    } catch {
-      // Windows has no SIGTERM.
-    }
-  }
-  return () => added.forEach((signal) => Deno.removeSignalListener(signal, stop));
 }

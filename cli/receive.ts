@@ -24,6 +24,7 @@ import {
   type Flag,
   formatHelp,
   type Help,
+  onSignals,
   parseBytes,
   parseFlags,
   parseSeconds,
@@ -365,7 +366,7 @@ export async function runReceive(args: string[], context: CommandContext): Promi
       forced!(`output not written ${wait / 1000} s after the signal`);
     });
   };
-  const signals = listenForSignals(stop);
+  const signals = onSignals(["SIGINT", "SIGTERM"], stop);
   failed = () => controller.signal.aborted || stop();
   try {
     const outcome = await Promise.race([receiver.finished, force]);
@@ -516,20 +517,6 @@ async function selfSigned(say: (line: string) => void): Promise<{ cert: string; 
   say(`TLS certificate made for this run: ${fingerprint}`);
   say(`Senders connect with: framecat send --pin ${fingerprint}`);
   return { cert, key };
-}
-
-/** Calls `stop` on SIGINT and SIGTERM; returns what removes the listeners. */
-function listenForSignals(stop: () => void): () => void {
-  const added: Deno.Signal[] = [];
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(signal, stop);
-      added.push(signal);
-    } catch {
-      // Windows has no SIGTERM.
-    }
-  }
-  return () => added.forEach((signal) => Deno.removeSignalListener(signal, stop));
 }
 
 /**

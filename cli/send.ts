@@ -35,6 +35,7 @@ import {
   type Flag,
   formatHelp,
   type Help,
+  onSignals,
   parseBytes,
   parseFlags,
   parseSeconds,
@@ -311,7 +312,7 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
   const interrupt = new Promise<"interrupted">((resolve) =>
     interrupted = () => resolve("interrupted")
   );
-  const signals = listenForSigint(() => interrupted());
+  const signals = onSignals(["SIGINT"], () => interrupted());
   try {
     const sending = send(source, {
       hostname,
@@ -466,16 +467,6 @@ function describeConnectEvent(
     ? `, TLS: its certificate verified against --ca ${target.ca}`
     : ", TLS: its certificate verified against the system's certificate authorities";
   return `Connected to ${event.peer}${attempts}${tls}`;
-}
-
-/** Calls `interrupted` on SIGINT; returns what removes the listener. */
-function listenForSigint(interrupted: () => void): () => void {
-  try {
-    Deno.addSignalListener("SIGINT", interrupted);
-  } catch {
-    return () => {};
-  }
-  return () => Deno.removeSignalListener("SIGINT", interrupted);
 }
 
 /** Opens the --file file, saying clearly why it cannot. */

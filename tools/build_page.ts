@@ -14,6 +14,8 @@
  * @module
  */
 
+import { formatted } from "./formatted.ts";
+
 const SCRIPT = new URL("../lib/capture/page.js", import.meta.url);
 const STYLE = new URL("../lib/capture/page.css", import.meta.url);
 const TARGET = new URL("../lib/capture/page_assets.ts", import.meta.url);
@@ -75,28 +77,6 @@ export async function buildPageModule(sources: PageSources): Promise<string> {
     '].join("\\n");',
     "",
   ].join("\n"));
-}
-
-/** `text` as `deno fmt` writes it, with this project's settings. */
-async function formatted(text: string): Promise<string> {
-  const fmt = new Deno.Command(Deno.execPath(), {
-    args: [
-      "fmt",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      "--ext",
-      "ts",
-      "-",
-    ],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const writer = fmt.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { success, stdout } = await fmt.output();
-  if (!success) throw new Error("deno fmt could not format the built module");
-  return new TextDecoder().decode(stdout);
 }
 
 if (import.meta.main) {

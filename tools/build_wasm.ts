@@ -13,6 +13,7 @@
  */
 
 import wabtInit from "npm:wabt@1.0.37";
+import { formatted } from "./formatted.ts";
 
 const SOURCE = new URL("../lib/plain_scan.wat", import.meta.url);
 const TARGET = new URL("../lib/plain_scan_wasm.ts", import.meta.url);
@@ -55,28 +56,6 @@ async function build(wat: string): Promise<string> {
     "}",
     "",
   ].join("\n"));
-}
-
-/** `text` as `deno fmt` writes it, with this project's settings. */
-async function formatted(text: string): Promise<string> {
-  const fmt = new Deno.Command(Deno.execPath(), {
-    args: [
-      "fmt",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      "--ext",
-      "ts",
-      "-",
-    ],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const writer = fmt.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { success, stdout } = await fmt.output();
-  if (!success) throw new Error("deno fmt could not format the built module");
-  return new TextDecoder().decode(stdout);
 }
 
 if (import.meta.main) {

@@ -29,6 +29,7 @@ import {
 } from "../sender.ts";
 import { Link } from "../sender/link.ts";
 import type { StreamMessage } from "./jetstream_source.ts";
+import { concat } from "../io.ts";
 
 const encoder = new TextEncoder();
 
@@ -191,13 +192,5 @@ export function jsonLines(messages: readonly StreamMessage[]): Uint8Array {
     safe.push(m.payload);
     parts.push(encoder.encode("}\n"));
   }
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts);
 }
