@@ -25,6 +25,7 @@
 import tls from "node:tls";
 import { isIP } from "node:net";
 import { normalizePin } from "./fingerprint.ts";
+import { ChunkQueue } from "./chunk_queue.ts";
 
 /** Options for {@linkcode connectPinned}. */
 export interface ConnectPinnedOptions {
@@ -48,9 +49,6 @@ export class TlsHandshakeError extends Error {
   }
 }
 
-/** Read ahead at most this much of what the receiver sends back before pausing. */
-const HIGH_WATER = 256 * 1024;
-
 /**
  * A TLS connection whose certificate matched the pin, read and written like
  * a `Deno.TlsConn` (the parts a sender uses: `read`, `write`, `closeWrite`,
@@ -73,12 +71,8 @@ export class PinnedConn {
   /** The certificate's SHA-256 fingerprint, `SHA256:` and colon-separated hex. */
   readonly fingerprint: string;
   #socket: tls.TLSSocket;
-  #chunks: Uint8Array[] = [];
-  #queued = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
-  #closed = false;
+  /** What the receiver sent back, decrypted; the socket pauses past its high-water mark. */
+  #queue: ChunkQueue;
 
   /** Wraps a connected, checked socket. */
   constructor(socket: tls.TLSSocket, fingerprint: string) {
@@ -86,24 +80,17 @@ export class PinnedConn {
     this.fingerprint = fingerprint;
     this.remoteAddr = address(socket.remoteAddress, socket.remotePort);
     this.localAddr = address(socket.localAddress, socket.localPort);
+    const queue = this.#queue = new ChunkQueue({
+      onDrained: () => {
+        if (socket.isPaused()) socket.resume();
+      },
+    });
     socket.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#queued += chunk.length;
-      if (this.#queued > HIGH_WATER) socket.pause();
-      this.#wakeReader();
+      if (queue.push(chunk)) socket.pause();
     });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#wakeReader();
-    });
-    socket.on("error", (error: Error & { code?: string }) => {
-      this.#error ??= nodeError(error);
-      this.#wakeReader();
-    });
-    socket.on("close", () => {
-      this.#ended = true;
-      this.#wakeReader();
-    });
+    socket.on("end", () => queue.end());
+    socket.on("error", (error: Error & { code?: string }) => queue.fail(nodeError(error)));
+    socket.on("close", () => queue.end());
   }
 
   /** The handshake is done before the connection is handed out. */
@@ -117,27 +104,14 @@ export class PinnedConn {
   }
 
   /** Reads decrypted bytes into `p`; `null` at the end of the stream. */
-  async read(p: Uint8Array): Promise<number | null> {
-    while (this.#chunks.length === 0) {
-      if (this.#error) throw this.#error;
-      if (this.#closed) throw new Deno.errors.BadResource("the connection is closed");
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-    const chunk = this.#chunks[0];
-    const n = Math.min(p.length, chunk.length);
-    p.set(chunk.subarray(0, n));
-    if (n === chunk.length) this.#chunks.shift();
-    else this.#chunks[0] = chunk.subarray(n);
-    this.#queued -= n;
-    if (this.#queued <= HIGH_WATER / 2 && this.#socket.isPaused()) this.#socket.resume();
-    return n;
+  read(p: Uint8Array): Promise<number | null> {
+    return this.#queue.read(p);
   }
 
   /** Encrypts and writes all of `p`; resolves once the socket took it. */
   write(p: Uint8Array): Promise<number> {
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#closed) {
+    if (this.#queue.error) return Promise.reject(this.#queue.error);
+    if (this.#queue.closed) {
       return Promise.reject(new Deno.errors.BadResource("the connection is closed"));
     }
     return new Promise((resolve, reject) => {
@@ -155,16 +129,9 @@ export class PinnedConn {
 
   /** Closes the connection at once. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#queue.closed) return;
+    this.#queue.close();
     this.#socket.destroy();
-    this.#wakeReader();
-  }
-
-  #wakeReader(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
   }
 }
 

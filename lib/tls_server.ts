@@ -22,6 +22,8 @@
 import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { checkServerCert, type ServerCertOptions } from "./server_cert.ts";
+import { ChunkQueue } from "./chunk_queue.ts";
+import { writeAll } from "./io.ts";
 
 /** Options for {@linkcode tlsContext}: PEM text. */
 export type TlsContextOptions = ServerCertOptions;
@@ -51,8 +53,6 @@ const UNEXPECTED_MESSAGE_ALERT = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0
 
 /** Read from the TCP connection at most this much at a time. */
 const READ_SIZE = 64 * 1024;
-/** Decrypted bytes held unread past this stop reading from the peer. */
-const HIGH_WATER = 256 * 1024;
 
 /**
  * A TLS connection accepted by a server, read and written like a
@@ -73,12 +73,14 @@ export class TlsServerConn {
   readonly remoteAddr: Deno.NetAddr;
   #tcp: Deno.TcpConn;
   #socket: tls.TLSSocket;
-  #chunks: Uint8Array[] = [];
-  #queued = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
-  #closed = false;
+  /** Decrypted bytes not yet read; past its high-water mark the peer is not read. */
+  #queue: ChunkQueue = new ChunkQueue({
+    onDrained: () => {
+      const pull = this.#pull;
+      this.#pull = undefined;
+      pull?.();
+    },
+  });
   #secure = false;
   #closeTcp: () => void;
   /** The transport's next read of the peer, held while decrypted bytes wait unread. */
@@ -104,7 +106,7 @@ export class TlsServerConn {
     // While decrypted bytes pile up unread, the peer is read again only once
     // they are taken (pausing the TLS socket does not stop its reads).
     const held = (pull: () => void): boolean => {
-      if (this.#queued <= HIGH_WATER) return false;
+      if (!this.#queue.full) return false;
       this.#pull = pull;
       return true;
     };
@@ -141,28 +143,17 @@ export class TlsServerConn {
       isServer: true,
       secureContext: context,
     });
-    socket.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#queued += chunk.length;
-      this.#wakeReader();
-    });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#wakeReader();
-    });
+    socket.on("data", (chunk: Uint8Array) => void this.#queue.push(chunk));
+    socket.on("end", () => this.#queue.end());
     socket.on("secure", () => this.#secure = true);
     socket.on("error", (error: Error) => {
       const plain = !this.#secure && /wrong version number|InvalidContentType/.test(error.message);
       const why = plain
         ? "the peer does not speak TLS (a framecat sender needs --tls)"
         : error.message;
-      this.#error ??= new Error(`TLS failed: ${why}`, { cause: error });
-      this.#wakeReader();
+      this.#queue.fail(new Error(`TLS failed: ${why}`, { cause: error }));
     });
-    socket.on("close", () => {
-      this.#ended = true;
-      this.#wakeReader();
-    });
+    socket.on("close", () => this.#queue.end());
   }
 
   /** Turns Nagle's algorithm off (or on) for the TCP connection. */
@@ -171,30 +162,13 @@ export class TlsServerConn {
   }
 
   /** Reads decrypted bytes into `p`; `null` at the end of the stream. */
-  async read(p: Uint8Array): Promise<number | null> {
-    while (this.#chunks.length === 0) {
-      if (this.#error) throw this.#error;
-      if (this.#closed) throw new Deno.errors.BadResource("the connection is closed");
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-    const chunk = this.#chunks[0];
-    const n = Math.min(p.length, chunk.length);
-    p.set(chunk.subarray(0, n));
-    if (n === chunk.length) this.#chunks.shift();
-    else this.#chunks[0] = chunk.subarray(n);
-    this.#queued -= n;
-    if (this.#queued <= HIGH_WATER / 2 && this.#pull) {
-      const pull = this.#pull;
-      this.#pull = undefined;
-      pull();
-    }
-    return n;
+  read(p: Uint8Array): Promise<number | null> {
+    return this.#queue.read(p);
   }
 
   /** Encrypts and writes all of `p`. */
   write(p: Uint8Array): Promise<number> {
-    if (this.#error) return Promise.reject(this.#error);
+    if (this.#queue.error) return Promise.reject(this.#queue.error);
     return new Promise((resolve, reject) => {
       this.#socket.write(p.slice(), (error?: Error | null) => {
         if (error) reject(error);
@@ -205,20 +179,9 @@ export class TlsServerConn {
 
   /** Closes the connection, and its socket, at once, handshake finished or not. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#queue.closed) return;
+    this.#queue.close();
     this.#socket.destroy();
     this.#closeTcp();
-    this.#wakeReader();
   }
-
-  #wakeReader(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
 }
