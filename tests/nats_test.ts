@@ -75,6 +75,22 @@ async function streamContents(
   });
 }
 
+/**
+ * Runs `f` until it answers, for up to 20 s: a cluster that lost a node
+ * elects new leaders before its JetStream API answers again.
+ */
+async function untilAnswered<T>(f: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await f();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await delay(250);
+    }
+  }
+}
+
 function assertEachOnce(numbers: number[], count: number): void {
   const sorted = [...numbers].sort((a, b) => a - b);
   assert.deepEqual(sorted, Array.from({ length: count }, (_, i) => i + 1));
@@ -279,24 +295,19 @@ Deno.test({
     try {
       const urls = servers.map((server) => server.url.replace("nats://", ""));
       const address = `nats://${urls.join(",")}/cluster.in`;
-      let sink: JetStreamSink | undefined;
-      const deadline = Date.now() + 20_000;
-      while (!sink) {
-        try {
-          sink = await JetStreamSink.open(address, { stream: "R3", replicas: 3 });
-        } catch (error) {
-          // The cluster elects its JetStream leader a moment after it starts.
-          if (Date.now() > deadline) throw error;
-          await delay(250);
-        }
-      }
+      // The cluster elects its JetStream leader a moment after it starts.
+      const sink = await untilAnswered(() =>
+        JetStreamSink.open(address, { stream: "R3", replicas: 3 })
+      );
       const count = 3_000;
       await putMany(sink, count, async (i) => {
         if (i === 1_000) await servers[0].signal("SIGKILL");
       });
       await sink.settle();
       await sink.close();
-      const contents = await streamContents(servers.slice(1).map((s) => s.url), "R3");
+      const contents = await untilAnswered(
+        () => streamContents(servers.slice(1).map((s) => s.url), "R3"),
+      );
       assert.equal(contents.messages, count);
       assertEachOnce(contents.numbers, count);
     } finally {
