@@ -13,6 +13,7 @@ import {
   MAX_PAYLOAD_BYTES,
 } from "../lib/framing.ts";
 import { frameLines, type FrameLinesOptions } from "../lib/lines.ts";
+import { stdinIsDevice } from "./stdin_device.ts";
 import { formatAddress } from "../lib/address.ts";
 import { describeError } from "../lib/errors.ts";
 import { looksLikeHost, looksLikePort, parseHostPort } from "../lib/host_port.ts";
@@ -499,16 +500,14 @@ const HELLO = "Hello World!";
  * With no MESSAGE and standard input not a terminal: its lines as messages
  * when it is a pipe, a file or a socket, or the seed's Hello World when it is
  * a character device such as /dev/null. It reads first, and looks at what
- * standard input is only when it ends at once: that look loads `node:fs`
- * (about 20 ms), which a pipe with data never pays. (Deno 2 has no fstat of
- * its own, and reading /proc/self/fd/0 needs --allow-all.)
+ * standard input is only when it ends at once (`stdin_device.ts`): that look
+ * can cost 20 ms, which a pipe with data never pays.
  */
 async function* stdinOrHello(options: FrameLinesOptions): AsyncGenerator<FrameBatch> {
   const first = new Uint8Array(64 * 1024);
   const n = await Deno.stdin.read(first);
   if (n === null) {
-    const { fstatSync } = await import("node:fs");
-    if (fstatSync(0).isCharacterDevice()) yield batchFrames([encodeFrame(HELLO)]);
+    if (await stdinIsDevice()) yield batchFrames([encodeFrame(HELLO)]);
     return;
   }
   let pending: Uint8Array | undefined = first.subarray(0, n);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
+import { spawn, startReceiver } from "./helpers.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -29,6 +30,29 @@ Deno.test("deno task install copies a Deno from npm's cache and says how to rein
       }).output();
     const before = await run();
     assert.equal(decoder.decode(before.stdout), `framecat ${denoJson.version}\n`);
+
+    // Its launcher tells /dev/null (the seed's Hello World) from an empty file or pipe (nothing).
+    const receiver = await startReceiver(["--json"]);
+    await Deno.writeTextFile(`${root}/empty`, "");
+    const send = async (redirect: string, pipe = "") => {
+      const shell = `${pipe}'${command}' send --port ${receiver.port} ${redirect}`;
+      const { code, stderr } = await spawn([], { shell }).finished();
+      assert.equal(code, 0, stderr);
+      return stderr;
+    };
+    try {
+      assert.match(await send("< /dev/null"), /^Sent 1 message \(17 bytes\)/);
+      assert.match(await send(`< '${root}/empty'`), /^Sent 0 messages /);
+      assert.match(await send("< /dev/null hi"), /^Sent 1 message \(6 bytes\)/);
+      assert.match(await send("", ": | "), /^Sent 0 messages /);
+    } finally {
+      receiver.child.kill("SIGTERM");
+      await receiver.finished();
+    }
+    assert.deepEqual(
+      receiver.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).message),
+      ["Hello World!", "hi"],
+    );
 
     // npm's cache cleared: the command says so in one line, with the fix.
     await Deno.remove(`${copy}/deno`);
