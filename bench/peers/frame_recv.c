@@ -210,10 +210,21 @@ static void put_without_line_breaks(cursor p, size_t length) {
   }
 }
 
-static void print(const char *peer, cursor payload, size_t length) {
-  char head[128];
-  int n = snprintf(head, sizeof head, "{\"peer\":\"%s\",\"bytes\":%zu,\"message\":", peer, length);
-  put(head, (size_t)n);
+/* `{"peer":"IP:PORT","bytes":`, the same for every line of the connection. */
+static char head[96];
+static size_t head_length;
+
+static void print(cursor payload, size_t length) {
+  char line[128], digits[24];
+  int n = 0;
+  size_t rest = length;
+  do digits[n++] = (char)('0' + rest % 10);
+  while ((rest /= 10) > 0);
+  memcpy(line, head, head_length);
+  size_t at = head_length;
+  while (n > 0) line[at++] = digits[--n];
+  memcpy(line + at, ",\"message\":", 11);
+  put(line, at + 11);
   if (memchr(payload, '\n', length) != NULL || memchr(payload, '\r', length) != NULL) {
     put_without_line_breaks(payload, length);
   } else {
@@ -249,9 +260,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   close(listener);
-  char peer[64], ip[INET_ADDRSTRLEN];
+  char ip[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
-  snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(from.sin_port));
+  head_length = (size_t)snprintf(head, sizeof head, "{\"peer\":\"%s:%u\",\"bytes\":", ip,
+                                 ntohs(from.sin_port));
 
   size_t capacity = BUFFER, start = 0, end = 0;
   unsigned char *buffer = malloc(capacity);
@@ -278,7 +290,7 @@ int main(int argc, char **argv) {
         break;
       }
       if (!valid_json(buffer + payload, length)) refuse("a payload that is not UTF-8 JSON");
-      print(peer, buffer + payload, length);
+      print(buffer + payload, length);
       start = payload + length;
     }
     if (start == end) start = end = 0;
