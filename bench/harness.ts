@@ -48,6 +48,8 @@ export interface Target {
   value: number;
   /** Read by people, e.g. ">= 2.0x nc | jq -c .". */
   text: string;
+  /** Met only if it holds in every round, not just for the median. */
+  everyRound?: boolean;
 }
 
 /** One row of the report: framecat's figure against a peer's, round by round. */
@@ -396,9 +398,11 @@ export function result(options: ResultOptions): Result {
   if (target) {
     const values = target.on === "ratio" ? ratios ?? [] : options.framecat;
     const s = stats(values);
-    met = values.length > 0 && failed.length === 0 && holds(target, s.median);
     metEveryRound = values.length > 0 && failed.length === 0 &&
       values.every((v) => holds(target, v));
+    met = target.everyRound
+      ? metEveryRound
+      : values.length > 0 && failed.length === 0 && holds(target, s.median);
   }
   return {
     scenario: options.scenario,

@@ -11,42 +11,47 @@ const [hostname, port] = [Deno.args[0], Number(Deno.args[1])];
 const count = Deno.args[2] && Deno.args[2] !== "--json" ? Number(Deno.args[2]) : Infinity;
 const json = Deno.args.includes("--json");
 const encoder = new TextEncoder();
+const SEED_HEAD = encoder.encode("Message from Sender :: ");
+const LF = encoder.encode("\n");
+const JSON_TAIL = encoder.encode("}\n");
 let printed = 0;
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
-}
 
 async function serve(conn: Deno.TcpConn): Promise<void> {
   const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
-  const buffer = new Uint8Array(64 * 1024);
-  let rest = new Uint8Array(0);
+  const tail = json ? JSON_TAIL : LF;
+  let buffer = new Uint8Array(16 * 1024);
+  let end = 0;
   try {
-    for (let n; (n = await conn.read(buffer)) !== null;) {
-      let data = rest.length > 0 ? concat(rest, buffer.subarray(0, n)) : buffer.subarray(0, n);
-      const parts: Uint8Array[] = [];
-      for (let lf; (lf = data.indexOf(10)) >= 0;) {
-        let length = 0;
-        for (let i = 0; i < lf; i++) length = length * 10 + data[i] - 48;
-        if (data.length < lf + 1 + length) break;
-        const payload = data.subarray(lf + 1, lf + 1 + length);
-        parts.push(
-          encoder.encode(
-            json ? `{"peer":"${peer}","bytes":${length},"message":` : "Message from Sender :: ",
-          ),
-          payload,
-          encoder.encode(json ? "}\n" : "\n"),
-        );
-        data = data.subarray(lf + 1 + length);
+    for (;;) {
+      if (end === buffer.length) {
+        const bigger = new Uint8Array(buffer.length * 2);
+        bigger.set(buffer);
+        buffer = bigger;
       }
-      rest = data.slice();
+      const n = await conn.read(buffer.subarray(end));
+      if (n === null) break;
+      end += n;
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      let at = 0;
+      for (let lf; (lf = buffer.indexOf(10, at)) >= 0 && lf < end;) {
+        let length = 0;
+        for (let i = at; i < lf; i++) length = length * 10 + buffer[i] - 48;
+        if (end < lf + 1 + length) break;
+        const head = json
+          ? encoder.encode(`{"peer":"${peer}","bytes":${length},"message":`)
+          : SEED_HEAD;
+        const payload = buffer.subarray(lf + 1, lf + 1 + length);
+        parts.push(head, payload, tail);
+        size += head.length + payload.length + tail.length;
+        at = lf + 1 + length;
+      }
       if (parts.length === 0) continue;
-      const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-      parts.reduce((at, part) => (out.set(part, at), at + part.length), 0);
-      for (let at = 0; at < out.length;) at += Deno.stdout.writeSync(out.subarray(at));
+      const out = new Uint8Array(size);
+      parts.reduce((offset, part) => (out.set(part, offset), offset + part.length), 0);
+      buffer.copyWithin(0, at, end);
+      end -= at;
+      for (let k = 0; k < out.length;) k += Deno.stdout.writeSync(out.subarray(k));
       printed += parts.length / 3;
       if (printed >= count) Deno.exit(0);
     }
