@@ -377,7 +377,8 @@ export const startup: ScenarioDefinition = {
     '"Hello World!" and with no MESSAGE and standard input on /dev/null (the default ' +
     "message, as scripts, cron and hyperfine run the seed's plain `send`): the command " +
     "`deno task install` makes (the bundle), and `deno run main.ts` from the source; each vs " +
-    "`deno run` of an empty file; medians of 30 runs by hyperfine, in 3 turns of 10 in " +
+    "`deno run` of an empty file, with the minimal Deno sender (bench/peers/min_send_one.ts) " +
+    "for reference; medians of 30 runs by hyperfine, in 3 turns of 10 in " +
     "changing order",
   async run(context: Context): Promise<Result[]> {
     const port = freePort();
@@ -396,6 +397,7 @@ export const startup: ScenarioDefinition = {
         source: `${source} send --port ${port} "Hello World!"`,
         installedNull: `${command} send --port ${port}`,
         sourceNull: `${source} send --port ${port}`,
+        minimal: `${DENO} run --allow-net ${PEERS}min_send_one.ts ${port}`,
         empty: `${DENO} run --allow-net ${empty}`,
       };
       const keys = Object.keys(commands) as (keyof typeof commands)[];
@@ -425,6 +427,16 @@ export const startup: ScenarioDefinition = {
           peer: times.empty,
           target,
           load,
+          anchors: {
+            "minimal Deno sender (ms)": times.minimal,
+            "minimal Deno sender / empty": times.minimal.map((t, i) => t / times.empty[i]),
+          },
+          notes: [
+            "same rounds: the minimal Deno sender (bench/peers/min_send_one.ts: connect, one " +
+            `write, close) ${
+              times.minimal.map((t, i) => (t / times.empty[i]).toFixed(2)).join(", ")
+            }x the empty file per round`,
+          ],
         });
       return [
         row("one `framecat send`, whole process (installed)", "installed"),
