@@ -48,6 +48,8 @@ export interface Target {
   value: number;
   /** Read by people, e.g. ">= 2.0x nc | jq -c .". */
   text: string;
+  /** Met only if it holds in every round, not just for the median. */
+  everyRound?: boolean;
 }
 
 /** One row of the report: framecat's figure against a peer's, round by round. */
@@ -74,6 +76,12 @@ export interface Result {
    * time much less.
    */
   cpuSeconds?: { framecat: Stats; peer: Stats };
+  /**
+   * Figures of other programs measured in the same rounds, for the record
+   * (the minimal Deno pair, the C peers), each with its unit's meaning in
+   * its name: e.g. "C pair (MiB/s)", "C pair / nc".
+   */
+  anchors?: Record<string, Stats>;
   notes: string[];
 }
 
@@ -279,6 +287,49 @@ export async function peakRss(wrapped: Background, timeout = 120_000): Promise<P
   return { peakMiB: report.peak_kib / 1024, capped: report.capped, code: report.code };
 }
 
+/** Whether `command` is on PATH. */
+export async function hasCommand(command: string): Promise<boolean> {
+  return (await sh(`command -v ${command} > /dev/null`, 30)).code === 0;
+}
+
+/** The C peers of bench/peers/, as executables built for this run. */
+export interface CPeers {
+  /** bytes_send HOST PORT < INPUT: standard input to a connection, 1 MiB buffers. */
+  bytesSend: string;
+  /** bytes_recv PORT [HOST] > OUTPUT: one connection to standard output, 1 MiB buffers. */
+  bytesRecv: string;
+  /** frame_recv PORT [HOST] > OUTPUT: `receive --json`'s checks and lines, one connection. */
+  frameRecv: string;
+  /** conn_load HOST PORT TOTAL CONCURRENT [SPREAD] [TIMEOUT]: one-message connections. */
+  connLoad: string;
+}
+
+/**
+ * Builds the C peers of bench/peers/ with `cc -O2` into the run's data
+ * directory (once per scenario: the directory is emptied after each), or
+ * says why it cannot: no `cc`, or a build that failed.
+ */
+export async function cPeers(context: Context): Promise<CPeers | string> {
+  if (!(await hasCommand("cc"))) return "no C compiler (cc) on PATH";
+  const dir = `${context.dir}/c-peers`;
+  const names = ["bytes_send", "bytes_recv", "frame_recv", "conn_load"];
+  await Deno.mkdir(dir, { recursive: true });
+  for (const name of names) {
+    const binary = `${dir}/${name}`;
+    if (await Deno.stat(binary).then(() => true, () => false)) continue;
+    const built = await sh(`cc -O2 -o "${binary}" "${PEERS}${name}.c"`, 120);
+    if (built.code !== 0) {
+      return `cc -O2 ${name}.c failed: ${built.stderr.trim().split("\n")[0]}`;
+    }
+  }
+  return {
+    bytesSend: `${dir}/bytes_send`,
+    bytesRecv: `${dir}/bytes_recv`,
+    frameRecv: `${dir}/frame_recv`,
+    connLoad: `${dir}/conn_load`,
+  };
+}
+
 // ---------------------------------------------------------------- figures
 
 export function stats(values: number[]): Stats {
@@ -313,6 +364,8 @@ export interface ResultOptions {
   load: number[];
   /** CPU seconds per round of framecat's processes and the peer's. */
   cpuSeconds?: { framecat: number[]; peer: number[] };
+  /** Other programs' figures from the same rounds, by name (see {@linkcode Result.anchors}). */
+  anchors?: Record<string, number[]>;
   notes?: string[];
 }
 
@@ -345,9 +398,11 @@ export function result(options: ResultOptions): Result {
   if (target) {
     const values = target.on === "ratio" ? ratios ?? [] : options.framecat;
     const s = stats(values);
-    met = values.length > 0 && failed.length === 0 && holds(target, s.median);
     metEveryRound = values.length > 0 && failed.length === 0 &&
       values.every((v) => holds(target, v));
+    met = target.everyRound
+      ? metEveryRound
+      : values.length > 0 && failed.length === 0 && holds(target, s.median);
   }
   return {
     scenario: options.scenario,
@@ -363,6 +418,13 @@ export function result(options: ResultOptions): Result {
     metEveryRound,
     load: options.load,
     ...(cpu ? { cpuSeconds: cpu } : {}),
+    ...(options.anchors
+      ? {
+        anchors: Object.fromEntries(
+          Object.entries(options.anchors).map(([name, values]) => [name, stats(values)]),
+        ),
+      }
+      : {}),
     notes: [...tally(failed), ...(options.notes ?? []), ...(cpu ? [cpuNote(cpu)] : [])],
   };
 }

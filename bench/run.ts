@@ -14,7 +14,8 @@
  *     [--scale F]   (F < 1: fewer messages and connections, to try the harness)
  *
  * Prints one table and writes every figure to `bench/results.json` (or
- * FILE). Needs nc (netcat-openbsd), jq, python3, node, and hyperfine and
+ * FILE). Needs nc (netcat-openbsd), jq, python3, node, cc for the C peers of
+ * bench/peers/ (built into the run's temporary directory), and hyperfine and
  * tshark for two scenarios; installs what is missing with apt-get when it
  * can, and otherwise says what is missing and skips what needs it. Every
  * process runs under a time limit and is killed with its process group at
@@ -96,6 +97,7 @@ async function tools(wanted: string[]): Promise<Set<string>> {
     tshark: "tshark",
     hyperfine: "hyperfine",
     "nats-server": "nats-server",
+    cc: "gcc",
   };
   const check = (c: string) =>
     c === "nc" ? "nc -h 2>&1 | grep -q OpenBSD" : `command -v ${c} > /dev/null`;
