@@ -124,7 +124,123 @@ export async function bundle(outdir: string): Promise<string> {
     const why = new TextDecoder().decode(stderr).trim().split("\n")[0];
     throw new Error(`deno bundle failed: ${why}`);
   }
+  try {
+    await joinSendChunks(outdir);
+  } catch {
+    // The bundle as esbuild split it works too, a little slower.
+  }
   return `${outdir}/main.js`;
+}
+
+/** A module `deno bundle` wrote: its file name and the modules of the bundle it imports. */
+interface Chunk {
+  name: string;
+  text: string;
+  /** The bundle's modules it imports with `import`, loaded before it runs. */
+  imports: string[];
+}
+
+/** An `import ... from "./x.js";` or `import "./x.js";` of a module of the bundle. */
+const STATIC_IMPORT =
+  /^import\s*(?:\{[^}]*\}\s*from\s*|[\w$]+\s+from\s*|\*\s*as\s+[\w$]+\s+from\s*)?"\.\/([^"\/]+\.js)";$/gm;
+
+/** The name of the module that holds the chunks `send` starts with. */
+const JOINED = "start.js";
+
+/**
+ * Joins into one module the chunks that a `framecat send` loads at start
+ * beside `main.js` and `send`'s own: esbuild gives each small module shared
+ * by subcommands (the timer, the errors, the address) a chunk of its own,
+ * and each module loaded costs a start (the chunks of `send`, about 1.5 ms
+ * in 8).
+ *
+ * It joins them with `deno bundle` itself, which renames what would clash.
+ * Each module of the bundle is still in one file only: what it joins is
+ * closed under `import` (every chunk a joined chunk imports is joined too),
+ * so that the joined module imports none of the others, and every import of
+ * a joined chunk is made an import of the joined module. A subcommand that
+ * needs only some of them loads the rest with them: `wireshark` and
+ * `--version` load the sender's 60 KB without running any of it.
+ */
+async function joinSendChunks(outdir: string): Promise<void> {
+  const chunks = new Map<string, Chunk>();
+  for await (const entry of Deno.readDir(outdir)) {
+    if (!entry.isFile || !entry.name.endsWith(".js")) continue;
+    const text = await Deno.readTextFile(`${outdir}/${entry.name}`);
+    const imports = [...text.matchAll(STATIC_IMPORT)].map((m) => m[1]);
+    chunks.set(entry.name, { name: entry.name, text, imports });
+  }
+  const send = /\bimport\("\.\/(send-[\w-]+\.js)"\)/.exec(chunks.get("main.js")!.text)?.[1];
+  if (send === undefined || chunks.has(JOINED)) throw new Error("no send chunk");
+  // What main.js and send's chunk import, and all that imports in turn.
+  const joined = new Set<string>();
+  const visit = (name: string) => {
+    for (const dep of chunks.get(name)!.imports) {
+      if (dep === "main.js" || dep === send) throw new Error(`${name} imports ${dep}`);
+      if (!joined.has(dep)) {
+        joined.add(dep);
+        visit(dep);
+      }
+    }
+  };
+  visit("main.js");
+  visit(send);
+  if (joined.size < 2) return;
+  // Imports first: export * takes them in the order they run.
+  const order: string[] = [];
+  const place = (name: string) => {
+    if (order.includes(name)) return;
+    for (const dep of chunks.get(name)!.imports) place(dep);
+    order.push(name);
+  };
+  for (const name of [...joined].sort()) place(name);
+  // export * drops a name two of them export: none may.
+  const exported = new Set<string>();
+  for (const name of order) {
+    const block = /^export \{([^}]*)\};\s*$/m.exec(chunks.get(name)!.text)?.[1] ?? "";
+    for (const item of block.split(",").map((s) => s.trim()).filter(Boolean)) {
+      const as = item.split(/\s+as\s+/).at(-1)!;
+      if (exported.has(as)) throw new Error(`${as} exported twice`);
+      exported.add(as);
+    }
+  }
+  const entry = `${outdir}/joined_entry.mjs`;
+  await Deno.writeTextFile(entry, order.map((name) => `export * from "./${name}";\n`).join(""));
+  // Chunks that no joined chunk imports statically (loaded on demand) stay out.
+  const others = [...chunks.keys()].filter((name) => !joined.has(name));
+  const { success } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--no-config",
+      ...others.flatMap((name) => ["--external", `./${name}`]),
+      "--output",
+      `${outdir}/${JOINED}`,
+      entry,
+    ],
+    stdout: "null",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  await Deno.remove(entry);
+  if (!success) throw new Error("deno bundle could not join the chunks");
+  const text = await Deno.readTextFile(`${outdir}/${JOINED}`);
+  // It must import none of the bundle's other modules statically.
+  if ([...text.matchAll(STATIC_IMPORT)].length > 0) {
+    await Deno.remove(`${outdir}/${JOINED}`);
+    throw new Error("the joined chunks import others");
+  }
+  for (const name of others) {
+    const chunk = chunks.get(name)!;
+    const rewritten = chunk.text.replace(
+      /(^import\s*(?:\{[^}]*\}\s*from\s*|[\w$]+\s+from\s*|\*\s*as\s+[\w$]+\s+from\s*)?)"\.\/([^"\/]+\.js)";$/gm,
+      (line, head: string, dep: string) => joined.has(dep) ? `${head}"./${JOINED}";` : line,
+    );
+    if (rewritten !== chunk.text) await Deno.writeTextFile(`${outdir}/${name}`, rewritten);
+  }
+  for (const name of joined) await Deno.remove(`${outdir}/${name}`);
 }
 
 /**
