@@ -12,7 +12,8 @@ import {
   encodeJsonFrame,
   MAX_PAYLOAD_BYTES,
 } from "../lib/framing.ts";
-import { frameLines, type FrameLinesOptions } from "../lib/lines.ts";
+import type { FrameLinesOptions } from "../lib/lines.ts";
+import type { ByteReader } from "../lib/io.ts";
 import { stdinIsDevice } from "./stdin_device.ts";
 import { formatAddress } from "../lib/address.ts";
 import { describeError } from "../lib/errors.ts";
@@ -492,6 +493,18 @@ async function* fileLines(
   } finally {
     file.close();
   }
+}
+
+/**
+ * `frameLines`, loaded when lines are read: a send of MESSAGE arguments
+ * loads no module for them.
+ */
+async function* frameLines(
+  source: ByteReader,
+  options: FrameLinesOptions,
+): AsyncGenerator<FrameBatch> {
+  const lines = await import("../lib/lines.ts");
+  yield* lines.frameLines(source, options);
 }
 
 const HELLO = "Hello World!";
