@@ -18,7 +18,7 @@ import { stdinIsDevice } from "./stdin_device.ts";
 import { formatAddress } from "../lib/address.ts";
 import { describeError } from "../lib/errors.ts";
 import { looksLikeHost, looksLikePort, parseHostPort } from "../lib/host_port.ts";
-import { after, every } from "../lib/timer.ts";
+import { every } from "../lib/timer.ts";
 import { formatDuration } from "../lib/units.ts";
 import {
   batchFrames,
@@ -153,9 +153,6 @@ const NETCAT_HINTS = {
   "-e": "framecat sends messages, it runs no program: pipe one into framecat send",
   "-z": "to see whether a receiver listens, send it a message: framecat send -H HOST",
 };
-
-/** How long a send runs before it listens for SIGINT: 50 ms. */
-const SIGINT_AFTER = 50;
 
 /** A timeout of 0 means "never"; where the library needs a number, this is it (24.8 days). */
 const NEVER = 2 ** 31 - 1;
@@ -312,17 +309,12 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
     if (sent && sent.bytes !== shown) say(`Sent ${tally(sent)} so far`);
     shown = sent?.bytes;
   });
-  // SIGINT ends at once (exit 130), saying what was sent before it. Its
-  // listener comes once the send has run for SIGINT_AFTER: adding one costs
-  // a start about 0.35 ms, which a send of a few messages, over sooner, need
-  // not pay. A SIGINT before then ends the process as one during its start
-  // does, by the signal (130 in the shell), without the line.
+  // SIGINT ends at once (exit 130), saying what was sent before it.
   let interrupted!: () => void;
   const interrupt = new Promise<"interrupted">((resolve) =>
     interrupted = () => resolve("interrupted")
   );
-  let signals = () => {};
-  const listen = after(SIGINT_AFTER, () => signals = onSignals(["SIGINT"], () => interrupted()));
+  const signals = onSignals(["SIGINT"], () => interrupted());
   try {
     const sending = send(source, {
       hostname,
@@ -359,7 +351,6 @@ export async function runSend(args: string[], { say }: CommandContext): Promise<
     }
     throw error;
   } finally {
-    listen.cancel();
     signals();
     if (progress) progress.cancel();
   }
