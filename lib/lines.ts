@@ -35,7 +35,7 @@ import {
   writeDecimal,
 } from "./framing/prefix.ts";
 import { JsonChecker } from "./json_check.ts";
-import { indexOfByte, lastIndexOfByte, skipPlain } from "./plain_scan.ts";
+import { indexOfByte, lastIndexOfByte, ScanBuffer, skipPlain } from "./plain_scan.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts";
 import { badInput } from "./errors.ts";
 
@@ -114,23 +114,26 @@ export async function* frameLines(
   const json = options.json ?? false;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   // Pending bytes start at HEADROOM, so that a long line's length prefix can
-  // be written in front of it, in place.
-  let buf = new Uint8Array(HEADROOM + (options.bufferSize ?? 256 * 1024));
+  // be written in front of it, in place. They are read into WebAssembly
+  // memory, where the scans run without copying them.
+  const memory = new ScanBuffer({ size: HEADROOM + (options.bufferSize ?? 256 * 1024) });
+  let buf = memory.bytes;
   let out: Uint8Array = new Uint8Array(0);
   let end = HEADROOM;
   let lineNumber = 0;
   let eof = false;
+  // The first pending line, while it is long and its end not read yet, is
+  // checked as it arrives (its bytes are still in the cache): up to
+  // `checked`, and `good` says whether it passed so far.
+  const ahead: LineCheck = { checked: HEADROOM, good: true };
   while (!eof) {
     if (end === buf.length) {
       // A line longer than the buffer: grow it, up to what a message may be.
-      const bigger = new Uint8Array(Math.min(buf.length * 2, HEADROOM + maxBytes + 2));
-      bigger.set(buf.subarray(0, end));
-      buf = bigger;
+      buf = memory.grow(Math.min(buf.length * 2, HEADROOM + maxBytes + 2));
     }
-    // As much as fits: each read of a file or stdin is a round trip to a
-    // thread of the runtime, which costs more than moving what follows the
-    // last line end to the front.
-    const n = await source.read(buf.subarray(end));
+    // At most READ_BYTES at once: bytes are checked while the cache still
+    // holds them, and one read costs a round trip to a thread of the runtime.
+    const n = await source.read(buf.subarray(end, Math.min(buf.length, end + READ_BYTES)));
     if (n === null) eof = true;
     else end += n;
     // Only the bytes just read can hold a new LF: what came before is
@@ -146,6 +149,7 @@ export async function* frameLines(
           ),
         );
       }
+      if (end - HEADROOM >= IN_PLACE_BYTES) checkAhead(buf, end, json, ahead);
       continue;
     }
     const bytes = buf.subarray(HEADROOM, complete);
@@ -153,7 +157,9 @@ export async function* frameLines(
     // bytes, without decoding it, and framed where it was read.
     let rest = 0;
     // Bytes before the last read hold no LF: they were searched.
-    const long = longLine(bytes, end - (n ?? 0) - HEADROOM, json, maxBytes);
+    const long = longLine(bytes, end - (n ?? 0) - HEADROOM, { json, maxBytes, ahead });
+    ahead.checked = HEADROOM;
+    ahead.good = true;
     if (long >= 0) {
       // Past its CR and LF, before the frame's closing quote goes over them.
       rest = Math.min(bytes.length, long + (bytes[long] === CR ? 2 : 1));
@@ -179,6 +185,51 @@ export async function* frameLines(
   }
 }
 
+/** The most bytes one read asks for. */
+const READ_BYTES = 1024 * 1024;
+
+/** How far the first pending line, long and without its LF yet, has been checked. */
+interface LineCheck {
+  /** Bytes of `buf` before this are checked (from HEADROOM). */
+  checked: number;
+  /** Whether they passed: with `json`, the checker has no error; otherwise they are plain ASCII. */
+  good: boolean;
+}
+
+/** The checker of the long line being read, fed as it arrives. */
+const aheadChecker = new JsonChecker();
+
+/**
+ * Checks the first pending line further, up to `end` of `buf` (it holds no
+ * LF), as {@linkcode longLine} would once its end is read, so that only the
+ * rest is left then. A CR at the end waits: it may come before the LF.
+ */
+function checkAhead(buf: Uint8Array, end: number, json: boolean, ahead: LineCheck): void {
+  if (!ahead.good) return;
+  if (buf[end - 1] === CR) end--;
+  if (end <= ahead.checked) return;
+  if (ahead.checked === HEADROOM && json) aheadChecker.reset();
+  if (json) {
+    aheadChecker.push(buf, ahead.checked, end);
+    ahead.good = aheadChecker.error === undefined;
+  } else {
+    ahead.good = plainTo(buf, ahead.checked, end) === end;
+  }
+  ahead.checked = end;
+}
+
+/**
+ * The end of the run of bytes from `i` that JSON.stringify only puts in
+ * quotes (printable ASCII but `"` and `\`), up to `end`.
+ */
+function plainTo(bytes: Uint8Array, i: number, end: number): number {
+  i = skipPlain(bytes, i, end);
+  while (
+    i < end && bytes[i] >= 0x20 && bytes[i] < 0x7f && bytes[i] !== QUOTE && bytes[i] !== 0x5c
+  ) i++;
+  return i;
+}
+
 /** Bytes kept free before pending bytes: a length prefix, its LF and a quote. */
 const HEADROOM = 16;
 /** From this many bytes a first line is framed in place instead of copied. */
@@ -202,15 +253,24 @@ function frameInPlace(buf: Uint8Array, lineEnd: number, json: boolean): Uint8Arr
   return buf.subarray(from, to);
 }
 
+/** Options of {@linkcode longLine}. */
+interface LongLineOptions {
+  json: boolean;
+  maxBytes: number;
+  /** How much of the line was checked as it arrived, at HEADROOM of the read buffer. */
+  ahead: LineCheck;
+}
+
 /**
  * Where the first line of `bytes` ends (before its CR or LF), if it is
  * long (framed in place) and can be sent as it is: with `json` a JSON
  * text, otherwise printable ASCII without `"` or `\`, which JSON.stringify
  * only puts in quotes; and within `maxBytes`. Otherwise -1, and the line
  * takes the general way, which also words any error. The bytes before
- * `from` are known to hold no LF.
+ * `from` are known to hold no LF; those before `ahead.checked` were checked.
  */
-function longLine(bytes: Uint8Array, from: number, json: boolean, maxBytes: number): number {
+function longLine(bytes: Uint8Array, from: number, options: LongLineOptions): number {
+  const { json, maxBytes, ahead } = options;
   if (bytes.length < IN_PLACE_BYTES) return -1;
   if (from < IN_PLACE_BYTES && bytes.subarray(0, IN_PLACE_BYTES).indexOf(LF, from) >= 0) return -1;
   const lf = indexOfByte(bytes, LF, Math.max(from, IN_PLACE_BYTES));
@@ -220,12 +280,16 @@ function longLine(bytes: Uint8Array, from: number, json: boolean, maxBytes: numb
   let end = lf < 0 ? bytes.length : lf;
   if (end > 0 && bytes[end - 1] === CR) end--;
   if (end + (json ? 0 : 2) > maxBytes) return -1;
-  if (json) return checker.check(bytes, 0, end) === undefined ? end : -1;
-  let i = skipPlain(bytes, 0, end);
-  while (
-    i < end && bytes[i] >= 0x20 && bytes[i] < 0x7f && bytes[i] !== QUOTE && bytes[i] !== 0x5c
-  ) i++;
-  return i === end ? end : -1;
+  if (!ahead.good) return -1;
+  // Where the check stopped, in `bytes`: a CR it left waiting may be the
+  // line's own.
+  const checked = Math.min(ahead.checked - HEADROOM, end);
+  if (json) {
+    if (checked === 0) return checker.check(bytes, 0, end) === undefined ? end : -1;
+    aheadChecker.push(bytes, checked, end);
+    return aheadChecker.end() === undefined ? end : -1;
+  }
+  return plainTo(bytes, checked, end) === end ? end : -1;
 }
 
 /**
