@@ -116,15 +116,8 @@ export async function* frameLines(
   // Pending bytes, [start, end), are read into WebAssembly memory, where the
   // scans run without copying them. HEADROOM bytes before them are free, so
   // that a long line's length prefix can be written in front of it, in place.
-  let memory = new ScanBuffer({ size: HEADROOM + (options.bufferSize ?? 256 * 1024) });
+  const memory = new ScanBuffer({ size: HEADROOM + (options.bufferSize ?? 256 * 1024) });
   let buf = memory.bytes;
-  // While a long frame is written, the input is read on: into a second
-  // buffer (the two take turns) where a message may be at most PING_PONG_MAX,
-  // otherwise into what is free of this one.
-  const pingPong = HEADROOM + maxBytes + 2 <= PING_PONG_MAX;
-  let spare: ScanBuffer | undefined;
-  // The buffer that the input goes on in after this batch, if it changes.
-  let next: ScanBuffer | undefined;
   let out: Uint8Array = new Uint8Array(0);
   let start = HEADROOM;
   let end = HEADROOM;
@@ -136,23 +129,6 @@ export async function* frameLines(
   const ahead: LineCheck = { checked: 0, good: true };
   // Reads that went on while a long frame was written.
   let pump: ReadAhead | undefined;
-  /** Reads on while the frame of a long line is written; the bytes from `complete` are pending. */
-  const readOn = (complete: number): ReadAhead | undefined => {
-    if (eof || pump !== undefined) return pump;
-    if (pingPong) {
-      const pending = end - complete;
-      spare ??= new ScanBuffer({ size: buf.length });
-      const room = spare.grow(Math.min(
-        Math.max(buf.length, HEADROOM + pending + READ_BYTES),
-        HEADROOM + maxBytes + 2,
-      ));
-      room.set(buf.subarray(complete, end), HEADROOM);
-      next = spare;
-      spare = memory;
-      return readAhead(source, room, HEADROOM + pending);
-    }
-    return end < buf.length ? readAhead(source, buf, end) : undefined;
-  };
   while (!eof) {
     // The bytes not searched yet: from `fresh` to `end`.
     const fresh = end;
@@ -209,7 +185,8 @@ export async function* frameLines(
     if (long >= 0) {
       // Past its CR and LF, before the frame's closing quote goes over them.
       rest = Math.min(bytes.length, long + (bytes[long] === CR ? 2 : 1));
-      pump = readOn(complete);
+      // The rest of the input is read while the frame is written.
+      if (!eof && end < buf.length) pump = readAhead(source, buf, end);
       yield { data: frameInPlace(buf, start, long, json), messages: 1 };
       lineNumber++;
     }
@@ -224,7 +201,7 @@ export async function* frameLines(
       out = batch.out;
       lineNumber += batch.lines;
       if (batch.inPlace >= 0) {
-        pump = readOn(complete);
+        if (!eof && end < buf.length && pump === undefined) pump = readAhead(source, buf, end);
         yield { data: frameInPlace(buf, start, batch.inPlace, json), messages: 1 };
       }
       if (batch.messages > 0) yield { data: out.subarray(0, batch.at), messages: batch.messages };
@@ -233,25 +210,13 @@ export async function* frameLines(
         throw batch.error;
       }
     }
-    if (next !== undefined) {
-      // The pending bytes went on in the other buffer.
-      end = HEADROOM + end - complete;
-      start = HEADROOM;
-      memory = next;
-      buf = memory.bytes;
-      next = undefined;
-    } else {
-      start = complete;
-      // Nothing pending, and nothing being read into: from the front again.
-      if (start === end && pump === undefined) start = end = HEADROOM;
-    }
+    start = complete;
+    // Nothing pending, and nothing being read into: from the front again.
+    if (start === end && pump === undefined) start = end = HEADROOM;
   }
 }
 
-/**
- * Reads into a buffer from `end` while a frame before it is written: until
- * told to stop, full, a line end read, or the end of the input.
- */
+/** Reads into a buffer from `end` while a frame before it is written: until told to stop, full, or the end of the input. */
 interface ReadAhead {
   /** Set to stop after the read under way. */
   stop: boolean;
@@ -283,9 +248,6 @@ function readAhead(source: ByteReader, buf: Uint8Array, end: number): ReadAhead 
           return;
         }
         pump.end += n;
-        // A line read to its end is enough: the next long one is then
-        // framed where it is, rather than copied behind it.
-        if (indexOfByte(buf.subarray(pump.end - n, pump.end), LF) >= 0) return;
       }
     } catch (error) {
       pump.error = error;
@@ -353,11 +315,6 @@ function plainTo(bytes: Uint8Array, i: number, end: number): number {
 
 /** Bytes kept free before pending bytes: a length prefix, its LF and a quote. */
 const HEADROOM = 16;
-/**
- * The largest read buffer that may have a second one beside it, to read the
- * next line into while a frame is written: that of the default `maxBytes`.
- */
-const PING_PONG_MAX = HEADROOM + DEFAULT_MAX_BYTES + 64 * 1024;
 /** From this many bytes a first line is framed in place instead of copied. */
 const IN_PLACE_BYTES = 64 * 1024;
 
