@@ -216,7 +216,10 @@ export async function* frameLines(
   }
 }
 
-/** Reads into a buffer from `end` while a frame before it is written: until told to stop, full, or the end of the input. */
+/**
+ * Reads into a buffer from `end` while a frame before it is written: until
+ * told to stop, full, a line end read, or the end of the input.
+ */
 interface ReadAhead {
   /** Set to stop after the read under way. */
   stop: boolean;
@@ -248,6 +251,9 @@ function readAhead(source: ByteReader, buf: Uint8Array, end: number): ReadAhead 
           return;
         }
         pump.end += n;
+        // A line read to its end is enough: the next long one is then
+        // framed where it is, rather than copied behind it.
+        if (indexOfByte(buf.subarray(pump.end - n, pump.end), LF) >= 0) return;
       }
     } catch (error) {
       pump.error = error;
