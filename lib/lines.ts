@@ -126,116 +126,149 @@ export async function* frameLines(
   // The first pending line, while it is long and its end not read yet, is
   // checked as it arrives (its bytes are still in the cache): up to
   // `checked`, and `good` says whether it passed so far.
-  const ahead: LineCheck = { checked: 0, good: true };
+  const ahead: LineCheck = { checked: 0, good: true, checker: new JsonChecker() };
   // Reads that went on while a long frame was written.
   let pump: ReadAhead | undefined;
-  while (!eof) {
-    // The bytes not searched yet: from `fresh` to `end`.
-    const fresh = end;
-    if (pump !== undefined) {
-      pump.stop = true;
-      await pump.done;
-      if (pump.error !== undefined) throw pump.error;
-      end = pump.end;
-      eof = pump.eof;
-      pump = undefined;
-    }
-    if (end === fresh && !eof) {
-      if (end === buf.length && start > HEADROOM) {
-        // Room at the end, made by moving the line being read to the front.
-        buf.copyWithin(HEADROOM, start, end);
-        end -= start - HEADROOM;
-        start = HEADROOM;
+  try {
+    while (!eof) {
+      // The bytes not searched yet: from `fresh` to `end`.
+      let fresh = end;
+      let readOn = false;
+      if (pump !== undefined) {
+        pump.stop = true;
+        await pump.done;
+        if (pump.error !== undefined) throw pump.error;
+        readOn = pump.end > end || pump.eof;
+        fresh = pump.searched;
+        end = pump.end;
+        eof = pump.eof;
+        pump = undefined;
+      }
+      if (!readOn) {
+        if (end === buf.length && start > HEADROOM) {
+          // Room at the end, made by moving the line being read to the front.
+          buf.copyWithin(HEADROOM, start, end);
+          end -= start - HEADROOM;
+          start = HEADROOM;
+          continue;
+        }
+        if (end === buf.length) {
+          // A line longer than the buffer: grow it, up to what a message may be.
+          buf = memory.grow(Math.min(buf.length * 2, HEADROOM + maxBytes + 2));
+        }
+        // At most READ_BYTES at once: bytes are checked while the cache still
+        // holds them.
+        const n = await source.read(buf.subarray(end, Math.min(buf.length, end + READ_BYTES)));
+        if (n === null) eof = true;
+        else end += n;
+      }
+      // Only the bytes just read can hold a new LF: what came before is
+      // the start of a line already searched.
+      const newLf = lastLf(buf.subarray(fresh, end));
+      let complete = newLf < 0 ? start : fresh + newLf + 1;
+      if (eof) complete = end;
+      if (complete === start) {
+        if (end - start > maxBytes + 1) {
+          throw badInput(
+            new RangeError(
+              `Cannot send line ${
+                lineNumber + 1
+              }: it is longer than the limit of ${maxBytes} bytes`,
+            ),
+          );
+        }
+        if (end - start >= IN_PLACE_BYTES) checkAhead(buf, { start, end, json }, ahead);
         continue;
       }
-      if (end === buf.length) {
-        // A line longer than the buffer: grow it, up to what a message may be.
-        buf = memory.grow(Math.min(buf.length * 2, HEADROOM + maxBytes + 2));
+      const bytes = buf.subarray(start, complete);
+      // A long first line that needs nothing but a check is checked on its
+      // bytes, without decoding it, and framed where it was read.
+      let rest = 0;
+      // Bytes before the last read hold no LF: they were searched.
+      const long = longLine(bytes, fresh - start, { json, maxBytes, ahead });
+      ahead.checked = 0;
+      ahead.good = true;
+      if (long >= 0) {
+        // Past its CR and LF, before the frame's closing quote goes over them.
+        rest = Math.min(bytes.length, long + (bytes[long] === CR ? 2 : 1));
+        // The rest of the input is read while the frame is written.
+        if (!eof && end < buf.length) {
+          pump = readAhead(source, buf, { end, start: complete, json, ahead });
+        }
+        yield { data: frameInPlace(buf, start, long, json), messages: 1 };
+        lineNumber++;
       }
-      // At most READ_BYTES at once: bytes are checked while the cache still
-      // holds them.
-      const n = await source.read(buf.subarray(end, Math.min(buf.length, end + READ_BYTES)));
-      if (n === null) eof = true;
-      else end += n;
-    }
-    // Only the bytes just read can hold a new LF: what came before is
-    // the start of a line already searched.
-    const newLf = lastLf(buf.subarray(fresh, end));
-    let complete = newLf < 0 ? start : fresh + newLf + 1;
-    if (eof) complete = end;
-    if (complete === start) {
-      if (end - start > maxBytes + 1) {
-        throw badInput(
-          new RangeError(
-            `Cannot send line ${lineNumber + 1}: it is longer than the limit of ${maxBytes} bytes`,
-          ),
-        );
+      if (rest < bytes.length) {
+        const batch = encodeLines(bytes.subarray(rest), {
+          firstLine: lineNumber + 1,
+          json,
+          maxBytes,
+          out,
+          inPlace: rest === 0,
+        });
+        out = batch.out;
+        lineNumber += batch.lines;
+        if (batch.inPlace >= 0) {
+          if (!eof && end < buf.length && pump === undefined) {
+            pump = readAhead(source, buf, { end, start: complete, json, ahead });
+          }
+          yield { data: frameInPlace(buf, start, batch.inPlace, json), messages: 1 };
+        }
+        if (batch.messages > 0) yield { data: out.subarray(0, batch.at), messages: batch.messages };
+        if (batch.error) {
+          if (pump !== undefined) pump.stop = true;
+          throw batch.error;
+        }
       }
-      if (end - start >= IN_PLACE_BYTES) checkAhead(buf, { start, end, json }, ahead);
-      continue;
+      start = complete;
+      // Nothing pending, and nothing being read into: from the front again.
+      if (start === end && pump === undefined) start = end = HEADROOM;
     }
-    const bytes = buf.subarray(start, complete);
-    // A long first line that needs nothing but a check is checked on its
-    // bytes, without decoding it, and framed where it was read.
-    let rest = 0;
-    // Bytes before the last read hold no LF: they were searched.
-    const long = longLine(bytes, fresh - start, { json, maxBytes, ahead });
-    ahead.checked = 0;
-    ahead.good = true;
-    if (long >= 0) {
-      // Past its CR and LF, before the frame's closing quote goes over them.
-      rest = Math.min(bytes.length, long + (bytes[long] === CR ? 2 : 1));
-      // The rest of the input is read while the frame is written.
-      if (!eof && end < buf.length) pump = readAhead(source, buf, end);
-      yield { data: frameInPlace(buf, start, long, json), messages: 1 };
-      lineNumber++;
-    }
-    if (rest < bytes.length) {
-      const batch = encodeLines(bytes.subarray(rest), {
-        firstLine: lineNumber + 1,
-        json,
-        maxBytes,
-        out,
-        inPlace: rest === 0,
-      });
-      out = batch.out;
-      lineNumber += batch.lines;
-      if (batch.inPlace >= 0) {
-        if (!eof && end < buf.length && pump === undefined) pump = readAhead(source, buf, end);
-        yield { data: frameInPlace(buf, start, batch.inPlace, json), messages: 1 };
-      }
-      if (batch.messages > 0) yield { data: out.subarray(0, batch.at), messages: batch.messages };
-      if (batch.error) {
-        if (pump !== undefined) pump.stop = true;
-        throw batch.error;
-      }
-    }
-    start = complete;
-    // Nothing pending, and nothing being read into: from the front again.
-    if (start === end && pump === undefined) start = end = HEADROOM;
+  } finally {
+    // Abandoned (the consumer stopped): no more reads.
+    if (pump !== undefined) pump.stop = true;
   }
 }
 
+/** The most bytes one read asks for. */
+const READ_BYTES = 1024 * 1024;
+
 /**
  * Reads into a buffer from `end` while a frame before it is written: until
- * told to stop, full, a line end read, or the end of the input.
+ * told to stop, full, a line end read, or the end of the input. The line
+ * being read is checked as it arrives, as the loop of {@linkcode frameLines}
+ * would.
  */
 interface ReadAhead {
   /** Set to stop after the read under way. */
   stop: boolean;
   /** Where the bytes read so far end. */
   end: number;
+  /** The bytes before this hold no LF. */
+  searched: number;
   eof: boolean;
   error: unknown;
   /** Resolves once it has stopped. */
   done: Promise<void>;
 }
 
-/** Starts reading `source` into `buf` from `end`, READ_BYTES at a time, as {@linkcode ReadAhead} says. */
-function readAhead(source: ByteReader, buf: Uint8Array, end: number): ReadAhead {
+/** Where {@linkcode readAhead} reads, and the line it checks. */
+interface ReadAheadLine {
+  /** Where the bytes read end: the next ones go there. */
+  end: number;
+  /** Where the line being read starts. */
+  start: number;
+  json: boolean;
+  ahead: LineCheck;
+}
+
+/** Starts reading `source` into `buf` after `line.end`, READ_BYTES at a time, as {@linkcode ReadAhead} says. */
+function readAhead(source: ByteReader, buf: Uint8Array, line: ReadAheadLine): ReadAhead {
+  const { start, json, ahead } = line;
   const pump: ReadAhead = {
     stop: false,
-    end,
+    end: line.end,
+    searched: line.end,
     eof: false,
     error: undefined,
     done: Promise.resolve(),
@@ -243,9 +276,8 @@ function readAhead(source: ByteReader, buf: Uint8Array, end: number): ReadAhead 
   pump.done = (async () => {
     try {
       while (!pump.stop && pump.end < buf.length) {
-        const n = await source.read(
-          buf.subarray(pump.end, Math.min(buf.length, pump.end + READ_BYTES)),
-        );
+        const to = Math.min(buf.length, pump.end + READ_BYTES);
+        const n = await source.read(buf.subarray(pump.end, to));
         if (n === null) {
           pump.eof = true;
           return;
@@ -254,6 +286,10 @@ function readAhead(source: ByteReader, buf: Uint8Array, end: number): ReadAhead 
         // A line read to its end is enough: the next long one is then
         // framed where it is, rather than copied behind it.
         if (indexOfByte(buf.subarray(pump.end - n, pump.end), LF) >= 0) return;
+        pump.searched = pump.end;
+        if (pump.end - start >= IN_PLACE_BYTES) {
+          checkAhead(buf, { start, end: pump.end, json }, ahead);
+        }
       }
     } catch (error) {
       pump.error = error;
@@ -262,19 +298,15 @@ function readAhead(source: ByteReader, buf: Uint8Array, end: number): ReadAhead 
   return pump;
 }
 
-/** The most bytes one read asks for. */
-const READ_BYTES = 1024 * 1024;
-
 /** How far the first pending line, long and without its LF yet, has been checked. */
 interface LineCheck {
   /** Bytes of the line before this are checked; 0 when none are. */
   checked: number;
   /** Whether they passed: with `json`, the checker has no error; otherwise they are plain ASCII. */
   good: boolean;
+  /** With `json`, the checker the line is fed to as it arrives. */
+  checker: JsonChecker;
 }
-
-/** The checker of the long line being read, fed as it arrives. */
-const aheadChecker = new JsonChecker();
 
 /** Where the line being read is in the read buffer, for {@linkcode checkAhead}. */
 interface PendingLine {
@@ -297,10 +329,10 @@ function checkAhead(buf: Uint8Array, line: PendingLine, ahead: LineCheck): void 
   if (buf[end - 1] === CR) end--;
   const from = start + ahead.checked;
   if (end <= from) return;
-  if (ahead.checked === 0 && json) aheadChecker.reset();
+  if (ahead.checked === 0 && json) ahead.checker.reset();
   if (json) {
-    aheadChecker.push(buf, from, end);
-    ahead.good = aheadChecker.error === undefined;
+    ahead.checker.push(buf, from, end);
+    ahead.good = ahead.checker.error === undefined;
   } else {
     ahead.good = plainTo(buf, from, end) === end;
   }
@@ -374,8 +406,8 @@ function longLine(bytes: Uint8Array, from: number, options: LongLineOptions): nu
   const checked = Math.min(ahead.checked, end);
   if (json) {
     if (checked === 0) return checker.check(bytes, 0, end) === undefined ? end : -1;
-    aheadChecker.push(bytes, checked, end);
-    return aheadChecker.end() === undefined ? end : -1;
+    ahead.checker.push(bytes, checked, end);
+    return ahead.checker.end() === undefined ? end : -1;
   }
   return plainTo(bytes, checked, end) === end ? end : -1;
 }
