@@ -35,7 +35,7 @@ import {
   writeDecimal,
 } from "./framing/prefix.ts";
 import { JsonChecker } from "./json_check.ts";
-import { indexOfByte, lastIndexOfByte, skipPlain } from "./plain_scan.ts";
+import { indexOfByte, lastIndexOfByte, ScanBuffer, skipPlain } from "./plain_scan.ts";
 import { decodeUtf8, isAsciiDecoding, looseDecoder, utf8Length } from "./utf8.ts";
 import { badInput } from "./errors.ts";
 
@@ -113,70 +113,242 @@ export async function* frameLines(
 ): AsyncGenerator<FrameBatch, void, undefined> {
   const json = options.json ?? false;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  // Pending bytes start at HEADROOM, so that a long line's length prefix can
-  // be written in front of it, in place.
-  let buf = new Uint8Array(HEADROOM + (options.bufferSize ?? 256 * 1024));
+  // Pending bytes, [start, end), are read into WebAssembly memory, where the
+  // scans run without copying them. HEADROOM bytes before them are free, so
+  // that a long line's length prefix can be written in front of it, in place.
+  const memory = new ScanBuffer({ size: HEADROOM + (options.bufferSize ?? 256 * 1024) });
+  let buf = memory.bytes;
   let out: Uint8Array = new Uint8Array(0);
+  let start = HEADROOM;
   let end = HEADROOM;
   let lineNumber = 0;
   let eof = false;
-  while (!eof) {
-    if (end === buf.length) {
-      // A line longer than the buffer: grow it, up to what a message may be.
-      const bigger = new Uint8Array(Math.min(buf.length * 2, HEADROOM + maxBytes + 2));
-      bigger.set(buf.subarray(0, end));
-      buf = bigger;
-    }
-    // As much as fits: each read of a file or stdin is a round trip to a
-    // thread of the runtime, which costs more than moving what follows the
-    // last line end to the front.
-    const n = await source.read(buf.subarray(end));
-    if (n === null) eof = true;
-    else end += n;
-    // Only the bytes just read can hold a new LF: what came before is
-    // the start of a line already searched.
-    const newLf = lastLf(buf.subarray(end - (n ?? 0), end));
-    let complete = newLf < 0 ? HEADROOM : end - (n ?? 0) + newLf + 1;
-    if (eof) complete = end;
-    if (complete === HEADROOM) {
-      if (end - HEADROOM > maxBytes + 1) {
-        throw badInput(
-          new RangeError(
-            `Cannot send line ${lineNumber + 1}: it is longer than the limit of ${maxBytes} bytes`,
-          ),
-        );
+  // The first pending line, while it is long and its end not read yet, is
+  // checked as it arrives (its bytes are still in the cache): up to
+  // `checked`, and `good` says whether it passed so far.
+  const ahead: LineCheck = { checked: 0, good: true, checker: new JsonChecker() };
+  // Reads that went on while a long frame was written.
+  let pump: ReadAhead | undefined;
+  try {
+    while (!eof) {
+      // The bytes not searched yet: from `fresh` to `end`.
+      let fresh = end;
+      let readOn = false;
+      if (pump !== undefined) {
+        pump.stop = true;
+        await pump.done;
+        if (pump.error !== undefined) throw pump.error;
+        readOn = pump.end > end || pump.eof;
+        fresh = pump.searched;
+        end = pump.end;
+        eof = pump.eof;
+        pump = undefined;
       }
-      continue;
+      if (!readOn) {
+        if (end === buf.length && start > HEADROOM) {
+          // Room at the end, made by moving the line being read to the front.
+          buf.copyWithin(HEADROOM, start, end);
+          end -= start - HEADROOM;
+          start = HEADROOM;
+          continue;
+        }
+        if (end === buf.length) {
+          // A line longer than the buffer: grow it, up to what a message may be.
+          buf = memory.grow(Math.min(buf.length * 2, HEADROOM + maxBytes + 2));
+        }
+        // At most READ_BYTES at once: bytes are checked while the cache still
+        // holds them.
+        const n = await source.read(buf.subarray(end, Math.min(buf.length, end + READ_BYTES)));
+        if (n === null) eof = true;
+        else end += n;
+      }
+      // Only the bytes just read can hold a new LF: what came before is
+      // the start of a line already searched.
+      const newLf = lastLf(buf.subarray(fresh, end));
+      let complete = newLf < 0 ? start : fresh + newLf + 1;
+      if (eof) complete = end;
+      if (complete === start) {
+        if (end - start > maxBytes + 1) {
+          throw badInput(
+            new RangeError(
+              `Cannot send line ${
+                lineNumber + 1
+              }: it is longer than the limit of ${maxBytes} bytes`,
+            ),
+          );
+        }
+        if (end - start >= IN_PLACE_BYTES) checkAhead(buf, { start, end, json }, ahead);
+        continue;
+      }
+      const bytes = buf.subarray(start, complete);
+      // A long first line that needs nothing but a check is checked on its
+      // bytes, without decoding it, and framed where it was read.
+      let rest = 0;
+      // Bytes before the last read hold no LF: they were searched.
+      const long = longLine(bytes, fresh - start, { json, maxBytes, ahead });
+      ahead.checked = 0;
+      ahead.good = true;
+      if (long >= 0) {
+        // Past its CR and LF, before the frame's closing quote goes over them.
+        rest = Math.min(bytes.length, long + (bytes[long] === CR ? 2 : 1));
+        // The rest of the input is read while the frame is written.
+        if (!eof && end < buf.length) {
+          pump = readAhead(source, buf, { end, start: complete, json, ahead });
+        }
+        yield { data: frameInPlace(buf, start, long, json), messages: 1 };
+        lineNumber++;
+      }
+      if (rest < bytes.length) {
+        const batch = encodeLines(bytes.subarray(rest), {
+          firstLine: lineNumber + 1,
+          json,
+          maxBytes,
+          out,
+          inPlace: rest === 0,
+        });
+        out = batch.out;
+        lineNumber += batch.lines;
+        if (batch.inPlace >= 0) {
+          if (!eof && end < buf.length && pump === undefined) {
+            pump = readAhead(source, buf, { end, start: complete, json, ahead });
+          }
+          yield { data: frameInPlace(buf, start, batch.inPlace, json), messages: 1 };
+        }
+        if (batch.messages > 0) yield { data: out.subarray(0, batch.at), messages: batch.messages };
+        if (batch.error) {
+          if (pump !== undefined) pump.stop = true;
+          throw batch.error;
+        }
+      }
+      start = complete;
+      // Nothing pending, and nothing being read into: from the front again.
+      if (start === end && pump === undefined) start = end = HEADROOM;
     }
-    const bytes = buf.subarray(HEADROOM, complete);
-    // A long first line that needs nothing but a check is checked on its
-    // bytes, without decoding it, and framed where it was read.
-    let rest = 0;
-    // Bytes before the last read hold no LF: they were searched.
-    const long = longLine(bytes, end - (n ?? 0) - HEADROOM, json, maxBytes);
-    if (long >= 0) {
-      // Past its CR and LF, before the frame's closing quote goes over them.
-      rest = Math.min(bytes.length, long + (bytes[long] === CR ? 2 : 1));
-      yield { data: frameInPlace(buf, long, json), messages: 1 };
-      lineNumber++;
-    }
-    if (rest < bytes.length) {
-      const batch = encodeLines(bytes.subarray(rest), {
-        firstLine: lineNumber + 1,
-        json,
-        maxBytes,
-        out,
-        inPlace: rest === 0,
-      });
-      out = batch.out;
-      lineNumber += batch.lines;
-      if (batch.inPlace >= 0) yield { data: frameInPlace(buf, batch.inPlace, json), messages: 1 };
-      if (batch.messages > 0) yield { data: out.subarray(0, batch.at), messages: batch.messages };
-      if (batch.error) throw batch.error;
-    }
-    buf.copyWithin(HEADROOM, complete, end);
-    end = HEADROOM + end - complete;
+  } finally {
+    // Abandoned (the consumer stopped): no more reads.
+    if (pump !== undefined) pump.stop = true;
   }
+}
+
+/** The most bytes one read asks for. */
+const READ_BYTES = 1024 * 1024;
+
+/**
+ * Reads into a buffer from `end` while a frame before it is written: until
+ * told to stop, full, a line end read, or the end of the input. The line
+ * being read is checked as it arrives, as the loop of {@linkcode frameLines}
+ * would.
+ */
+interface ReadAhead {
+  /** Set to stop after the read under way. */
+  stop: boolean;
+  /** Where the bytes read so far end. */
+  end: number;
+  /** The bytes before this hold no LF. */
+  searched: number;
+  eof: boolean;
+  error: unknown;
+  /** Resolves once it has stopped. */
+  done: Promise<void>;
+}
+
+/** Where {@linkcode readAhead} reads, and the line it checks. */
+interface ReadAheadLine {
+  /** Where the bytes read end: the next ones go there. */
+  end: number;
+  /** Where the line being read starts. */
+  start: number;
+  json: boolean;
+  ahead: LineCheck;
+}
+
+/** Starts reading `source` into `buf` after `line.end`, READ_BYTES at a time, as {@linkcode ReadAhead} says. */
+function readAhead(source: ByteReader, buf: Uint8Array, line: ReadAheadLine): ReadAhead {
+  const { start, json, ahead } = line;
+  const pump: ReadAhead = {
+    stop: false,
+    end: line.end,
+    searched: line.end,
+    eof: false,
+    error: undefined,
+    done: Promise.resolve(),
+  };
+  pump.done = (async () => {
+    try {
+      while (!pump.stop && pump.end < buf.length) {
+        const to = Math.min(buf.length, pump.end + READ_BYTES);
+        const n = await source.read(buf.subarray(pump.end, to));
+        if (n === null) {
+          pump.eof = true;
+          return;
+        }
+        pump.end += n;
+        // A line read to its end is enough: the next long one is then
+        // framed where it is, rather than copied behind it.
+        if (indexOfByte(buf.subarray(pump.end - n, pump.end), LF) >= 0) return;
+        pump.searched = pump.end;
+        if (pump.end - start >= IN_PLACE_BYTES) {
+          checkAhead(buf, { start, end: pump.end, json }, ahead);
+        }
+      }
+    } catch (error) {
+      pump.error = error;
+    }
+  })();
+  return pump;
+}
+
+/** How far the first pending line, long and without its LF yet, has been checked. */
+interface LineCheck {
+  /** Bytes of the line before this are checked; 0 when none are. */
+  checked: number;
+  /** Whether they passed: with `json`, the checker has no error; otherwise they are plain ASCII. */
+  good: boolean;
+  /** With `json`, the checker the line is fed to as it arrives. */
+  checker: JsonChecker;
+}
+
+/** Where the line being read is in the read buffer, for {@linkcode checkAhead}. */
+interface PendingLine {
+  /** Where it starts. */
+  start: number;
+  /** Where the bytes read of it end (they hold no LF). */
+  end: number;
+  json: boolean;
+}
+
+/**
+ * Checks the first pending line further, up to its `end` in `buf`, as
+ * {@linkcode longLine} would once its end is read, so that only the rest is
+ * left then. A CR at the end waits: it may come before the LF.
+ */
+function checkAhead(buf: Uint8Array, line: PendingLine, ahead: LineCheck): void {
+  if (!ahead.good) return;
+  const { start, json } = line;
+  let end = line.end;
+  if (buf[end - 1] === CR) end--;
+  const from = start + ahead.checked;
+  if (end <= from) return;
+  if (ahead.checked === 0 && json) ahead.checker.reset();
+  if (json) {
+    ahead.checker.push(buf, from, end);
+    ahead.good = ahead.checker.error === undefined;
+  } else {
+    ahead.good = plainTo(buf, from, end) === end;
+  }
+  ahead.checked = end - start;
+}
+
+/**
+ * The end of the run of bytes from `i` that JSON.stringify only puts in
+ * quotes (printable ASCII but `"` and `\`), up to `end`.
+ */
+function plainTo(bytes: Uint8Array, i: number, end: number): number {
+  i = skipPlain(bytes, i, end);
+  while (
+    i < end && bytes[i] >= 0x20 && bytes[i] < 0x7f && bytes[i] !== QUOTE && bytes[i] !== 0x5c
+  ) i++;
+  return i;
 }
 
 /** Bytes kept free before pending bytes: a length prefix, its LF and a quote. */
@@ -185,21 +357,29 @@ const HEADROOM = 16;
 const IN_PLACE_BYTES = 64 * 1024;
 
 /**
- * Frames a batch's first line where it was read, into `buf` at HEADROOM and
- * ending `lineEnd` bytes from there: its prefix (and without `json` its
- * opening quote) goes in front of it, and without `json` its closing quote
- * over the CR or LF after it. Returns the frame.
+ * Frames a batch's first line where it was read, in `buf` from `start` to
+ * `lineEnd` bytes from there: its prefix (and without `json` its opening
+ * quote) goes in the HEADROOM in front of it, and without `json` its closing
+ * quote over the CR or LF after it. Returns the frame.
  */
-function frameInPlace(buf: Uint8Array, lineEnd: number, json: boolean): Uint8Array {
+function frameInPlace(buf: Uint8Array, start: number, lineEnd: number, json: boolean): Uint8Array {
   const length = lineEnd + (json ? 0 : 2);
-  let from = HEADROOM;
+  let from = start;
   if (!json) buf[--from] = QUOTE;
   buf[--from] = LF;
   from -= decimalLength(length);
   writeDecimal(buf, from, length);
-  let to = HEADROOM + lineEnd;
+  let to = start + lineEnd;
   if (!json) buf[to++] = QUOTE;
   return buf.subarray(from, to);
+}
+
+/** Options of {@linkcode longLine}. */
+interface LongLineOptions {
+  json: boolean;
+  maxBytes: number;
+  /** How much of the line was checked as it arrived. */
+  ahead: LineCheck;
 }
 
 /**
@@ -208,9 +388,10 @@ function frameInPlace(buf: Uint8Array, lineEnd: number, json: boolean): Uint8Arr
  * text, otherwise printable ASCII without `"` or `\`, which JSON.stringify
  * only puts in quotes; and within `maxBytes`. Otherwise -1, and the line
  * takes the general way, which also words any error. The bytes before
- * `from` are known to hold no LF.
+ * `from` are known to hold no LF; the first `ahead.checked` were checked.
  */
-function longLine(bytes: Uint8Array, from: number, json: boolean, maxBytes: number): number {
+function longLine(bytes: Uint8Array, from: number, options: LongLineOptions): number {
+  const { json, maxBytes, ahead } = options;
   if (bytes.length < IN_PLACE_BYTES) return -1;
   if (from < IN_PLACE_BYTES && bytes.subarray(0, IN_PLACE_BYTES).indexOf(LF, from) >= 0) return -1;
   const lf = indexOfByte(bytes, LF, Math.max(from, IN_PLACE_BYTES));
@@ -220,12 +401,15 @@ function longLine(bytes: Uint8Array, from: number, json: boolean, maxBytes: numb
   let end = lf < 0 ? bytes.length : lf;
   if (end > 0 && bytes[end - 1] === CR) end--;
   if (end + (json ? 0 : 2) > maxBytes) return -1;
-  if (json) return checker.check(bytes, 0, end) === undefined ? end : -1;
-  let i = skipPlain(bytes, 0, end);
-  while (
-    i < end && bytes[i] >= 0x20 && bytes[i] < 0x7f && bytes[i] !== QUOTE && bytes[i] !== 0x5c
-  ) i++;
-  return i === end ? end : -1;
+  if (!ahead.good) return -1;
+  // Where the check stopped: a CR it left waiting may be the line's own.
+  const checked = Math.min(ahead.checked, end);
+  if (json) {
+    if (checked === 0) return checker.check(bytes, 0, end) === undefined ? end : -1;
+    ahead.checker.push(bytes, checked, end);
+    return ahead.checker.end() === undefined ? end : -1;
+  }
+  return plainTo(bytes, checked, end) === end ? end : -1;
 }
 
 /**
@@ -300,12 +484,115 @@ interface EncodedLines {
  * only a string that JSON must escape is encoded anew.
  */
 function encodeLines(bytes: Uint8Array, options: EncodeOptions): EncodedLines {
+  const batch: EncodedLines = { out: options.out, at: 0, messages: 0, inPlace: -1, lines: 0 };
+  const done = framePlainLines(bytes, batch, options);
+  if (done < bytes.length) {
+    encodeGeneral(
+      bytes.subarray(done),
+      done === 0 ? options : { ...options, inPlace: false },
+      batch,
+    );
+  }
+  return batch;
+}
+
+/**
+ * Frames the lines of `bytes` into `batch`, after what it holds, checked on
+ * one decode of all of them.
+ */
+function encodeGeneral(bytes: Uint8Array, options: EncodeOptions, batch: EncodedLines): void {
   const text = looseDecoder.decode(bytes);
   const ascii = isAsciiDecoding(text, bytes.length);
-  if (!ascii && decodeUtf8(bytes) === undefined) return encodeUntilBadUtf8(bytes, options);
-  const batch: EncodedLines = { out: options.out, at: 0, messages: 0, inPlace: -1, lines: 0 };
+  if (!ascii && decodeUtf8(bytes) === undefined) return encodeUntilBadUtf8(bytes, options, batch);
   encodeTextLines(text, bytes, ascii, batch, options);
-  return batch;
+}
+
+/** Lines from this many bytes may be framed in place, and are left to the general way. */
+const PLAIN_LINE_MAX = 64 * 1024;
+
+/**
+ * Frames the lines at the start of `bytes` that need no decoding and no
+ * other check, the common case of short lines, on their bytes in one loop:
+ * with `json` a JSON string of printable ASCII without escapes, otherwise
+ * printable ASCII without `"` or `\` (a string in quotes), each ending in LF
+ * or CR LF (or at the end of `bytes`), shorter than PLAIN_LINE_MAX and within
+ * `maxBytes`. Returns where it stopped: the start of the first other line,
+ * left to the general way.
+ */
+function framePlainLines(bytes: Uint8Array, batch: EncodedLines, options: EncodeOptions): number {
+  const json = options.json;
+  const maxBytes = Math.min(options.maxBytes, PLAIN_LINE_MAX);
+  const quotes = json ? 0 : 2;
+  const n = bytes.length;
+  let out = batch.out;
+  let at = batch.at;
+  let lines = 0;
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    if (json) {
+      if (bytes[j] !== QUOTE) break;
+      j++;
+    }
+    // The plain bytes, one by one, and long runs by skipPlain.
+    const near = Math.min(n, j + 64);
+    let b = 0;
+    while (j < near) {
+      b = bytes[j];
+      if (b < 0x20 || b >= 0x7f || b === QUOTE || b === 0x5c) break;
+      j++;
+    }
+    if (j === near && j < n) {
+      j = skipPlain(bytes, j, n);
+      while (j < n) {
+        b = bytes[j];
+        if (b < 0x20 || b >= 0x7f || b === QUOTE || b === 0x5c) break;
+        j++;
+      }
+    }
+    if (json) {
+      if (j === n || bytes[j] !== QUOTE) break;
+      j++;
+    }
+    const end = j;
+    if (j < n && bytes[j] === CR) j++;
+    if (j < n) {
+      if (bytes[j] !== LF) break;
+      j++;
+    }
+    const length = end - i + quotes;
+    if (length > maxBytes) break;
+    if (at + length + MAX_PREFIX_DIGITS + 1 > out.length) {
+      const bigger = new Uint8Array(Math.max(at + length + 64, 2 * out.length, 64 * 1024));
+      bigger.set(out.subarray(0, at));
+      out = bigger;
+    }
+    if (length < 10) {
+      out[at++] = 0x30 + length;
+    } else if (length < 100) {
+      const tens = (length / 10) | 0;
+      out[at++] = 0x30 + tens;
+      out[at++] = 0x30 + length - tens * 10;
+    } else {
+      at = writeDecimal(out, at, length);
+    }
+    out[at++] = LF;
+    if (!json) out[at++] = QUOTE;
+    if (end - i < 64) {
+      for (let k = i; k < end; k++) out[at++] = bytes[k];
+    } else {
+      out.set(bytes.subarray(i, end), at);
+      at += end - i;
+    }
+    if (!json) out[at++] = QUOTE;
+    lines++;
+    i = j;
+  }
+  batch.out = out;
+  batch.at = at;
+  batch.lines += lines;
+  batch.messages += lines;
+  return i;
 }
 
 /**
@@ -482,31 +769,31 @@ function fits(batch: EncodedLines, length: number, options: EncodeOptions): bool
   return true;
 }
 
-/** Frames the lines before the first one that is not UTF-8, and reports it. */
-function encodeUntilBadUtf8(bytes: Uint8Array, options: EncodeOptions): EncodedLines {
+/** Frames the lines before the first one that is not UTF-8 into `batch`, and reports it. */
+function encodeUntilBadUtf8(bytes: Uint8Array, options: EncodeOptions, batch: EncodedLines): void {
+  const base = batch.lines;
   let start = 0;
   for (let i = 0;; i++) {
     let end = bytes.indexOf(LF, start);
     if (end < 0) end = bytes.length;
     if (decodeUtf8(bytes.subarray(start, end)) === undefined) {
-      const before: EncodedLines = start === 0
-        ? { out: options.out, at: 0, messages: 0, inPlace: -1, lines: 0 }
-        : encodeLines(bytes.subarray(0, start), options);
-      if (before.error) return before;
+      if (start > 0) {
+        encodeGeneral(bytes.subarray(0, start), options, batch);
+        if (batch.error) return;
+      }
       // As while it is being read, a line over the limit is refused for that.
       let lineEnd = end;
       if (lineEnd > start && bytes[lineEnd - 1] === CR) lineEnd--;
-      before.error = badInput(
+      const line = options.firstLine + base + i;
+      batch.error = badInput(
         lineEnd - start > options.maxBytes
           ? new RangeError(
-            `Cannot send line ${
-              options.firstLine + i
-            }: it is longer than the limit of ${options.maxBytes} bytes`,
+            `Cannot send line ${line}: it is longer than the limit of ${options.maxBytes} bytes`,
           )
-          : new SyntaxError(`Cannot send line ${options.firstLine + i}: it is not valid UTF-8`),
+          : new SyntaxError(`Cannot send line ${line}: it is not valid UTF-8`),
       );
-      before.lines = i + 1;
-      return before;
+      batch.lines = base + i + 1;
+      return;
     }
     start = end + 1;
   }

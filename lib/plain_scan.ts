@@ -3,9 +3,11 @@
  * long spans by a small WebAssembly module with 128-bit SIMD
  * (`plain_scan.wat`), 64 bytes a step, on a 64 KiB window of its own memory
  * that each piece is copied into; short spans, and runtimes without
- * WebAssembly SIMD, take a loop in JavaScript. The module is compiled the
- * first time a long span is scanned, so that a program that never scans one
- * pays nothing at start-up.
+ * WebAssembly SIMD, take a loop in JavaScript. Bytes held in a
+ * {@linkcode ScanBuffer} (WebAssembly memory of their own) are scanned where
+ * they are, without the copy. The module is compiled the first time a long
+ * span is scanned, so that a program that never scans one pays nothing at
+ * start-up.
  *
  * @example
  * ```ts
@@ -39,28 +41,124 @@ const FIRST_WORDS = 256;
 const WINDOW = 64 * 1024;
 
 let scanner: Scanner | null | undefined;
+let compiled: WebAssembly.Module | null | undefined;
+
+/** What an instance of the module exports. */
+interface ScanExports {
+  memory: WebAssembly.Memory;
+  plain: Scanner["plain"];
+  first: Scanner["first"];
+  last: Scanner["last"];
+}
+
+/** A new instance of the module, with memory of its own; null where it cannot run. */
+function instantiate(): ScanExports | null {
+  try {
+    compiled ??= new WebAssembly.Module(plainScanWasm());
+  } catch {
+    compiled = null;
+  }
+  if (compiled === null) return null;
+  return new WebAssembly.Instance(compiled).exports as unknown as ScanExports;
+}
 
 /** The WebAssembly scanner, compiled on first use; null where it cannot run. */
 function wasm(): Scanner | null {
   if (scanner !== undefined) return scanner;
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(plainScanWasm()));
-    const exports = instance.exports as unknown as {
-      memory: WebAssembly.Memory;
-      plain: Scanner["plain"];
-      first: Scanner["first"];
-      last: Scanner["last"];
-    };
-    scanner = {
-      window: new Uint8Array(exports.memory.buffer, 0, WINDOW),
-      plain: exports.plain,
-      first: exports.first,
-      last: exports.last,
-    };
-  } catch {
-    scanner = null;
-  }
+  const exports = instantiate();
+  scanner = exports === null ? null : {
+    window: new Uint8Array(exports.memory.buffer, 0, WINDOW),
+    plain: exports.plain,
+    first: exports.first,
+    last: exports.last,
+  };
   return scanner;
+}
+
+/**
+ * The memory of each {@linkcode ScanBuffer}, as it is now (growing replaces
+ * it), and the instance that scans it in place.
+ */
+const inPlace = new WeakMap<ArrayBufferLike, ScanExports>();
+
+/** The most a {@linkcode ScanBuffer} holds in WebAssembly memory: the module counts in signed 32 bits. */
+const MAX_IN_PLACE = 2 ** 31 - 2 ** 16;
+
+/** Options for {@linkcode ScanBuffer}. */
+export interface ScanBufferOptions {
+  /** Bytes it holds at first. */
+  size: number;
+}
+
+/**
+ * A buffer of bytes in WebAssembly memory of its own, which
+ * {@linkcode skipPlain}, {@linkcode indexOfByte} and
+ * {@linkcode lastIndexOfByte} scan where the bytes are, without copying them
+ * into the scanner's window: read into it, then scan. It grows in place;
+ * growing replaces `bytes` (views of the old memory become empty). Where
+ * WebAssembly cannot run, or beyond 2 GiB, it is an ordinary array, copied
+ * when it grows.
+ *
+ * @example
+ * ```ts
+ * import { indexOfByte, ScanBuffer } from "./plain_scan.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const buffer = new ScanBuffer({ size: 4096 });
+ * buffer.bytes.fill(0x78).set([0x0a], 3000);
+ * assert.equal(indexOfByte(buffer.bytes, 0x0a), 3000);
+ * const bytes = buffer.grow(100_000);
+ * assert.ok(bytes.length >= 100_000);
+ * assert.equal(bytes[3000], 0x0a);
+ * ```
+ */
+export class ScanBuffer {
+  #exports: ScanExports | null;
+  #bytes: Uint8Array;
+
+  constructor(options: ScanBufferOptions) {
+    const size = options.size;
+    this.#exports = size <= MAX_IN_PLACE ? instantiate() : null;
+    if (this.#exports === null) {
+      this.#bytes = new Uint8Array(size);
+      return;
+    }
+    this.#bytes = new Uint8Array(0);
+    this.#view(size);
+  }
+
+  /** The buffer's bytes: all of its memory, at least the size asked for. */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** Grows to hold at least `size` bytes, keeping what it holds; returns the new `bytes`. */
+  grow(size: number): Uint8Array {
+    if (size <= this.#bytes.length) return this.#bytes;
+    if (this.#exports !== null && size <= MAX_IN_PLACE) {
+      try {
+        this.#view(size);
+        return this.#bytes;
+      } catch {
+        // Out of address space for WebAssembly: an ordinary array from here.
+      }
+    }
+    const bigger = new Uint8Array(size);
+    bigger.set(this.#bytes);
+    this.#exports = null;
+    this.#bytes = bigger;
+    return bigger;
+  }
+
+  /** Grows the memory to `size` bytes or more, and views all of it. */
+  #view(size: number): void {
+    const exports = this.#exports!;
+    const memory = exports.memory;
+    const pages = Math.ceil(size / 65536) - memory.buffer.byteLength / 65536;
+    if (pages > 0) memory.grow(pages);
+    this.#bytes = new Uint8Array(memory.buffer);
+    inPlace.set(memory.buffer, exports);
+  }
 }
 
 /**
@@ -86,7 +184,13 @@ export function skipPlain(bytes: Uint8Array, i: number, end: number): number {
   const at = skipPlainWords(bytes, i, near);
   if (at < near - 3 || near === end) return at;
   i = at;
-  const scan = end - i >= WASM_MIN ? wasm() : null;
+  if (end - i < WASM_MIN) return skipPlainWords(bytes, i, end);
+  const own = inPlace.get(bytes.buffer);
+  if (own !== undefined) {
+    const base = bytes.byteOffset;
+    return own.plain(base + i, base + end) - base;
+  }
+  const scan = wasm();
   if (scan === null) return skipPlainWords(bytes, i, end);
   const window = scan.window;
   // A copy costs what it copies: it starts small and doubles while the run
@@ -118,7 +222,14 @@ export function skipPlain(bytes: Uint8Array, i: number, end: number): number {
  * ```
  */
 export function indexOfByte(bytes: Uint8Array, byte: number, from = 0): number {
-  const scan = bytes.length - from >= WASM_MIN ? wasm() : null;
+  if (bytes.length - from < WASM_MIN) return bytes.indexOf(byte, from);
+  const own = inPlace.get(bytes.buffer);
+  if (own !== undefined) {
+    const base = bytes.byteOffset;
+    const at = own.first(base + from, base + bytes.length, byte);
+    return at < 0 ? -1 : at - base;
+  }
+  const scan = wasm();
   if (scan === null) return bytes.indexOf(byte, from);
   for (let start = from; start < bytes.length; start += WINDOW) {
     const end = Math.min(bytes.length, start + WINDOW);
@@ -142,7 +253,14 @@ export function indexOfByte(bytes: Uint8Array, byte: number, from = 0): number {
  * ```
  */
 export function lastIndexOfByte(bytes: Uint8Array, byte: number): number {
-  const scan = bytes.length >= WASM_MIN ? wasm() : null;
+  if (bytes.length < WASM_MIN) return bytes.lastIndexOf(byte);
+  const own = inPlace.get(bytes.buffer);
+  if (own !== undefined) {
+    const base = bytes.byteOffset;
+    const at = own.last(base, base + bytes.length, byte);
+    return at < 0 ? -1 : at - base;
+  }
+  const scan = wasm();
   if (scan === null) return bytes.lastIndexOf(byte);
   for (let end = bytes.length; end > 0; end -= WINDOW) {
     const start = Math.max(0, end - WINDOW);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeFrames, MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
 import { frameLines, type FrameLinesOptions } from "../lib/lines.ts";
+import { JsonChecker } from "../lib/json_check.ts";
 
 const encoder = new TextEncoder();
 
@@ -368,5 +369,87 @@ Deno.test("frameLines() refuses a line over maxBytes for its length, however the
         }
       }
     }
+  }
+});
+
+Deno.test("frameLines() frames long and short lines, and names the first bad one, as a line-by-line check does, read slowly in any pieces", async () => {
+  // Seeded. Long lines are checked as they arrive and read on while a frame
+  // is written: a reader that answers late, in pieces that split CR from LF,
+  // and a consumer that takes its time, against the plain way's frames and
+  // the checker's words for the first bad line.
+  let seed = 22;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+  const long = (n: number) => "x".repeat(Math.floor(n * (0.5 + random())));
+  const good = [
+    () => JSON.stringify(`short ${random()}`),
+    () => JSON.stringify(long(100_000)),
+    () => JSON.stringify(long(300_000)),
+    () => JSON.stringify({ k: long(70_000), n: 1 }),
+    () => JSON.stringify("é" + long(70_000) + "\t"),
+    () => "",
+    () => "plain text",
+  ];
+  const bad = [
+    () => '"' + long(80_000) + "\u0001" + long(80_000) + '"',
+    () => '"' + long(80_000),
+    () => '"' + long(200_000) + '" x',
+    () => "{" + long(70_000),
+    () => '"' + long(90_000) + '\\q"',
+  ];
+  const decoder = new TextDecoder();
+  for (let round = 0; round < 30; round++) {
+    const json = round % 2 === 0;
+    const lines = Array.from({ length: 2 + Math.floor(random() * 10) }, () => pick(good)());
+    if (random() < 0.6) lines.splice(Math.floor(random() * lines.length), 0, pick(bad)());
+    const eols = lines.map(() => pick(["\n", "\r\n"]));
+    let text = lines.map((line, i) => line + eols[i]).join("");
+    if (random() < 0.3) text = text.replace(/\r?\n$/, "");
+    const data = encoder.encode(text);
+    // What the plain way sends, and the error it stops at.
+    const want: string[] = [];
+    let wantError: string | undefined;
+    for (let [n, line] of text.replace(/\r?\n$/, "").split("\n").entries()) {
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      if (json && line.trim() === "") continue;
+      if (json) {
+        try {
+          JSON.parse(line);
+        } catch {
+          const why = new JsonChecker().check(encoder.encode(line));
+          wantError = `Cannot send line ${n + 1}: it is not valid JSON (${why})`;
+          break;
+        }
+      }
+      const payload = json ? line : JSON.stringify(line);
+      want.push(`${encoder.encode(payload).length}\n${payload}`);
+    }
+    // A reader that answers after a timer, in pieces of random sizes.
+    let offset = 0;
+    const reader = {
+      async read(p: Uint8Array): Promise<number | null> {
+        if (random() < 0.3) await new Promise((resolve) => setTimeout(resolve, 0));
+        if (offset >= data.length) return null;
+        const size = pick([1, 2, 7, 4096, 65_536, 1 << 20]);
+        const n = Math.min(size, p.length, data.length - offset);
+        p.set(data.subarray(offset, offset + n));
+        offset += n;
+        return n;
+      },
+    };
+    const got: string[] = [];
+    let error: Error | undefined;
+    try {
+      const bufferSize = pick([64, 4096, 256 * 1024]);
+      for await (const batch of frameLines(reader, { json, bufferSize })) {
+        got.push(decoder.decode(batch.data));
+        if (random() < 0.5) await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    } catch (e) {
+      error = e as Error;
+    }
+    const where = `round ${round}, json ${json}`;
+    assert.equal(got.join(""), want.join(""), where);
+    assert.equal(error?.message, wantError, where);
   }
 });

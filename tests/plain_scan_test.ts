@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { indexOfByte, lastIndexOfByte, skipPlain } from "../lib/plain_scan.ts";
+import { indexOfByte, lastIndexOfByte, ScanBuffer, skipPlain } from "../lib/plain_scan.ts";
 
 /** Whether a JSON string carries byte `b` as it is, as skipPlain skips it. */
 function isPlain(b: number): boolean {
@@ -71,4 +71,27 @@ Deno.test("indexOfByte and lastIndexOfByte agree with Uint8Array's own search", 
   bytes.fill(0);
   assert.equal(indexOfByte(bytes, 0x0a), -1);
   assert.equal(lastIndexOfByte(bytes, 0x0a), -1);
+});
+
+Deno.test("ScanBuffer scans its bytes in place as skipPlain, indexOfByte and lastIndexOfByte do on a copy, before and after it grows", () => {
+  const next = random(3);
+  const buffer = new ScanBuffer({ size: 4096 });
+  for (const size of [4096, 70_000, 300_000, 1_100_000]) {
+    const bytes = buffer.grow(size);
+    assert.ok(bytes.length >= size);
+    for (let round = 0; round < 8; round++) {
+      const length = Math.floor(next() * (bytes.length - 64));
+      const offset = Math.floor(next() * 64);
+      const copy = sample(next, length, round === 0 ? [] : [STOPS[round % STOPS.length], 0x0a]);
+      bytes.set(copy, offset);
+      const view = bytes.subarray(offset, offset + length);
+      const from = Math.floor(next() * Math.min(length, 3000));
+      const stop = skipPlain(view, from, length);
+      let first = from;
+      while (first < length && isPlain(view[first])) first++;
+      assert.ok(stop >= from && stop <= first && first - stop < 16, `size ${size}: ${stop}`);
+      assert.equal(indexOfByte(view, 0x0a, from), copy.indexOf(0x0a, from), `size ${size}`);
+      assert.equal(lastIndexOfByte(view, 0x0a), copy.lastIndexOf(0x0a), `size ${size}`);
+    }
+  }
 });
