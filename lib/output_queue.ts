@@ -208,6 +208,20 @@ export class OutputQueue {
     return Promise.resolve();
   }
 
+  /**
+   * Whether everything queued is written now: written at once, as
+   * `flushNow` does, where the writer is synchronous and nothing is being
+   * written. `false` when some is still to be written, or a write failed
+   * (`flush` then says so).
+   */
+  writtenNow(): boolean {
+    if (this.#failed) return false;
+    if (this.#pending === 0 && this.#filled === 0) return !this.#writing;
+    if (this.#writing || !this.#synchronous()) return false;
+    this.flushNow().catch(() => {});
+    return !this.#failed && this.#pending === 0 && this.#filled === 0;
+  }
+
   /** Resolves once everything queued so far is written; rejects if a write failed. */
   async flush(): Promise<void> {
     while (this.#draining) await this.#draining;

@@ -17,10 +17,23 @@ import type { PayloadSource } from "./destination.ts";
 /** A connection accepted: TCP, or TLS over TCP. */
 export type Conn = Deno.TcpConn | TlsServerConn;
 
+/** How a connection learns that its messages are out for good, and its first buffer. */
+export interface Settling {
+  /** Resolves once everything handed over is out for good. */
+  settle: () => Promise<void>;
+  /** Whether everything handed over is out for good now (written at once if it can be). */
+  settledNow: () => boolean;
+  /** Its first read buffer, {@linkcode FIRST_BUFFER} bytes. */
+  buf: Uint8Array;
+}
+
+/** A `goodbye` already over. */
+const CLOSED: Promise<void> = Promise.resolve();
+
 const LF = 0x0a;
 const decoder = new TextDecoder();
 /** The read buffer starts this small, and doubles while reads fill it. */
-const FIRST_BUFFER = 4 * 1024;
+export const FIRST_BUFFER = 4 * 1024;
 /**
  * How long a close notice may wait to be written (a peer that reads
  * nothing): the connection is closed then all the same.
@@ -36,7 +49,7 @@ export class Connection implements PayloadSource {
   markSize?: number;
   markFor?: number;
   /** The read buffer: bytes `start` to `end` are read and not yet taken. */
-  buf: Uint8Array = new Uint8Array(FIRST_BUFFER);
+  buf: Uint8Array;
   start = 0;
   end = 0;
   /** Stream offset of `buf[0]`. */
@@ -62,26 +75,45 @@ export class Connection implements PayloadSource {
   /** Why the receiver closed it, once it has, in words and as a code for its peer. */
   closedFor?: string;
   closeCode?: CloseCode;
-  /** Aborted when it is closed: ends its waits on memory and output. */
-  readonly closing: AbortController = new AbortController();
+  /** Made on first use (most connections never wait): aborted when it is closed. */
+  #closing: AbortController | undefined;
   /** Set while one of its payloads is being handed over (a long rewrite). */
   handing: Promise<void> | null = null;
   /** The close notice being written, then the close. */
   goodbye: Promise<void> | null = null;
   /** Everything written to the peer (acknowledgements, the close notice), in order. */
-  #writes: Promise<void> = Promise.resolve();
+  #writes: Promise<void> | undefined;
   /** Resolves once everything handed over is out for good (the destination's settle). */
   #settle: () => Promise<void>;
+  /** Whether everything handed over is out for good now (written at once if it can be). */
+  #settledNow: () => boolean;
 
   /**
    * A connection from `peer`, the `id`th of the receiver, whose messages are
-   * out for good once `settle` resolves.
+   * out for good once `settle` resolves (or at once when `settledNow()` says
+   * so), read into `buf`.
    */
-  constructor(conn: Conn, peer: string, id: number, settle: () => Promise<void>) {
+  constructor(conn: Conn, peer: string, id: number, settling: Settling) {
     this.conn = conn;
     this.peer = peer;
     this.id = id;
-    this.#settle = settle;
+    this.#settle = settling.settle;
+    this.#settledNow = settling.settledNow;
+    this.buf = settling.buf;
+  }
+
+  /** Aborted when it is closed: ends its waits on memory and output. */
+  get signal(): AbortSignal {
+    if (this.#closing === undefined) {
+      this.#closing = new AbortController();
+      if (this.closedFor !== undefined) this.#closing.abort();
+    }
+    return this.#closing.signal;
+  }
+
+  /** Whether it is closed and nothing of it is left to write (no need to wait on `goodbye`). */
+  get ended(): boolean {
+    return this.goodbye === CLOSED;
   }
 
   /** Whether bytes of a frame not yet complete have arrived. */
@@ -143,7 +175,7 @@ export class Connection implements PayloadSource {
    * close notice follows every acknowledgement of a message handed over.
    */
   ack(first: number, count: number): Promise<void> {
-    return this.#writes = this.#writes.then(async () => {
+    return this.#writes = (this.#writes ?? Promise.resolve()).then(async () => {
       await this.#settle();
       this.written = Math.max(this.written, first + count - 1);
       await writeAll(this.conn, ackFrames(first, count));
@@ -159,7 +191,7 @@ export class Connection implements PayloadSource {
     if (this.closedFor !== undefined) return;
     this.closedFor = why;
     this.closeCode = code;
-    this.closing.abort();
+    this.#closing?.abort();
     this.goodbye = this.#sayGoodbye(code, why);
   }
 
@@ -173,6 +205,12 @@ export class Connection implements PayloadSource {
     if (this.goodbye !== null) return;
     if (code !== undefined) {
       this.goodbye = this.#sayGoodbye(code, why);
+      return;
+    }
+    if (this.#settledNow()) {
+      // The common end: its lines are written already, nothing to wait for.
+      this.#closeQuietly();
+      this.goodbye = CLOSED;
       return;
     }
     this.goodbye = this.#settle().then(
@@ -206,7 +244,9 @@ export class Connection implements PayloadSource {
     }
     const notice = closeNoticeFrame({ closed: code, reason: why, messages: this.written });
     // After every acknowledgement, also when one could not be written.
-    const written = this.#writes.catch(() => {}).then(() => writeAll(this.conn, notice));
+    const written = (this.#writes?.catch(() => {}) ?? Promise.resolve()).then(() =>
+      writeAll(this.conn, notice)
+    );
     let timer: Timer | undefined;
     await Promise.race([
       written.catch(() => {}),

@@ -62,6 +62,11 @@ export interface Destination {
   /** Resolves once everything handed over is out for good (for acknowledgements). */
   settle(): Promise<void>;
   /**
+   * Whether everything handed over is out for good now, written at once
+   * where that never blocks for long; `false` says to wait on `settle`.
+   */
+  settledNow(): boolean;
+  /**
    * `null` if it can take more now; else a promise that resolves once it
    * can (aborting `signal` rejects it).
    */

@@ -145,6 +145,10 @@ export class LinePrinter implements Destination {
     return this.#out.flushNow();
   }
 
+  settledNow(): boolean {
+    return this.#out.writtenNow();
+  }
+
   ready(signal: AbortSignal): Promise<void> | null {
     return this.#out.pending > OUTPUT_HIGH_WATER
       ? this.#out.below(OUTPUT_HIGH_WATER, signal)

@@ -68,6 +68,10 @@ export class SinkDestination implements Destination {
     }
   }
 
+  settledNow(): boolean {
+    return false;
+  }
+
   settle(): Promise<void> {
     return this.#sink.settle().catch((error) => {
       if (!this.#failed) {
