@@ -108,8 +108,9 @@ export class LinePrinter implements Destination {
       return;
     }
     if (!json && checker.topString) {
-      start = buf.indexOf(QUOTE, start) + 1;
-      end = buf.lastIndexOf(QUOTE, end - 1);
+      // Its quotes, where they are in nearly every message: at its ends.
+      start = buf[start] === QUOTE ? start + 1 : buf.indexOf(QUOTE, start) + 1;
+      end = buf[end - 1] === QUOTE ? end - 1 : buf.lastIndexOf(QUOTE, end - 1);
     }
     const out = this.#out;
     // The whole head, `{"peer":...,"bytes":N,"message":`, made once for a
