@@ -330,9 +330,9 @@ export async function runReceive(args: string[], context: CommandContext): Promi
   // With --to, NATS code is loaded; without it, nothing of it is. JetStream
   // refusing a message for good stops the receiver, as a signal does.
   let failed = () => {};
-  // Connection events come many a second from a busy receiver: said in
-  // batches, a write each, not one per line. Every later line goes the same
-  // way, in order.
+  // Connections opening and ending come many a second to a busy receiver:
+  // said in batches, a write each, not one per line. Every later line goes
+  // the same way, in order.
   const lines = new LineBatch(say, { delay: EVENT_DELAY });
   const tell = (line: string) => lines.add(line);
   const sink = values.to === undefined ? undefined : await openSink(values, {
@@ -354,10 +354,10 @@ export async function runReceive(args: string[], context: CommandContext): Promi
       onEvent: (event) => {
         if (values.quiet && (event.type === "open" || event.type === "close")) return;
         lines.add(event.message);
-        if (event.type === "listen") {
-          if (families.note) lines.add(families.note);
-          lines.flush();
-        }
+        if (event.type === "listen" && families.note) lines.add(families.note);
+        // Only the many lines of connections opening and ending wait for
+        // others; the rest (errors, timeouts, listening) go out at once.
+        if (event.type !== "open" && event.type !== "close") lines.flush();
       },
     }), { hostname: options.hostname, verbose: values.verbose, families });
   // The first signal drains, within the grace period and a little more for
