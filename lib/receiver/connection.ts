@@ -25,6 +25,8 @@ export interface Settling {
   settledNow: () => boolean;
   /** Its first read buffer, {@linkcode FIRST_BUFFER} bytes. */
   buf: Uint8Array;
+  /** Takes back a first read buffer it no longer reads into. */
+  give: (buf: Uint8Array) => void;
 }
 
 /** A `goodbye` already over. */
@@ -32,7 +34,7 @@ const CLOSED: Promise<void> = Promise.resolve();
 
 const LF = 0x0a;
 const decoder = new TextDecoder();
-/** The read buffer starts this small, and doubles while reads fill it. */
+/** The read buffer starts this small, and grows fourfold while reads fill it. */
 export const FIRST_BUFFER = 4 * 1024;
 /**
  * How long a close notice may wait to be written (a peer that reads
@@ -87,6 +89,9 @@ export class Connection implements PayloadSource {
   #settle: () => Promise<void>;
   /** Whether everything handed over is out for good now (written at once if it can be). */
   #settledNow: () => boolean;
+  #giveBuffer: (buf: Uint8Array) => void;
+  /** Whether the read under way began inside a frame. */
+  #partialRead = false;
 
   /**
    * A connection from `peer`, the `id`th of the receiver, whose messages are
@@ -99,6 +104,7 @@ export class Connection implements PayloadSource {
     this.id = id;
     this.#settle = settling.settle;
     this.#settledNow = settling.settledNow;
+    this.#giveBuffer = settling.give;
     this.buf = settling.buf;
   }
 
@@ -137,36 +143,66 @@ export class Connection implements PayloadSource {
   }
 
   /**
-   * Reads more bytes into the buffer, first moving the partial frame to the
-   * front when little room is left, and growing the buffer up to
-   * `maxBuffer` while reads fill it. Resolves to false at a clean end of
-   * the stream; rejects with a `TRUNCATED` {@linkcode FrameError} at an end
-   * inside a frame.
+   * Makes room to read more bytes into the buffer, first moving the partial
+   * frame to the front when little room is left, and growing the buffer up
+   * to `maxBuffer` while reads fill it; returns where to read into. The
+   * wait is timed from now: only time spent waiting on the peer counts
+   * toward its idle and frame timeouts. {@linkcode filled} takes the read's
+   * outcome. (Two calls around the read, not one async function: a read
+   * waiting on its peer holds the fewest objects.)
    */
-  async fill(maxBuffer: number): Promise<boolean> {
+  toFill(maxBuffer: number): Uint8Array {
     let buf = this.buf;
     const held = this.end - this.start;
     if (buf.length - this.end < 1024 && this.start > 0 || this.end === buf.length) {
-      if (held * 2 > buf.length && buf.length < maxBuffer) buf = new Uint8Array(buf.length * 2);
+      if (held * 2 > buf.length && buf.length < maxBuffer) buf = this.#larger(maxBuffer);
       buf.set(this.buf.subarray(this.start, this.end));
+      this.#replace(buf);
       this.base += this.start;
-      this.buf = buf;
       this.start = 0;
       this.end = held;
     }
-    const n = await this.read(buf.subarray(this.end));
+    this.#partialRead = this.partial;
+    this.readingSince = Date.now();
+    return buf.subarray(this.end);
+  }
+
+  /**
+   * Takes the outcome of the read into what {@linkcode toFill} returned: `n`
+   * bytes, or `null` at the end of the stream. Returns false at a clean end;
+   * throws a `TRUNCATED` {@linkcode FrameError} at an end inside a frame.
+   * When a read fills the buffer, it grows for the next one.
+   */
+  filled(n: number | null, maxBuffer: number): boolean {
+    if (this.#partialRead) this.frameWaited += Date.now() - this.readingSince;
+    this.readingSince = 0;
     if (n === null) {
       if (this.end > this.start) throw this.truncated();
       return false;
     }
+    const buf = this.buf;
     this.end += n;
     if (this.end === buf.length && this.start === 0 && buf.length < maxBuffer) {
       // Reads fill the buffer: a faster sender; grow it for the next read.
-      const grown = new Uint8Array(buf.length * 2);
+      const grown = this.#larger(maxBuffer);
       grown.set(buf.subarray(0, this.end));
-      this.buf = grown;
+      this.#replace(grown);
     }
     return true;
+  }
+
+  /**
+   * A larger read buffer: four times as large, at most `maxBuffer` (no
+   * step between that would be garbage at once).
+   */
+  #larger(maxBuffer: number): Uint8Array {
+    return new Uint8Array(Math.max(this.buf.length, Math.min(maxBuffer, this.buf.length * 4)));
+  }
+
+  /** Reads into `buf` from now on; the first buffer goes back to be reused. */
+  #replace(buf: Uint8Array): void {
+    if (buf !== this.buf && this.buf.length === FIRST_BUFFER) this.#giveBuffer(this.buf);
+    this.buf = buf;
   }
 
   /**

@@ -83,10 +83,12 @@ export async function serve(c: Connection, context: ServeContext): Promise<unkno
         await budget.below(c.signal);
         if (c.closedFor !== undefined) break;
       }
-      if (!(await c.fill(context.maxBuffer()))) break;
+      const maxBuffer = context.maxBuffer();
+      if (!c.filled(await c.conn.read(c.toFill(maxBuffer)), maxBuffer)) break;
     }
     return undefined;
   } catch (error) {
+    c.readingSince = 0;
     return c.closedFor === undefined ? error : undefined;
   }
 }

@@ -95,6 +95,7 @@ export class Server implements Receiver, ServeContext {
     settle: () => this.#settle(),
     settledNow: () => this.#gaveUp === undefined && this.destination.settledNow(),
     buf: new Uint8Array(0),
+    give: (buf) => this.#giveBuffer(buf),
   };
   #messages = 0;
   #connections = 0;
@@ -341,12 +342,14 @@ export class Server implements Receiver, ServeContext {
       // Not expected: `finished` rejects with it, once every connection ends.
       this.#serveError ??= { error };
     } finally {
-      const buf = c?.buf;
-      if (buf?.length === FIRST_BUFFER && this.#buffers.length < KEEP_BUFFERS) {
-        this.#buffers.push(buf);
-      }
+      if (c?.buf.length === FIRST_BUFFER) this.#giveBuffer(c.buf);
       if (--this.#serving === 0) this.#idle?.();
     }
+  }
+
+  /** Keeps a first read buffer no longer read into, for the next connection. */
+  #giveBuffer(buf: Uint8Array): void {
+    if (this.#buffers.length < KEEP_BUFFERS) this.#buffers.push(buf);
   }
 
   #connection(conn: Conn): Connection {
