@@ -211,11 +211,25 @@ export class Connection implements PayloadSource {
    * close notice follows every acknowledgement of a message handed over.
    */
   ack(first: number, count: number): Promise<void> {
-    return this.#writes = (this.#writes ?? Promise.resolve()).then(async () => {
-      await this.#settle();
+    let writes: Promise<void>;
+    if (this.#writes === undefined && this.#settledNow()) {
+      // Nothing written to the peer is under way and the lines are out: at
+      // once (stop-and-wait, one message a read, comes here).
       this.written = Math.max(this.written, first + count - 1);
-      await writeAll(this.conn, ackFrames(first, count));
-    });
+      writes = writeAll(this.conn, ackFrames(first, count));
+    } else {
+      writes = (this.#writes ?? Promise.resolve()).then(async () => {
+        await this.#settle();
+        this.written = Math.max(this.written, first + count - 1);
+        await writeAll(this.conn, ackFrames(first, count));
+      });
+    }
+    this.#writes = writes;
+    // Once written, and nothing after it, the next write need not wait on it.
+    writes.then(() => {
+      if (this.#writes === writes) this.#writes = undefined;
+    }, () => {});
+    return writes;
   }
 
   /**

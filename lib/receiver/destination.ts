@@ -68,9 +68,9 @@ export interface Destination {
   settledNow(): boolean;
   /**
    * `null` if it can take more now; else a promise that resolves once it
-   * can (aborting `signal` rejects it).
+   * can (aborting `waiter.signal`, asked for only then, rejects it).
    */
-  ready(signal: AbortSignal): Promise<void> | null;
+  ready(waiter: { readonly signal: AbortSignal }): Promise<void> | null;
   /** Resolves once everything handed over is out, at the end. */
   close(): Promise<void>;
 }

@@ -150,9 +150,10 @@ export class LinePrinter implements Destination {
     return this.#out.writtenNow();
   }
 
-  ready(signal: AbortSignal): Promise<void> | null {
+  ready(waiter: { readonly signal: AbortSignal }): Promise<void> | null {
+    // The signal only when it must wait: most connections never make one.
     return this.#out.pending > OUTPUT_HIGH_WATER
-      ? this.#out.below(OUTPUT_HIGH_WATER, signal)
+      ? this.#out.below(OUTPUT_HIGH_WATER, waiter.signal)
       : null;
   }
 

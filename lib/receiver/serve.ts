@@ -77,7 +77,7 @@ export async function serve(c: Connection, context: ServeContext): Promise<unkno
         await readLarge(c, large, context);
         continue;
       }
-      const full = destination.ready(c.signal);
+      const full = destination.ready(c);
       if (full !== null || budget.used >= budget.limit) {
         await full;
         await budget.below(c.signal);

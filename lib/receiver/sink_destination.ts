@@ -82,8 +82,8 @@ export class SinkDestination implements Destination {
     });
   }
 
-  ready(signal: AbortSignal): Promise<void> | null {
-    return this.#sink.ready(signal);
+  ready(waiter: { readonly signal: AbortSignal }): Promise<void> | null {
+    return this.#sink.ready(waiter.signal);
   }
 
   close(): Promise<void> {
