@@ -263,6 +263,8 @@ export class Connection implements PayloadSource {
       this.goodbye = CLOSED;
       return;
     }
+    // A write that failed just now closed it, saying so.
+    if (this.goodbye !== null) return;
     this.goodbye = this.#settle().then(
       () => this.#closeQuietly(),
       () => this.#sayGoodbye("OUTPUT_FAILED", "the receiver cannot write its output"),
