@@ -17,6 +17,7 @@ import {
   receive,
   SHUTDOWN_GRACE,
 } from "../lib/receiver.ts";
+import { LineBatch } from "../lib/line_writer.ts";
 import { after, type Timer } from "../lib/timer.ts";
 import { DEFAULT_PORT } from "../lib/sender.ts";
 import {
@@ -329,11 +330,16 @@ export async function runReceive(args: string[], context: CommandContext): Promi
   // With --to, NATS code is loaded; without it, nothing of it is. JetStream
   // refusing a message for good stops the receiver, as a signal does.
   let failed = () => {};
+  // Connections opening and ending come many a second to a busy receiver:
+  // said in batches, a write each, not one per line. Every later line goes
+  // the same way, in order.
+  const lines = new LineBatch(say, { delay: EVENT_DELAY });
+  const tell = (line: string) => lines.add(line);
   const sink = values.to === undefined ? undefined : await openSink(values, {
     replicas,
     onFailure: () => failed(),
     maxMemory: options.maxMemory,
-    say,
+    say: tell,
   });
   const controller = new AbortController();
   const output = sink ? null : stdoutWriter(context.stderr);
@@ -347,8 +353,11 @@ export async function runReceive(args: string[], context: CommandContext): Promi
       sink,
       onEvent: (event) => {
         if (values.quiet && (event.type === "open" || event.type === "close")) return;
-        say(event.message);
-        if (event.type === "listen" && families.note) say(families.note);
+        lines.add(event.message);
+        if (event.type === "listen" && families.note) lines.add(families.note);
+        // Only the many lines of connections opening and ending wait for
+        // others; the rest (errors, timeouts, listening) go out at once.
+        if (event.type !== "open" && event.type !== "close") lines.flush();
       },
     }), { hostname: options.hostname, verbose: values.verbose, families });
   // The first signal drains, within the grace period and a little more for
@@ -370,6 +379,7 @@ export async function runReceive(args: string[], context: CommandContext): Promi
   failed = () => controller.signal.aborted || stop();
   try {
     const outcome = await Promise.race([receiver.finished, force]);
+    lines.flush();
     if (typeof outcome === "string") {
       say(
         sink
@@ -381,16 +391,21 @@ export async function runReceive(args: string[], context: CommandContext): Promi
     }
     return 0;
   } catch (error) {
+    lines.flush();
     // The sink says in its own words what it could not store, and why.
     if (sink) throw error;
     // Standard output closed early, as by `framecat receive | head -1`: done.
     if (error instanceof Deno.errors.BrokenPipe) return 0;
     throw new Error(`Cannot write to standard output: ${describeError(error)}`, { cause: error });
   } finally {
+    lines.flush();
     overdue?.cancel();
     signals();
   }
 }
+
+/** How long a connection event may wait on stderr for others to share its write: 10 ms. */
+const EVENT_DELAY = 10;
 
 /** What {@linkcode openSink} needs besides the flags. */
 interface OpenSinkOptions {

@@ -24,6 +24,7 @@
  */
 
 import { type ByteWriter, synchronousWriter, writeAll, writeAllSync } from "./io.ts";
+import { after, type Timer } from "./timer.ts";
 
 export type { ByteWriter } from "./io.ts";
 export { writeAll } from "./io.ts";
@@ -150,5 +151,64 @@ export class LineWriter {
     } finally {
       this.#draining = null;
     }
+  }
+}
+
+/** Options for {@linkcode LineBatch}. */
+export interface LineBatchOptions {
+  /** How long the first line of a batch may wait for others, in ms. Defaults to 10. */
+  delay?: number;
+}
+
+/**
+ * Lines said together: each batch of lines added within `delay` ms goes to
+ * `say` as one text (the lines joined by LF, without the last LF), so that
+ * many short lines, such as a busy receiver's connection events, cost one
+ * write rather than one each.
+ *
+ * @example
+ * ```ts
+ * import { LineBatch } from "./line_writer.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const said: string[] = [];
+ * const lines = new LineBatch((text) => said.push(text), { delay: 1 });
+ * lines.add("one");
+ * lines.add("two");
+ * lines.flush();
+ * assert.deepEqual(said, ["one\ntwo"]);
+ * ```
+ */
+export class LineBatch {
+  #say: (text: string) => void;
+  #delay: number;
+  #text = "";
+  #timer: Timer | undefined;
+  #flush = (): void => this.flush();
+
+  /** Says each batch with `say`. */
+  constructor(say: (text: string) => void, options: LineBatchOptions = {}) {
+    this.#say = say;
+    this.#delay = options.delay ?? 10;
+  }
+
+  /** Adds one line (without its LF); it is said within `delay` ms. */
+  add(line: string): void {
+    if (this.#timer === undefined) {
+      this.#text = line;
+      this.#timer = after(this.#delay, this.#flush);
+    } else {
+      this.#text += "\n" + line;
+    }
+  }
+
+  /** Says the lines added so far at once. */
+  flush(): void {
+    if (this.#timer === undefined) return;
+    this.#timer.cancel();
+    this.#timer = undefined;
+    const text = this.#text;
+    this.#text = "";
+    this.#say(text);
   }
 }

@@ -76,6 +76,9 @@ export class OutputQueue {
   #draining: Promise<void> | null = null;
   /** Whether an asynchronous write is under way. */
   #writing = false;
+  /** Whether a synchronous write is due once this turn's pieces are in. */
+  #scheduled = false;
+  #writeSoon = (): void => this.#writeScheduled();
   #error: unknown;
   #failed = false;
   #waiters: { bytes: number; resolve: () => void }[] = [];
@@ -120,7 +123,7 @@ export class OutputQueue {
   commit(n: number): void {
     if (this.#failed) return;
     this.#filled += n;
-    this.#draining ??= this.#drain();
+    this.#schedule();
   }
 
   /** Queues a copy of `bytes`. */
@@ -150,7 +153,7 @@ export class OutputQueue {
     if (this.#filled > 0) this.#seal();
     this.#pieces.push({ bytes, charge, done });
     this.#pending += bytes.length;
-    this.#draining ??= this.#drain();
+    this.#schedule();
   }
 
   /** Resolves once at most `bytes` are queued; aborting `signal` stops the wait. */
@@ -208,8 +211,23 @@ export class OutputQueue {
     return Promise.resolve();
   }
 
+  /**
+   * Whether everything queued is written now: written at once, as
+   * `flushNow` does, where the writer is synchronous and nothing is being
+   * written. `false` when some is still to be written, or a write failed
+   * (`flush` then says so).
+   */
+  writtenNow(): boolean {
+    if (this.#failed) return false;
+    if (this.#pending === 0 && this.#filled === 0) return !this.#writing;
+    if (this.#writing || !this.#synchronous()) return false;
+    this.flushNow().catch(() => {});
+    return !this.#failed && this.#pending === 0 && this.#filled === 0;
+  }
+
   /** Resolves once everything queued so far is written; rejects if a write failed. */
   async flush(): Promise<void> {
+    if (this.#scheduled) this.#writeScheduled();
     while (this.#draining) await this.#draining;
     if (this.#failed) throw this.#error;
   }
@@ -217,6 +235,28 @@ export class OutputQueue {
   /** The writer, if it writes synchronously without blocking for long (see `SyncByteWriter`). */
   #synchronous(): SyncByteWriter | undefined {
     return synchronousWriter(this.#writer);
+  }
+
+  /**
+   * Has what is queued written once the code adding it yields: to a
+   * synchronous writer in a microtask (no promise), else by `#drain`.
+   */
+  #schedule(): void {
+    if (this.#draining !== null || this.#scheduled) return;
+    if (this.#synchronous()) {
+      this.#scheduled = true;
+      queueMicrotask(this.#writeSoon);
+    } else {
+      this.#draining = this.#drain();
+    }
+  }
+
+  #writeScheduled(): void {
+    this.#scheduled = false;
+    if (this.#draining !== null || this.#failed || this.pending === 0) return;
+    // A write that fails is said by `#fail` (onError), and by `flush`.
+    if (this.#synchronous() && !this.#writing) this.flushNow().catch(() => {});
+    else this.#draining = this.#drain();
   }
 
   /** Queues the filled part of the current block and starts a fresh one. */

@@ -79,3 +79,37 @@ Deno.test("OutputQueue below() waits until the queue drains under the mark", asy
   await waiting;
   assert.equal(drained, true);
 });
+
+Deno.test("OutputQueue writes a turn's pieces to a synchronous writer in one write, at once when asked", async () => {
+  const writes: string[] = [];
+  const writer = {
+    synchronous: true,
+    write: () => Promise.reject(new Error("written synchronously only")),
+    writeSync: (p: Uint8Array) => (writes.push(new TextDecoder().decode(p)), p.length),
+  };
+  const queue = new OutputQueue(writer);
+  queue.copy(new TextEncoder().encode("one\n"));
+  queue.copy(new TextEncoder().encode("two\n"));
+  assert.deepEqual(writes, []);
+  await Promise.resolve();
+  assert.deepEqual(writes, ["one\ntwo\n"]);
+  queue.copy(new TextEncoder().encode("three\n"));
+  assert.equal(queue.writtenNow(), true);
+  assert.deepEqual(writes, ["one\ntwo\n", "three\n"]);
+  await queue.flush();
+  assert.equal(writes.length, 2);
+});
+
+Deno.test("OutputQueue writtenNow says false while an asynchronous write is under way", async () => {
+  let finish = () => {};
+  const queue = new OutputQueue({
+    write: (p) => new Promise((resolve) => finish = () => resolve(p.length)),
+  });
+  assert.equal(queue.writtenNow(), true);
+  queue.copy(new Uint8Array(10));
+  assert.equal(queue.writtenNow(), false);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  finish();
+  await queue.flush();
+  assert.equal(queue.writtenNow(), true);
+});

@@ -17,10 +17,25 @@ import type { PayloadSource } from "./destination.ts";
 /** A connection accepted: TCP, or TLS over TCP. */
 export type Conn = Deno.TcpConn | TlsServerConn;
 
+/** How a connection learns that its messages are out for good, and its first buffer. */
+export interface Settling {
+  /** Resolves once everything handed over is out for good. */
+  settle: () => Promise<void>;
+  /** Whether everything handed over is out for good now (written at once if it can be). */
+  settledNow: () => boolean;
+  /** Its first read buffer, {@linkcode FIRST_BUFFER} bytes. */
+  buf: Uint8Array;
+  /** Takes back a first read buffer it no longer reads into. */
+  give: (buf: Uint8Array) => void;
+}
+
+/** A `goodbye` already over. */
+const CLOSED: Promise<void> = Promise.resolve();
+
 const LF = 0x0a;
 const decoder = new TextDecoder();
-/** The read buffer starts this small, and doubles while reads fill it. */
-const FIRST_BUFFER = 4 * 1024;
+/** The read buffer starts this small, and grows fourfold while reads fill it. */
+export const FIRST_BUFFER = 4 * 1024;
 /**
  * How long a close notice may wait to be written (a peer that reads
  * nothing): the connection is closed then all the same.
@@ -36,7 +51,7 @@ export class Connection implements PayloadSource {
   markSize?: number;
   markFor?: number;
   /** The read buffer: bytes `start` to `end` are read and not yet taken. */
-  buf: Uint8Array = new Uint8Array(FIRST_BUFFER);
+  buf: Uint8Array;
   start = 0;
   end = 0;
   /** Stream offset of `buf[0]`. */
@@ -62,26 +77,49 @@ export class Connection implements PayloadSource {
   /** Why the receiver closed it, once it has, in words and as a code for its peer. */
   closedFor?: string;
   closeCode?: CloseCode;
-  /** Aborted when it is closed: ends its waits on memory and output. */
-  readonly closing: AbortController = new AbortController();
+  /** Made on first use (most connections never wait): aborted when it is closed. */
+  #closing: AbortController | undefined;
   /** Set while one of its payloads is being handed over (a long rewrite). */
   handing: Promise<void> | null = null;
   /** The close notice being written, then the close. */
   goodbye: Promise<void> | null = null;
   /** Everything written to the peer (acknowledgements, the close notice), in order. */
-  #writes: Promise<void> = Promise.resolve();
+  #writes: Promise<void> | undefined;
   /** Resolves once everything handed over is out for good (the destination's settle). */
   #settle: () => Promise<void>;
+  /** Whether everything handed over is out for good now (written at once if it can be). */
+  #settledNow: () => boolean;
+  #giveBuffer: (buf: Uint8Array) => void;
+  /** Whether the read under way began inside a frame. */
+  #partialRead = false;
 
   /**
    * A connection from `peer`, the `id`th of the receiver, whose messages are
-   * out for good once `settle` resolves.
+   * out for good once `settle` resolves (or at once when `settledNow()` says
+   * so), read into `buf`.
    */
-  constructor(conn: Conn, peer: string, id: number, settle: () => Promise<void>) {
+  constructor(conn: Conn, peer: string, id: number, settling: Settling) {
     this.conn = conn;
     this.peer = peer;
     this.id = id;
-    this.#settle = settle;
+    this.#settle = settling.settle;
+    this.#settledNow = settling.settledNow;
+    this.#giveBuffer = settling.give;
+    this.buf = settling.buf;
+  }
+
+  /** Aborted when it is closed: ends its waits on memory and output. */
+  get signal(): AbortSignal {
+    if (this.#closing === undefined) {
+      this.#closing = new AbortController();
+      if (this.closedFor !== undefined) this.#closing.abort();
+    }
+    return this.#closing.signal;
+  }
+
+  /** Whether it is closed and nothing of it is left to write (no need to wait on `goodbye`). */
+  get ended(): boolean {
+    return this.goodbye === CLOSED;
   }
 
   /** Whether bytes of a frame not yet complete have arrived. */
@@ -105,36 +143,66 @@ export class Connection implements PayloadSource {
   }
 
   /**
-   * Reads more bytes into the buffer, first moving the partial frame to the
-   * front when little room is left, and growing the buffer up to
-   * `maxBuffer` while reads fill it. Resolves to false at a clean end of
-   * the stream; rejects with a `TRUNCATED` {@linkcode FrameError} at an end
-   * inside a frame.
+   * Makes room to read more bytes into the buffer, first moving the partial
+   * frame to the front when little room is left, and growing the buffer up
+   * to `maxBuffer` while reads fill it; returns where to read into. The
+   * wait is timed from now: only time spent waiting on the peer counts
+   * toward its idle and frame timeouts. {@linkcode filled} takes the read's
+   * outcome. (Two calls around the read, not one async function: a read
+   * waiting on its peer holds the fewest objects.)
    */
-  async fill(maxBuffer: number): Promise<boolean> {
+  toFill(maxBuffer: number): Uint8Array {
     let buf = this.buf;
     const held = this.end - this.start;
     if (buf.length - this.end < 1024 && this.start > 0 || this.end === buf.length) {
-      if (held * 2 > buf.length && buf.length < maxBuffer) buf = new Uint8Array(buf.length * 2);
+      if (held * 2 > buf.length && buf.length < maxBuffer) buf = this.#larger(maxBuffer);
       buf.set(this.buf.subarray(this.start, this.end));
+      this.#replace(buf);
       this.base += this.start;
-      this.buf = buf;
       this.start = 0;
       this.end = held;
     }
-    const n = await this.read(buf.subarray(this.end));
+    this.#partialRead = this.partial;
+    this.readingSince = Date.now();
+    return buf.subarray(this.end);
+  }
+
+  /**
+   * Takes the outcome of the read into what {@linkcode toFill} returned: `n`
+   * bytes, or `null` at the end of the stream. Returns false at a clean end;
+   * throws a `TRUNCATED` {@linkcode FrameError} at an end inside a frame.
+   * When a read fills the buffer, it grows for the next one.
+   */
+  filled(n: number | null, maxBuffer: number): boolean {
+    if (this.#partialRead) this.frameWaited += Date.now() - this.readingSince;
+    this.readingSince = 0;
     if (n === null) {
       if (this.end > this.start) throw this.truncated();
       return false;
     }
+    const buf = this.buf;
     this.end += n;
     if (this.end === buf.length && this.start === 0 && buf.length < maxBuffer) {
       // Reads fill the buffer: a faster sender; grow it for the next read.
-      const grown = new Uint8Array(buf.length * 2);
+      const grown = this.#larger(maxBuffer);
       grown.set(buf.subarray(0, this.end));
-      this.buf = grown;
+      this.#replace(grown);
     }
     return true;
+  }
+
+  /**
+   * A larger read buffer: four times as large, at most `maxBuffer` (no
+   * step between that would be garbage at once).
+   */
+  #larger(maxBuffer: number): Uint8Array {
+    return new Uint8Array(Math.max(this.buf.length, Math.min(maxBuffer, this.buf.length * 4)));
+  }
+
+  /** Reads into `buf` from now on; the first buffer goes back to be reused. */
+  #replace(buf: Uint8Array): void {
+    if (buf !== this.buf && this.buf.length === FIRST_BUFFER) this.#giveBuffer(this.buf);
+    this.buf = buf;
   }
 
   /**
@@ -143,11 +211,25 @@ export class Connection implements PayloadSource {
    * close notice follows every acknowledgement of a message handed over.
    */
   ack(first: number, count: number): Promise<void> {
-    return this.#writes = this.#writes.then(async () => {
-      await this.#settle();
+    let writes: Promise<void>;
+    if (this.#writes === undefined && this.#settledNow()) {
+      // Nothing written to the peer is under way and the lines are out: at
+      // once (stop-and-wait, one message a read, comes here).
       this.written = Math.max(this.written, first + count - 1);
-      await writeAll(this.conn, ackFrames(first, count));
-    });
+      writes = writeAll(this.conn, ackFrames(first, count));
+    } else {
+      writes = (this.#writes ?? Promise.resolve()).then(async () => {
+        await this.#settle();
+        this.written = Math.max(this.written, first + count - 1);
+        await writeAll(this.conn, ackFrames(first, count));
+      });
+    }
+    this.#writes = writes;
+    // Once written, and nothing after it, the next write need not wait on it.
+    writes.then(() => {
+      if (this.#writes === writes) this.#writes = undefined;
+    }, () => {});
+    return writes;
   }
 
   /**
@@ -159,7 +241,7 @@ export class Connection implements PayloadSource {
     if (this.closedFor !== undefined) return;
     this.closedFor = why;
     this.closeCode = code;
-    this.closing.abort();
+    this.#closing?.abort();
     this.goodbye = this.#sayGoodbye(code, why);
   }
 
@@ -175,6 +257,14 @@ export class Connection implements PayloadSource {
       this.goodbye = this.#sayGoodbye(code, why);
       return;
     }
+    if (this.#settledNow()) {
+      // The common end: its lines are written already, nothing to wait for.
+      this.#closeQuietly();
+      this.goodbye = CLOSED;
+      return;
+    }
+    // A write that failed just now closed it, saying so.
+    if (this.goodbye !== null) return;
     this.goodbye = this.#settle().then(
       () => this.#closeQuietly(),
       () => this.#sayGoodbye("OUTPUT_FAILED", "the receiver cannot write its output"),
@@ -206,7 +296,9 @@ export class Connection implements PayloadSource {
     }
     const notice = closeNoticeFrame({ closed: code, reason: why, messages: this.written });
     // After every acknowledgement, also when one could not be written.
-    const written = this.#writes.catch(() => {}).then(() => writeAll(this.conn, notice));
+    const written = (this.#writes?.catch(() => {}) ?? Promise.resolve()).then(() =>
+      writeAll(this.conn, notice)
+    );
     let timer: Timer | undefined;
     await Promise.race([
       written.catch(() => {}),

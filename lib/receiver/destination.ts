@@ -62,10 +62,15 @@ export interface Destination {
   /** Resolves once everything handed over is out for good (for acknowledgements). */
   settle(): Promise<void>;
   /**
-   * `null` if it can take more now; else a promise that resolves once it
-   * can (aborting `signal` rejects it).
+   * Whether everything handed over is out for good now, written at once
+   * where that never blocks for long; `false` says to wait on `settle`.
    */
-  ready(signal: AbortSignal): Promise<void> | null;
+  settledNow(): boolean;
+  /**
+   * `null` if it can take more now; else a promise that resolves once it
+   * can (aborting `waiter.signal`, asked for only then, rejects it).
+   */
+  ready(waiter: { readonly signal: AbortSignal }): Promise<void> | null;
   /** Resolves once everything handed over is out, at the end. */
   close(): Promise<void>;
 }

@@ -108,8 +108,9 @@ export class LinePrinter implements Destination {
       return;
     }
     if (!json && checker.topString) {
-      start = buf.indexOf(QUOTE, start) + 1;
-      end = buf.lastIndexOf(QUOTE, end - 1);
+      // Its quotes, where they are in nearly every message: at its ends.
+      start = buf[start] === QUOTE ? start + 1 : buf.indexOf(QUOTE, start) + 1;
+      end = buf[end - 1] === QUOTE ? end - 1 : buf.lastIndexOf(QUOTE, end - 1);
     }
     const out = this.#out;
     // The whole head, `{"peer":...,"bytes":N,"message":`, made once for a
@@ -145,9 +146,14 @@ export class LinePrinter implements Destination {
     return this.#out.flushNow();
   }
 
-  ready(signal: AbortSignal): Promise<void> | null {
+  settledNow(): boolean {
+    return this.#out.writtenNow();
+  }
+
+  ready(waiter: { readonly signal: AbortSignal }): Promise<void> | null {
+    // The signal only when it must wait: most connections never make one.
     return this.#out.pending > OUTPUT_HIGH_WATER
-      ? this.#out.below(OUTPUT_HIGH_WATER, signal)
+      ? this.#out.below(OUTPUT_HIGH_WATER, waiter.signal)
       : null;
   }
 

@@ -77,16 +77,18 @@ export async function serve(c: Connection, context: ServeContext): Promise<unkno
         await readLarge(c, large, context);
         continue;
       }
-      const full = destination.ready(c.closing.signal);
+      const full = destination.ready(c);
       if (full !== null || budget.used >= budget.limit) {
         await full;
-        await budget.below(c.closing.signal);
+        await budget.below(c.signal);
         if (c.closedFor !== undefined) break;
       }
-      if (!(await c.fill(context.maxBuffer()))) break;
+      const maxBuffer = context.maxBuffer();
+      if (!c.filled(await c.conn.read(c.toFill(maxBuffer)), maxBuffer)) break;
     }
     return undefined;
   } catch (error) {
+    c.readingSince = 0;
     return c.closedFor === undefined ? error : undefined;
   }
 }
@@ -153,7 +155,7 @@ async function readLarge(c: Connection, length: number, context: ServeContext): 
   c.largeLength = length;
   c.largeGot = 0;
   c.largeStart = frameStart;
-  await budget.reserve(length, c.closing.signal);
+  await budget.reserve(length, c.signal);
   let reserved = length;
   const pieces: Uint8Array[] = [];
   try {

@@ -19,7 +19,7 @@ import type { ServerCertOptions } from "../server_cert.ts";
 import { after, every, type Timer } from "../timer.ts";
 import type { TlsServerConn } from "../tls_server.ts";
 import { ChunkPool } from "./chunk_pool.ts";
-import { type Conn, Connection } from "./connection.ts";
+import { type Conn, Connection, FIRST_BUFFER, type Settling } from "./connection.ts";
 import { type Destination, RefusedError } from "./destination.ts";
 import * as events from "./events.ts";
 import {
@@ -44,6 +44,8 @@ const CROWDED_BUFFER = 16 * 1024;
 const CROWD = 256;
 /** How long a refused peer's notice may take to be written. */
 const NOTICE_WAIT = 1000;
+/** First read buffers kept for the next connections, once theirs have ended. */
+const KEEP_BUFFERS = 64;
 
 /** What `receive()` prepared: the options, checked, with what they parse to. */
 export interface ServerSetup {
@@ -78,6 +80,23 @@ export class Server implements Receiver, ServeContext {
   #policy: TimeoutPolicy;
   #open = new Set<Connection>();
   #tasks = new Set<Promise<void>>();
+  /** Connections being served (their tasks are not in `#tasks`). */
+  #serving = 0;
+  /** Called when the last connection being served ends. */
+  #idle: (() => void) | undefined;
+  /** First read buffers of connections that ended, for the next ones. */
+  #buffers: Uint8Array[] = [];
+  /** Rejects the waits on `settle` under way once connections stop waiting (see #stop). */
+  #settling = new Set<(error: Error) => void>();
+  #gaveUp: Error | undefined;
+  /** What a connection's task threw, if one did (not expected). */
+  #serveError: { error: unknown } | undefined;
+  readonly #settlingFor: Settling = {
+    settle: () => this.#settle(),
+    settledNow: () => this.#gaveUp === undefined && this.destination.settledNow(),
+    buf: new Uint8Array(0),
+    give: (buf) => this.#giveBuffer(buf),
+  };
   #messages = 0;
   #connections = 0;
   #stopping = false;
@@ -94,15 +113,10 @@ export class Server implements Receiver, ServeContext {
   /** Ends the wait before accepting again, after a failed accept. */
   #acceptRetry: (() => void) | undefined;
   #callbackErrors: unknown[] = [];
-  /** Rejects once connections stop waiting for their messages to be out (see #stop). */
-  #givenUp: Promise<never>;
-  #giveUp: (error: Error) => void = () => {};
 
   /** Serves `listener` as `setup` says. */
   constructor(listener: Deno.TcpListener, setup: ServerSetup) {
     const { options } = setup;
-    this.#givenUp = new Promise<never>((_, reject) => this.#giveUp = reject);
-    this.#givenUp.catch(() => {});
     this.#listener = listener;
     this.#setup = setup;
     this.#options = options;
@@ -198,7 +212,11 @@ export class Server implements Receiver, ServeContext {
   async #finish(accepting: Promise<void>): Promise<ReceiveSummary> {
     try {
       await accepting;
-      while (this.#tasks.size > 0) await Promise.all(this.#tasks);
+      while (this.#tasks.size > 0 || this.#serving > 0) {
+        if (this.#serving > 0) await new Promise<void>((resolve) => this.#idle = resolve);
+        await Promise.all(this.#tasks);
+      }
+      if (this.#serveError) throw this.#serveError.error;
     } finally {
       // Also when accepting failed (TLS could not be loaded): the timers
       // would keep the process alive.
@@ -241,7 +259,8 @@ export class Server implements Receiver, ServeContext {
         this.#emit(events.refused(formatAddress(conn.remoteAddr)));
         continue;
       }
-      this.#track(this.#serve(secure ? secure(conn) : conn));
+      this.#serving++;
+      this.#serve(secure ? secure(conn) : conn);
     }
   }
 
@@ -288,13 +307,59 @@ export class Server implements Receiver, ServeContext {
     conn.close();
   }
 
+  /**
+   * Resolves once everything handed over is out for good; rejects once
+   * connections stop waiting for that (past the shutdown's grace).
+   */
+  #settle(): Promise<void> {
+    if (this.#gaveUp !== undefined) return Promise.reject(this.#gaveUp);
+    return new Promise<void>((resolve, reject) => {
+      this.#settling.add(reject);
+      this.destination.settle().then(() => {
+        this.#settling.delete(reject);
+        resolve();
+      }, (error) => {
+        this.#settling.delete(reject);
+        reject(error);
+      });
+    });
+  }
+
+  /** Connections stop waiting for their messages to be out. */
+  #giveUp(error: Error): void {
+    this.#gaveUp = error;
+    for (const reject of this.#settling) reject(error);
+    this.#settling.clear();
+  }
+
+  /** Serves one connection, never rejects; counted in `#serving` until it ends. */
   async #serve(conn: Conn): Promise<void> {
-    const c = new Connection(
-      conn,
-      formatAddress(conn.remoteAddr),
-      ++this.#connections,
-      () => Promise.race([this.destination.settle(), this.#givenUp]),
-    );
+    let c: Connection | undefined;
+    try {
+      c = this.#connection(conn);
+      await this.#served(c);
+    } catch (error) {
+      // Not expected: `finished` rejects with it, once every connection ends.
+      this.#serveError ??= { error };
+    } finally {
+      if (c?.buf.length === FIRST_BUFFER) this.#giveBuffer(c.buf);
+      if (--this.#serving === 0) this.#idle?.();
+    }
+  }
+
+  /** Keeps a first read buffer no longer read into, for the next connection. */
+  #giveBuffer(buf: Uint8Array): void {
+    if (this.#buffers.length < KEEP_BUFFERS) this.#buffers.push(buf);
+  }
+
+  #connection(conn: Conn): Connection {
+    const settling = this.#settlingFor;
+    settling.buf = this.#buffers.pop() ?? new Uint8Array(FIRST_BUFFER);
+    return new Connection(conn, formatAddress(conn.remoteAddr), ++this.#connections, settling);
+  }
+
+  async #served(c: Connection): Promise<void> {
+    const conn = c.conn;
     if (this.ack && "setNoDelay" in conn) conn.setNoDelay(true);
     this.#open.add(c);
     this.#emit(events.opened(c.peer));
@@ -313,7 +378,7 @@ export class Server implements Receiver, ServeContext {
     }
     // It holds its slot until its messages are out and it is closed: a
     // stalled output holds back new connections too.
-    await c.goodbye;
+    if (!c.ended) await c.goodbye;
     this.#open.delete(c);
     this.#slotFree?.();
     this.#slotFree = undefined;

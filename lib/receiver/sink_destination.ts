@@ -68,6 +68,10 @@ export class SinkDestination implements Destination {
     }
   }
 
+  settledNow(): boolean {
+    return false;
+  }
+
   settle(): Promise<void> {
     return this.#sink.settle().catch((error) => {
       if (!this.#failed) {
@@ -78,8 +82,8 @@ export class SinkDestination implements Destination {
     });
   }
 
-  ready(signal: AbortSignal): Promise<void> | null {
-    return this.#sink.ready(signal);
+  ready(waiter: { readonly signal: AbortSignal }): Promise<void> | null {
+    return this.#sink.ready(waiter.signal);
   }
 
   close(): Promise<void> {
