@@ -453,3 +453,38 @@ Deno.test("frameLines() frames long and short lines, and names the first bad one
     assert.equal(error?.message, wantError, where);
   }
 });
+
+Deno.test("frameLines() reads a line over maxBytes no further than the limit, wherever the buffer's memory pages end", async () => {
+  // The read buffer is WebAssembly memory, in 64 KiB pages: HEADROOM +
+  // maxBytes + 2 bytes round up to 327,680 here. A line of 300,100 bytes
+  // must be refused for its length once 300,002 of it are read, as with the
+  // default 64 MiB, and never read whole into the spare bytes (then decoded,
+  // a 64 MiB line of them took 570 MB).
+  const maxBytes = 300_000;
+  for (const json of [false, true]) {
+    const data = encoder.encode('"ok"\n' + "x".repeat(maxBytes + 100) + "\n[1]\n");
+    let read = 0;
+    const reader = chunked(data, data.length);
+    const counting = {
+      async read(p: Uint8Array): Promise<number | null> {
+        const n = await reader.read(p);
+        read += n ?? 0;
+        return n;
+      },
+    };
+    let error: Error | undefined;
+    try {
+      for await (const _ of frameLines(counting, { json, maxBytes })) {
+        // Only the first line is sent.
+      }
+    } catch (e) {
+      error = e as Error;
+    }
+    assert.ok(error instanceof RangeError, `json ${json}: ${error}`);
+    assert.equal(
+      error.message,
+      `Cannot send line 2: it is longer than the limit of ${maxBytes} bytes`,
+    );
+    assert.ok(read <= 5 + maxBytes + 2 + 16, `json ${json}: read ${read} bytes`);
+  }
+});
