@@ -6,7 +6,8 @@
  *
  * 1. `FRAMECAT_STDIN`, which the installed command's launcher sets from the
  *    shell's `[ -c /dev/stdin ]` (`tools/install.ts`), and which it alone may
- *    read (`--allow-env=FRAMECAT_STDIN`);
+ *    read (`--allow-env=FRAMECAT_STDIN`); it unsets it where the shell cannot
+ *    see standard input (closed: Deno opens it on /dev/null);
  * 2. a stat of /dev/stdin, which Deno allows only with `--allow-all`;
  * 3. `node:fs`, whose `fstatSync` needs no permission but whose loading costs
  *    a start 20 to 25 ms.

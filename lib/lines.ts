@@ -116,8 +116,16 @@ export async function* frameLines(
   // Pending bytes, [start, end), are read into WebAssembly memory, where the
   // scans run without copying them. HEADROOM bytes before them are free, so
   // that a long line's length prefix can be written in front of it, in place.
-  const memory = new ScanBuffer({ size: HEADROOM + (options.bufferSize ?? 256 * 1024) });
-  let buf = memory.bytes;
+  // Its memory comes in 64 KiB pages: `buf` views all of it but what lies
+  // past the most a line may take, so that a line over the limit is refused
+  // as soon as it is longer than the limit allows, never read whole (and
+  // decoded) into the spare bytes of the last page.
+  const size = HEADROOM + (options.bufferSize ?? 256 * 1024);
+  const limit = HEADROOM + maxBytes + 2;
+  const memory = new ScanBuffer({ size });
+  const view = (bytes: Uint8Array, size: number) =>
+    bytes.subarray(0, Math.min(bytes.length, Math.max(size, limit)));
+  let buf = view(memory.bytes, size);
   let out: Uint8Array = new Uint8Array(0);
   let start = HEADROOM;
   let end = HEADROOM;
@@ -154,7 +162,8 @@ export async function* frameLines(
         }
         if (end === buf.length) {
           // A line longer than the buffer: grow it, up to what a message may be.
-          buf = memory.grow(Math.min(buf.length * 2, HEADROOM + maxBytes + 2));
+          const size = Math.min(buf.length * 2, limit);
+          buf = view(memory.grow(size), size);
         }
         // At most READ_BYTES at once: bytes are checked while the cache still
         // holds them.

@@ -45,13 +45,19 @@ Deno.test("deno task install copies a Deno from npm's cache and says how to rein
       assert.match(await send(`< '${root}/empty'`), /^Sent 0 messages /);
       assert.match(await send("< /dev/null hi"), /^Sent 1 message \(6 bytes\)/);
       assert.match(await send("", ": | "), /^Sent 0 messages /);
+      // Closed, standard input is /dev/null to Deno, and to its launcher too,
+      // even with the variable set where it was started.
+      assert.match(
+        await send("<&-", "export FRAMECAT_STDIN=other; "),
+        /^Sent 1 message \(17 bytes\)/,
+      );
     } finally {
       receiver.child.kill("SIGTERM");
       await receiver.finished();
     }
     assert.deepEqual(
       receiver.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).message),
-      ["Hello World!", "hi"],
+      ["Hello World!", "hi", "Hello World!"],
     );
 
     // npm's cache cleared: the command says so in one line, with the fix.

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { decodeFrames, MAX_PAYLOAD_BYTES } from "../lib/framing.ts";
 import { frameLines, type FrameLinesOptions } from "../lib/lines.ts";
 import { JsonChecker } from "../lib/json_check.ts";
+import { concat } from "../lib/io.ts";
 
 const encoder = new TextEncoder();
 
@@ -451,5 +452,165 @@ Deno.test("frameLines() frames long and short lines, and names the first bad one
     const where = `round ${round}, json ${json}`;
     assert.equal(got.join(""), want.join(""), where);
     assert.equal(error?.message, wantError, where);
+  }
+});
+
+Deno.test("frameLines() reads a line over maxBytes no further than the limit, wherever the buffer's memory pages end", async () => {
+  // The read buffer is WebAssembly memory, in 64 KiB pages: HEADROOM +
+  // maxBytes + 2 bytes round up to 327,680 here. A line of 300,100 bytes
+  // must be refused for its length once 300,002 of it are read, as with the
+  // default 64 MiB, and never read whole into the spare bytes (then decoded,
+  // a 64 MiB line of them took 570 MB).
+  const maxBytes = 300_000;
+  for (const json of [false, true]) {
+    const data = encoder.encode('"ok"\n' + "x".repeat(maxBytes + 100) + "\n[1]\n");
+    let read = 0;
+    const reader = chunked(data, data.length);
+    const counting = {
+      async read(p: Uint8Array): Promise<number | null> {
+        const n = await reader.read(p);
+        read += n ?? 0;
+        return n;
+      },
+    };
+    let error: Error | undefined;
+    try {
+      for await (const _ of frameLines(counting, { json, maxBytes })) {
+        // Only the first line is sent.
+      }
+    } catch (e) {
+      error = e as Error;
+    }
+    assert.ok(error instanceof RangeError, `json ${json}: ${error}`);
+    assert.equal(
+      error.message,
+      `Cannot send line 2: it is longer than the limit of ${maxBytes} bytes`,
+    );
+    assert.ok(read <= 5 + maxBytes + 2 + 16, `json ${json}: read ${read} bytes`);
+  }
+});
+
+/**
+ * What `frameLines` must send for `data`, one line at a time on its bytes:
+ * its frames, and the class and line of the error it stops at.
+ */
+function referenceFrames(
+  data: Uint8Array,
+  json: boolean,
+  maxBytes: number,
+): { frames: Uint8Array; error?: string } {
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  const frames: Uint8Array[] = [];
+  const add = (payload: Uint8Array) => frames.push(encoder.encode(`${payload.length}\n`), payload);
+  let start = 0;
+  for (let n = 1; start < data.length; n++) {
+    let end = data.indexOf(0x0a, start);
+    const next = end < 0 ? data.length : end + 1;
+    if (end < 0) end = data.length;
+    if (end > start && data[end - 1] === 0x0d) end--;
+    const bytes = data.subarray(start, end);
+    start = next;
+    const stop = (kind: string) => ({ frames: concat(frames), error: `${kind} ${n}` });
+    if (bytes.length > maxBytes) return stop("RangeError");
+    let line: string;
+    try {
+      line = strict.decode(bytes);
+    } catch {
+      return stop("SyntaxError");
+    }
+    if (json) {
+      if (/^[ \t\r]*$/.test(line)) continue;
+      try {
+        JSON.parse(line);
+      } catch {
+        return stop("SyntaxError");
+      }
+      add(bytes);
+    } else {
+      const payload = encoder.encode(JSON.stringify(line));
+      if (payload.length > maxBytes) return stop("RangeError");
+      add(payload);
+    }
+  }
+  return { frames: concat(frames) };
+}
+
+Deno.test("frameLines() frames random lines of any bytes as a line-by-line reference does, and refuses the same line, however read (seeded)", async () => {
+  // Lines at and around the in-place (64 KiB) and maxBytes sizes, invalid
+  // UTF-8 (overlong, surrogate, truncated), CR alone and doubled, U+2028,
+  // strings that only look plain, escapes: read in pieces of 1 to 7 bytes,
+  // up to 70 KB or whole, sometimes late, by a consumer that sometimes
+  // takes its time.
+  let seed = 2026;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+  const sizes = [65_534, 65_535, 65_536, 65_537, 100_000, 131_072];
+  const bytes = (text: string) => encoder.encode(text);
+  const pieces: (() => Uint8Array)[] = [
+    () => bytes("hello world"),
+    () => bytes('{"a":1,"b":[1,2,"x"]}'),
+    () => bytes('"abc'),
+    () => bytes('"a\\"'),
+    () => bytes('"\\u00"'),
+    () => bytes('"x\\n\\u00e9"'),
+    () => bytes("héllo 🙂"),
+    () => bytes("\u2028\u2029"),
+    () => new Uint8Array([0xc0, 0xaf]),
+    () => new Uint8Array([0xed, 0xa0, 0x80]),
+    () => new Uint8Array([0xe2, 0x82]),
+    () => bytes("  \t "),
+    () => bytes("\r"),
+    () => bytes("\x01\x7f"),
+    () => bytes("x".repeat(pick(sizes))),
+    () => bytes('"' + "y".repeat(pick(sizes)) + '"'),
+    () => bytes('["' + "z".repeat(pick(sizes)) + '\\u2028"]'),
+    () => bytes(" ".repeat(pick(sizes))),
+    () => bytes("p".repeat(Math.floor(random() * 200))),
+  ];
+  for (let round = 0; round < 60; round++) {
+    const parts: Uint8Array[] = [];
+    const lines = 1 + Math.floor(random() * 6);
+    for (let l = 0; l < lines; l++) {
+      for (let p = Math.floor(random() * 3); p > 0; p--) parts.push(pick(pieces)());
+      if (l < lines - 1 || random() < 0.5) parts.push(bytes(pick(["\n", "\r\n", "\r\r\n"])));
+    }
+    const data = concat(parts);
+    const json = random() < 0.5;
+    const maxBytes = pick([64 * 1024 * 1024, 65_536, 65_537, 100, 100_002]);
+    const size = pick([1, 7, 70_000, data.length + 1]);
+    const late = random() < 0.5;
+    let offset = 0;
+    const reader = {
+      async read(p: Uint8Array): Promise<number | null> {
+        // A timer a read, rarely for small pieces: they are many.
+        if (late && random() < (size < 100 ? 0.001 : 0.2)) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        if (offset >= data.length) return null;
+        const n = Math.min(1 + Math.floor(random() * size), p.length, data.length - offset);
+        p.set(data.subarray(offset, offset + n));
+        offset += n;
+        return n;
+      },
+    };
+    const got: Uint8Array[] = [];
+    let error: string | undefined;
+    try {
+      for await (const batch of frameLines(reader, { json, maxBytes })) {
+        got.push(batch.data.slice());
+        if (late && random() < 0.3) await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    } catch (e) {
+      const line = /^Cannot send line (\d+): /.exec((e as Error).message)?.[1];
+      error = `${(e as Error).constructor.name} ${line}`;
+    }
+    const want = referenceFrames(data, json, maxBytes);
+    const where = `round ${round}, json ${json}, maxBytes ${maxBytes}, pieces up to ${size}`;
+    assert.equal(error, want.error, where);
+    const sent = concat(got);
+    assert.ok(
+      sent.length === want.frames.length && sent.every((b, i) => b === want.frames[i]),
+      where,
+    );
   }
 });

@@ -38,10 +38,13 @@ const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-env=FRAMECAT_STDIN"
 /**
  * The launcher's line that tells framecat whether standard input is a
  * character device such as /dev/null: the shell's `test` knows at no cost,
- * where framecat itself would load `node:fs` (20 to 25 ms) to know.
+ * where framecat itself would load `node:fs` (20 to 25 ms) to know. Where
+ * the shell cannot see it (standard input closed, `<&-`, which Deno opens
+ * on /dev/null; or no /dev/stdin), it says nothing, and framecat looks itself.
  */
-const STDIN_LINE = "if [ ! -t 0 ] && [ -c /dev/stdin ]; then FRAMECAT_STDIN=device; " +
-  "else FRAMECAT_STDIN=other; fi; export FRAMECAT_STDIN";
+const STDIN_LINE = "if [ ! -e /dev/stdin ]; then unset FRAMECAT_STDIN; " +
+  "elif [ ! -t 0 ] && [ -c /dev/stdin ]; then export FRAMECAT_STDIN=device; " +
+  "else export FRAMECAT_STDIN=other; fi";
 
 /**
  * Flags for a faster start, about 1.5 ms of a `framecat send` together (see
