@@ -30,8 +30,13 @@ export const STDIN_VARIABLE = "FRAMECAT_STDIN";
  * ```
  */
 export async function stdinIsDevice(): Promise<boolean> {
+  // Trusted only where this one variable may be read and no other, as the
+  // launcher grants: under --allow-env or -A it may be the caller's own.
   const env = { name: "env", variable: STDIN_VARIABLE } as const;
-  if (Deno.permissions.querySync(env).state === "granted") {
+  if (
+    Deno.permissions.querySync(env).state === "granted" &&
+    Deno.permissions.querySync({ name: "env" }).state !== "granted"
+  ) {
     const said = Deno.env.get(STDIN_VARIABLE);
     if (said === "device" || said === "other") return said === "device";
   }

@@ -454,6 +454,12 @@ Deno.test("framecat send reads a file or a socket on standard input; /dev/null s
     // An empty file (or pipe) is no messages, as with nc.
     assert.match(await run(`< "${dir}/empty.txt"`), /^Sent 0 messages /);
     assert.match(await run("< /dev/null hello"), /^Sent 1 message \(9 bytes\)/);
+    // FRAMECAT_STDIN is the launcher's word only where nothing else of the environment is readable.
+    const lying = `FRAMECAT_STDIN=device ${FRAMECAT_SHELL.replace(" run ", " run --allow-env ")}`;
+    const told = await spawn([], {
+      shell: `${lying} send --port ${port} < "${dir}/empty.txt"`,
+    }).finished();
+    assert.match(told.stderr, /^Sent 0 messages /);
     // A socket: bash connects standard input to a listener that sends a line.
     const source = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const serving = source.accept().then(async (conn) => {
