@@ -67,7 +67,7 @@ export class Server implements Receiver, ServeContext {
   readonly finished: Promise<ReceiveSummary>;
   readonly destination: Destination;
   readonly budget: MemoryBudget;
-  readonly chunks: ChunkPool = new ChunkPool();
+  readonly chunks: ChunkPool;
   readonly checker: JsonChecker = new JsonChecker();
   readonly maxBytes: number;
   readonly ack: boolean;
@@ -129,6 +129,7 @@ export class Server implements Receiver, ServeContext {
     this.budget = new MemoryBudget(
       Math.max(options.maxMemory ?? DEFAULT_MAX_MEMORY, this.maxBytes),
     );
+    this.chunks = new ChunkPool({ budget: this.budget });
     const onError = () =>
       this.#stop(0, { code: "OUTPUT_FAILED", reason: "the receiver cannot write its output" });
     this.destination = options.sink
@@ -422,6 +423,7 @@ export class Server implements Receiver, ServeContext {
    * the peers were not waiting on a receiver that was not running.
    */
   #sweep(): void {
+    this.chunks.trim();
     const now = Date.now();
     const late = now - this.#sweptAt - this.#sweepPeriod > Math.max(250, this.#sweepPeriod);
     this.#sweptAt = now;
