@@ -2,9 +2,10 @@
  * The pieces a receiver reads large payloads into, 1 MiB each, reused once
  * written: reading into memory already touched is faster than into new
  * memory (a 64 MiB payload read into new pieces costs a third more CPU).
- * Each piece is WebAssembly memory of its own where it can be (a
+ * Each whole piece is WebAssembly memory of its own where it can be (a
  * `ScanBuffer`), which the JSON checker scans where the bytes are, without
- * copying them into its scan window.
+ * copying them into its scan window. A payload's last bytes, fewer than a
+ * piece, get an array of their size, never kept: the budget counts them.
  *
  * How many are kept: 16 always; more while the memory budget has room for
  * them beside what it counts in use (a piece is taken from those kept
@@ -20,7 +21,8 @@
  * const piece = pool.take(5 * CHUNK);
  * assert.equal(piece.length, CHUNK);
  * pool.give(piece);
- * assert.equal(pool.take(100).buffer, piece.buffer);
+ * assert.equal(pool.take(CHUNK), piece);
+ * assert.equal(pool.take(100).length, 100);
  * ```
  *
  * @module
@@ -88,28 +90,27 @@ export class ChunkPool {
   }
 
   /**
-   * A piece for `left` more payload bytes, at most {@linkcode CHUNK}: a kept
-   * one where there is one, else a new one. Either is the start of a whole
-   * piece, which `give` takes back whole.
+   * A piece for `left` more payload bytes: a whole one (kept, else new) for
+   * {@linkcode CHUNK} or more; for fewer, an array of exactly `left` bytes,
+   * never kept (a whole piece would hold more memory than the budget counts).
    */
   take(left: number): Uint8Array {
+    if (left < CHUNK) return new Uint8Array(left);
     this.#taken = true;
-    const piece = this.#kept.pop() ?? this.#make();
-    return left >= CHUNK ? piece : piece.subarray(0, left);
+    return this.#kept.pop() ?? this.#make();
   }
 
   /**
    * Takes back a piece `take` gave, once its bytes are written (or
-   * copied): nothing may read it after. Kept if there is room (see the
-   * module), else left to the garbage collector.
+   * copied): nothing may read it after. A whole one is kept if there is
+   * room (see the module); the rest are left to the garbage collector.
    */
   give(piece: Uint8Array): void {
-    const buffer = piece.buffer;
-    if (buffer.byteLength !== CHUNK) return;
+    if (piece.length !== CHUNK || piece.buffer.byteLength !== CHUNK) return;
     const kept = this.#kept.length;
     const budget = this.#budget;
     if (kept < KEEP || budget !== undefined && budget.used + (kept + 1) * CHUNK <= budget.limit) {
-      this.#kept.push(piece.length === CHUNK ? piece : new Uint8Array(buffer));
+      this.#kept.push(piece);
     }
   }
 
