@@ -301,23 +301,24 @@ export class Connection implements PayloadSource {
     // A payload of its being handed over counts, once it is out for good:
     // the notice says how many messages were printed, not queued.
     while (this.handing) await this.handing.catch(() => {});
-    try {
-      await this.#settle();
+    if (this.#settledNow()) {
+      // Its lines are written already (a stop closes every connection at once: no promise).
       this.written = this.frames;
-    } catch {
-      // The output failed: only what was known written counts.
+    } else {
+      try {
+        await this.#settle();
+        this.written = this.frames;
+      } catch {
+        // The output failed: only what was known written counts.
+      }
     }
     const notice = closeNoticeFrame({ closed: code, reason: why, messages: this.written });
     // After every acknowledgement, also when one could not be written.
-    const written = (this.#writes?.catch(() => {}) ?? Promise.resolve()).then(() =>
-      writeAll(this.conn, notice)
-    );
-    let timer: Timer | undefined;
-    await Promise.race([
-      written.catch(() => {}),
-      new Promise<void>((resolve) => timer = after(NOTICE_WAIT, resolve)),
-    ]);
-    timer!.cancel();
+    const writes = this.#writes;
+    const written = writes === undefined
+      ? writeAll(this.conn, notice)
+      : writes.catch(() => {}).then(() => writeAll(this.conn, notice));
+    await noticeWritten(written);
     this.#closeQuietly();
   }
 
@@ -384,6 +385,46 @@ export class Connection implements PayloadSource {
     // Whole frames left unprinted (past `count`) are not partial.
     return got >= length ? undefined : `after ${got} of ${length} payload bytes`;
   }
+}
+
+/** Close notices being written, that one timer gives up on together. */
+interface NoticeBatch {
+  since: number;
+  waiting: Set<() => void>;
+  timer: Timer;
+}
+
+/** The batch that notices begun now join. */
+let batch: NoticeBatch | undefined;
+
+/**
+ * Resolves once `written` settles, or after {@linkcode NOTICE_WAIT} (to 50
+ * ms more). Notices begun within 50 ms of each other share one timer: a
+ * receiver that stops closes every connection at once, and a timer each
+ * would hold memory for each.
+ */
+function noticeWritten(written: Promise<void>): Promise<void> {
+  const now = Date.now();
+  let owner = batch;
+  if (owner === undefined || now - owner.since > 50) {
+    const fresh: NoticeBatch = { since: now, waiting: new Set(), timer: { cancel(): void {} } };
+    fresh.timer = after(NOTICE_WAIT + 50, () => {
+      for (const done of fresh.waiting) done();
+    });
+    owner = batch = fresh;
+  }
+  const joined = owner;
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      if (!joined.waiting.delete(done)) return;
+      resolve();
+      if (joined.waiting.size > 0) return;
+      joined.timer.cancel();
+      if (batch === joined) batch = undefined;
+    };
+    joined.waiting.add(done);
+    written.then(done, done);
+  });
 }
 
 const encoder = new TextEncoder();

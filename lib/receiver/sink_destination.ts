@@ -57,8 +57,7 @@ export class SinkDestination implements Destination {
     _checker: JsonChecker,
   ): Promise<void> {
     try {
-      // A copy even of one piece: the piece goes back to be read into again.
-      this.#put(source, pieces.length === 1 ? pieces[0].slice() : concat(pieces));
+      this.#put(source, concat(pieces));
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
