@@ -18,7 +18,8 @@ import {
 import { JsonChecker } from "../lib/json_check.ts";
 import { MemoryBudget } from "../lib/memory_budget.ts";
 import { receive, type ReceiverEvent } from "../lib/receiver.ts";
-import { ChunkPool } from "../lib/receiver/chunk_pool.ts";
+import { CHUNK, ChunkPool } from "../lib/receiver/chunk_pool.ts";
+import { type Conn, Connection } from "../lib/receiver/connection.ts";
 import { LinePrinter, needsRewrite } from "../lib/receiver/line_printer.ts";
 import { overdue } from "../lib/receiver/timeouts.ts";
 import { batchFrames, send } from "../lib/sender.ts";
@@ -223,4 +224,55 @@ Deno.test("scanPrefix agrees with prefixProblem on every prefix of up to 12 byte
     }
     if (status === PREFIX_PARTIAL) assert.equal(data.indexOf(0x0a), -1, what);
   }
+});
+
+Deno.test("ChunkPool keeps whole pieces while the budget has room, 16 once they go unused", () => {
+  const budget = new MemoryBudget(64 * CHUNK);
+  const pool = new ChunkPool({ budget });
+  const pieces = Array.from({ length: 40 }, () => pool.take(5 * CHUNK));
+  assert.ok(pieces.every((piece) => piece.length === CHUNK));
+  budget.charge(30 * CHUNK);
+  for (const piece of pieces) pool.give(piece);
+  // 30 MiB in use: room for 34 pieces.
+  assert.equal(pool.kept, 34);
+  // A piece is taken from those kept before one is made.
+  assert.ok(pieces.includes(pool.take(CHUNK)));
+  pool.trim();
+  assert.equal(pool.kept, 33);
+  pool.trim();
+  assert.equal(pool.kept, 16);
+  // A payload's last bytes get an array of their size, never kept.
+  const tail = pool.take(100);
+  assert.equal(tail.length, 100);
+  pool.give(tail);
+  assert.equal(pool.kept, 16);
+});
+
+Deno.test("Connection grows a crowded buffer only to what its frame needs", () => {
+  const settling = {
+    settle: () => Promise.resolve(),
+    settledNow: () => true,
+    buf: new Uint8Array(1024),
+    give: () => {},
+  };
+  const c = new Connection({} as Conn, "127.0.0.1:5000", 1, settling);
+  const first = c.toFill(16 * 1024, true);
+  assert.equal(first, settling.buf);
+  first.fill(0x61);
+  // A full read does not grow it ahead of the frame's size.
+  assert.equal(c.filled(1024, 16 * 1024, true), true);
+  assert.equal(c.buf.length, 1024);
+  // The frame is 10,246 bytes: room for it, in steps of 256 bytes.
+  c.need = 10_246;
+  const rest = c.toFill(16 * 1024, true);
+  assert.equal(c.buf.length, 10_496);
+  assert.equal(rest.length, 10_496 - 1024);
+  assert.ok(c.buf.subarray(0, 1024).every((b) => b === 0x61));
+  // Not crowded: a full read grows it fourfold for a faster sender.
+  const d = new Connection({} as Conn, "127.0.0.1:5001", 2, {
+    ...settling,
+    buf: new Uint8Array(4096),
+  });
+  d.filled(d.toFill(64 * 1024).length, 64 * 1024);
+  assert.equal(d.buf.length, 16 * 1024);
 });

@@ -56,6 +56,12 @@ export class Connection implements PayloadSource {
   end = 0;
   /** Stream offset of `buf[0]`. */
   base = 0;
+  /**
+   * The size of the frame at `start`, prefix and payload, once its prefix
+   * has arrived and not all of it: the room a buffer must have for it; 0
+   * otherwise.
+   */
+  need = 0;
   /** Messages handed over. */
   frames = 0;
   /** Messages known to be out for good (their lines written): what its peer is told. */
@@ -145,17 +151,20 @@ export class Connection implements PayloadSource {
   /**
    * Makes room to read more bytes into the buffer, first moving the partial
    * frame to the front when little room is left, and growing the buffer up
-   * to `maxBuffer` while reads fill it; returns where to read into. The
+   * to `maxBuffer` while reads fill it (with `fit`, many connections open:
+   * only as far as the frame in it needs); returns where to read into. The
    * wait is timed from now: only time spent waiting on the peer counts
    * toward its idle and frame timeouts. {@linkcode filled} takes the read's
    * outcome. (Two calls around the read, not one async function: a read
    * waiting on its peer holds the fewest objects.)
    */
-  toFill(maxBuffer: number): Uint8Array {
+  toFill(maxBuffer: number, fit = false): Uint8Array {
     let buf = this.buf;
     const held = this.end - this.start;
     if (buf.length - this.end < 1024 && this.start > 0 || this.end === buf.length) {
-      if (held * 2 > buf.length && buf.length < maxBuffer) buf = this.#larger(maxBuffer);
+      if (buf.length < maxBuffer && (fit ? this.need > buf.length : held * 2 > buf.length)) {
+        buf = this.#larger(maxBuffer, fit);
+      }
       buf.set(this.buf.subarray(this.start, this.end));
       this.#replace(buf);
       this.base += this.start;
@@ -164,16 +173,18 @@ export class Connection implements PayloadSource {
     }
     this.#partialRead = this.partial;
     this.readingSince = Date.now();
-    return buf.subarray(this.end);
+    // The whole buffer itself where it is empty: one object fewer a read.
+    return this.end === 0 ? buf : buf.subarray(this.end);
   }
 
   /**
    * Takes the outcome of the read into what {@linkcode toFill} returned: `n`
    * bytes, or `null` at the end of the stream. Returns false at a clean end;
    * throws a `TRUNCATED` {@linkcode FrameError} at an end inside a frame.
-   * When a read fills the buffer, it grows for the next one.
+   * When a read fills the buffer, it grows for the next one (not with
+   * `fit`: `toFill` grows it once the frame's size is known).
    */
-  filled(n: number | null, maxBuffer: number): boolean {
+  filled(n: number | null, maxBuffer: number, fit = false): boolean {
     if (this.#partialRead) this.frameWaited += Date.now() - this.readingSince;
     this.readingSince = 0;
     if (n === null) {
@@ -182,9 +193,9 @@ export class Connection implements PayloadSource {
     }
     const buf = this.buf;
     this.end += n;
-    if (this.end === buf.length && this.start === 0 && buf.length < maxBuffer) {
+    if (this.end === buf.length && this.start === 0 && buf.length < maxBuffer && !fit) {
       // Reads fill the buffer: a faster sender; grow it for the next read.
-      const grown = this.#larger(maxBuffer);
+      const grown = this.#larger(maxBuffer, false);
       grown.set(buf.subarray(0, this.end));
       this.#replace(grown);
     }
@@ -193,10 +204,12 @@ export class Connection implements PayloadSource {
 
   /**
    * A larger read buffer: four times as large, at most `maxBuffer` (no
-   * step between that would be garbage at once).
+   * step between that would be garbage at once); with `fit`, as large as
+   * the frame in it needs, in steps of 256 bytes, at most `maxBuffer`.
    */
-  #larger(maxBuffer: number): Uint8Array {
-    return new Uint8Array(Math.max(this.buf.length, Math.min(maxBuffer, this.buf.length * 4)));
+  #larger(maxBuffer: number, fit: boolean): Uint8Array {
+    const size = fit ? Math.ceil(this.need / 256) * 256 : this.buf.length * 4;
+    return new Uint8Array(Math.max(this.buf.length, Math.min(maxBuffer, size)));
   }
 
   /** Reads into `buf` from now on; the first buffer goes back to be reused. */
@@ -288,23 +301,24 @@ export class Connection implements PayloadSource {
     // A payload of its being handed over counts, once it is out for good:
     // the notice says how many messages were printed, not queued.
     while (this.handing) await this.handing.catch(() => {});
-    try {
-      await this.#settle();
+    if (this.#settledNow()) {
+      // Its lines are written already (a stop closes every connection at once: no promise).
       this.written = this.frames;
-    } catch {
-      // The output failed: only what was known written counts.
+    } else {
+      try {
+        await this.#settle();
+        this.written = this.frames;
+      } catch {
+        // The output failed: only what was known written counts.
+      }
     }
     const notice = closeNoticeFrame({ closed: code, reason: why, messages: this.written });
     // After every acknowledgement, also when one could not be written.
-    const written = (this.#writes?.catch(() => {}) ?? Promise.resolve()).then(() =>
-      writeAll(this.conn, notice)
-    );
-    let timer: Timer | undefined;
-    await Promise.race([
-      written.catch(() => {}),
-      new Promise<void>((resolve) => timer = after(NOTICE_WAIT, resolve)),
-    ]);
-    timer!.cancel();
+    const writes = this.#writes;
+    const written = writes === undefined
+      ? writeAll(this.conn, notice)
+      : writes.catch(() => {}).then(() => writeAll(this.conn, notice));
+    await noticeWritten(written);
     this.#closeQuietly();
   }
 
@@ -371,6 +385,46 @@ export class Connection implements PayloadSource {
     // Whole frames left unprinted (past `count`) are not partial.
     return got >= length ? undefined : `after ${got} of ${length} payload bytes`;
   }
+}
+
+/** Close notices being written, that one timer gives up on together. */
+interface NoticeBatch {
+  since: number;
+  waiting: Set<() => void>;
+  timer: Timer;
+}
+
+/** The batch that notices begun now join. */
+let batch: NoticeBatch | undefined;
+
+/**
+ * Resolves once `written` settles, or after {@linkcode NOTICE_WAIT} (to 50
+ * ms more). Notices begun within 50 ms of each other share one timer: a
+ * receiver that stops closes every connection at once, and a timer each
+ * would hold memory for each.
+ */
+function noticeWritten(written: Promise<void>): Promise<void> {
+  const now = Date.now();
+  let owner = batch;
+  if (owner === undefined || now - owner.since > 50) {
+    const fresh: NoticeBatch = { since: now, waiting: new Set(), timer: { cancel(): void {} } };
+    fresh.timer = after(NOTICE_WAIT + 50, () => {
+      for (const done of fresh.waiting) done();
+    });
+    owner = batch = fresh;
+  }
+  const joined = owner;
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      if (!joined.waiting.delete(done)) return;
+      resolve();
+      if (joined.waiting.size > 0) return;
+      joined.timer.cancel();
+      if (batch === joined) batch = undefined;
+    };
+    joined.waiting.add(done);
+    written.then(done, done);
+  });
 }
 
 const encoder = new TextEncoder();

@@ -38,6 +38,11 @@ export interface ServeContext {
   readonly delivers: boolean;
   /** How large a read buffer may grow now. */
   maxBuffer(): number;
+  /**
+   * Whether many connections are open: a read buffer then grows only as
+   * far as the frame in it needs, not ahead of a fast sender.
+   */
+  crowded(): boolean;
   /** Whether another message may be taken (the count is not reached). */
   wants(): boolean;
   /**
@@ -84,7 +89,8 @@ export async function serve(c: Connection, context: ServeContext): Promise<unkno
         if (c.closedFor !== undefined) break;
       }
       const maxBuffer = context.maxBuffer();
-      if (!c.filled(await c.conn.read(c.toFill(maxBuffer)), maxBuffer)) break;
+      const fit = context.crowded();
+      if (!c.filled(await c.conn.read(c.toFill(maxBuffer, fit)), maxBuffer, fit)) break;
     }
     return undefined;
   } catch (error) {
@@ -106,6 +112,7 @@ function takeFrames(c: Connection, context: ServeContext): number {
   const buf = c.buf;
   const end = c.end;
   let pos = c.start;
+  c.need = 0;
   try {
     prefix.end = end;
     prefix.maxBytes = maxBytes;
@@ -121,7 +128,9 @@ function takeFrames(c: Connection, context: ServeContext): number {
       const length = prefix.length;
       const payloadEnd = payloadStart + length;
       if (payloadEnd > end) {
-        return payloadEnd - pos > Math.max(context.maxBuffer(), buf.length) ? length : -1;
+        if (payloadEnd - pos > Math.max(context.maxBuffer(), buf.length)) return length;
+        c.need = payloadEnd - pos;
+        return -1;
       }
       if (!context.wants()) return -1;
       const error = checker.check(buf, payloadStart, payloadEnd);

@@ -42,6 +42,12 @@ const decoder = new TextDecoder();
 const MAX_BUFFER = 64 * 1024;
 const CROWDED_BUFFER = 16 * 1024;
 const CROWD = 256;
+/**
+ * A connection accepted while over `CROWD` are open starts reading into
+ * this little (each waiting connection holds its buffer), and grows to what
+ * its frames need.
+ */
+const CROWDED_FIRST_BUFFER = 1024;
 /** How long a refused peer's notice may take to be written. */
 const NOTICE_WAIT = 1000;
 /** First read buffers kept for the next connections, once theirs have ended. */
@@ -67,7 +73,7 @@ export class Server implements Receiver, ServeContext {
   readonly finished: Promise<ReceiveSummary>;
   readonly destination: Destination;
   readonly budget: MemoryBudget;
-  readonly chunks: ChunkPool = new ChunkPool();
+  readonly chunks: ChunkPool;
   readonly checker: JsonChecker = new JsonChecker();
   readonly maxBytes: number;
   readonly ack: boolean;
@@ -129,6 +135,7 @@ export class Server implements Receiver, ServeContext {
     this.budget = new MemoryBudget(
       Math.max(options.maxMemory ?? DEFAULT_MAX_MEMORY, this.maxBytes),
     );
+    this.chunks = new ChunkPool({ budget: this.budget });
     const onError = () =>
       this.#stop(0, { code: "OUTPUT_FAILED", reason: "the receiver cannot write its output" });
     this.destination = options.sink
@@ -167,6 +174,10 @@ export class Server implements Receiver, ServeContext {
 
   maxBuffer(): number {
     return this.#open.size > CROWD ? CROWDED_BUFFER : MAX_BUFFER;
+  }
+
+  crowded(): boolean {
+    return this.#open.size > CROWD;
   }
 
   wants(): boolean {
@@ -354,7 +365,9 @@ export class Server implements Receiver, ServeContext {
 
   #connection(conn: Conn): Connection {
     const settling = this.#settlingFor;
-    settling.buf = this.#buffers.pop() ?? new Uint8Array(FIRST_BUFFER);
+    settling.buf = this.crowded()
+      ? new Uint8Array(CROWDED_FIRST_BUFFER)
+      : this.#buffers.pop() ?? new Uint8Array(FIRST_BUFFER);
     return new Connection(conn, formatAddress(conn.remoteAddr), ++this.#connections, settling);
   }
 
@@ -422,6 +435,7 @@ export class Server implements Receiver, ServeContext {
    * the peers were not waiting on a receiver that was not running.
    */
   #sweep(): void {
+    this.chunks.trim();
     const now = Date.now();
     const late = now - this.#sweptAt - this.#sweepPeriod > Math.max(250, this.#sweepPeriod);
     this.#sweptAt = now;
