@@ -248,7 +248,7 @@ Deno.test("ChunkPool keeps whole pieces while the budget has room, 16 once they 
   assert.equal(pool.kept, 16);
 });
 
-Deno.test("Connection grows a crowded buffer only to what its frame needs", () => {
+Deno.test("Connection grows a crowded buffer only to what its frame needs, and shrinks it after", () => {
   const settling = {
     settle: () => Promise.resolve(),
     settledNow: () => true,
@@ -268,6 +268,13 @@ Deno.test("Connection grows a crowded buffer only to what its frame needs", () =
   assert.equal(c.buf.length, 10_496);
   assert.equal(rest.length, 10_496 - 1024);
   assert.ok(c.buf.subarray(0, 1024).every((b) => b === 0x61));
+  // The frame read and taken: it waits on its peer with a small buffer again.
+  c.filled(rest.length, 16 * 1024, true);
+  c.start = c.end;
+  const next = c.toFill(16 * 1024, true);
+  assert.equal(next.length, 1024);
+  assert.equal(c.buf, next);
+  assert.equal(c.base, 10_496);
   // Not crowded: a full read grows it fourfold for a faster sender.
   const d = new Connection({} as Conn, "127.0.0.1:5001", 2, {
     ...settling,

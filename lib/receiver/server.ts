@@ -19,7 +19,13 @@ import type { ServerCertOptions } from "../server_cert.ts";
 import { after, every, type Timer } from "../timer.ts";
 import type { TlsServerConn } from "../tls_server.ts";
 import { ChunkPool } from "./chunk_pool.ts";
-import { type Conn, Connection, FIRST_BUFFER, type Settling } from "./connection.ts";
+import {
+  type Conn,
+  Connection,
+  CROWDED_FIRST_BUFFER,
+  FIRST_BUFFER,
+  type Settling,
+} from "./connection.ts";
 import { type Destination, RefusedError } from "./destination.ts";
 import * as events from "./events.ts";
 import {
@@ -42,12 +48,6 @@ const decoder = new TextDecoder();
 const MAX_BUFFER = 64 * 1024;
 const CROWDED_BUFFER = 16 * 1024;
 const CROWD = 256;
-/**
- * A connection accepted while over `CROWD` are open starts reading into
- * this little (each waiting connection holds its buffer), and grows to what
- * its frames need.
- */
-const CROWDED_FIRST_BUFFER = 1024;
 /** How long a refused peer's notice may take to be written. */
 const NOTICE_WAIT = 1000;
 /** First read buffers kept for the next connections, once theirs have ended. */
