@@ -106,7 +106,14 @@ export async function serve(c: Connection, context: ServeContext): Promise<unkno
 const prefix: PrefixScan = { start: 0, end: 0, maxBytes: 0, length: 0, payloadStart: 0 };
 
 /** The run of small frames handed to the destination: one for every connection, as it never waits. */
-const run: SmallRun = { buf: new Uint8Array(0), start: 0, end: 0, most: 0, maxBytes: 0, fresh: true };
+const run: SmallRun = {
+  buf: new Uint8Array(0),
+  start: 0,
+  end: 0,
+  most: 0,
+  maxBytes: 0,
+  fresh: true,
+};
 
 /**
  * Takes every complete frame in the buffer. Returns the declared length of
