@@ -133,19 +133,26 @@ function takeFrames(c: Connection, context: ServeContext): number {
   run.end = end;
   run.maxBytes = maxBytes;
   run.fresh = true;
+  let skip = 0;
+  let wait = 1;
   try {
     prefix.end = end;
     prefix.maxBytes = maxBytes;
     while (pos < end && c.closedFor === undefined) {
-      if (runs) {
+      if (runs && --skip < 0) {
         run.start = pos;
         run.most = context.left();
         const taken = destination.takeSmall!(c, run);
         if (taken > 0) {
           pos = run.start;
           for (let k = 0; k < taken; k++) context.took(c);
-          continue;
         }
+        // Where it takes few frames, most are of the kind it leaves
+        // (objects, escapes, ...): it is asked again after one of those,
+        // then after two, four, ... up to 64.
+        if (taken >= 8) skip = 0, wait = 1;
+        else skip = wait, wait = Math.min(wait * 2, 64);
+        if (taken > 0) continue;
       }
       prefix.start = pos;
       const status = scanPrefix(buf, prefix);

@@ -124,19 +124,18 @@ export class SmallLines {
         run.fresh = false;
         loaded = true;
       }
-      const block = out.reserve(ROOM);
-      const at = out.offset();
-      const room = Math.min(block.length - at, OUT_SIZE);
-      const from = this.#from;
-      const n = wasm.lines(
-        IN + start - from,
-        IN + this.#to - from,
-        Math.min(run.most - taken, 0x7fffffff),
-        Math.min(run.maxBytes, 0x7fffffff),
-        OUT,
-        OUT + room,
-        this.#json ? 1 : 0,
-      );
+      // The room left in the output's block first; a fresh block only when
+      // a line did not fit.
+      let block = out.reserve(0);
+      let at = out.offset();
+      let room = Math.min(block.length - at, OUT_SIZE);
+      let n = this.#lines(wasm, start, room, run.most - taken, run.maxBytes);
+      if (n === 0 && room < ROOM) {
+        block = out.reserve(ROOM);
+        at = out.offset();
+        room = Math.min(block.length - at, OUT_SIZE);
+        n = this.#lines(wasm, start, room, run.most - taken, run.maxBytes);
+      }
       if (n === 0) {
         // A frame cut at the end of the bytes in memory: once more from it.
         if (!loaded && this.#to < end) {
@@ -149,11 +148,25 @@ export class SmallLines {
       block.set(memory.subarray(OUT, OUT + size), at);
       out.commit(size);
       taken += n;
-      start = words[0] - IN + from;
+      start = words[0] - IN + this.#from;
       loaded = false;
     }
     run.start = start;
     return taken;
+  }
+
+  /** One call of `lines` from `start`, its lines in `room` bytes. */
+  #lines(wasm: LinesExports, start: number, room: number, most: number, maxBytes: number): number {
+    const from = this.#from;
+    return wasm.lines(
+      IN + start - from,
+      IN + this.#to - from,
+      Math.min(most, 0x7fffffff),
+      Math.min(maxBytes, 0x7fffffff),
+      OUT,
+      OUT + room,
+      this.#json ? 1 : 0,
+    );
   }
 
   /** Copies `buf`'s bytes from `start` (to `end`, as many as fit) into memory. */
