@@ -56,6 +56,7 @@ export class Connection implements PayloadSource {
   mark?: Uint8Array;
   markSize?: number;
   markFor?: number;
+  markPeer?: Uint8Array;
   /** The read buffer: bytes `start` to `end` are read and not yet taken. */
   buf: Uint8Array;
   start = 0;

@@ -8,6 +8,7 @@
  */
 
 import type { JsonChecker } from "../json_check.ts";
+import type { SmallRun } from "./small_lines.ts";
 
 /** What a destination knows of the connection a payload came on. */
 export interface PayloadSource {
@@ -24,6 +25,8 @@ export interface PayloadSource {
   mark?: Uint8Array;
   markSize?: number;
   markFor?: number;
+  /** The line printer's head up to a length's digits, `{"peer":...,"bytes":`. */
+  markPeer?: Uint8Array;
 }
 
 /** A destination for checked payloads; see the module. */
@@ -36,6 +39,12 @@ export interface Destination {
   readonly busy: Promise<void> | null;
   /** Bytes it holds that are not yet out, for back-pressure. */
   readonly pending: number;
+  /**
+   * Takes, where it can, a run of whole small frames from a read buffer at
+   * once (the receiver checks none of them itself): returns how many, with
+   * `run.start` past them. Frames it leaves go to `small` or `large`.
+   */
+  takeSmall?(source: PayloadSource, run: SmallRun): number;
   /**
    * Takes a payload that lies whole in a read buffer, `bytes[start, end)`,
    * checked by `checker`. The bytes are the caller's again on return.

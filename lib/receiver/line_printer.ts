@@ -18,6 +18,7 @@ import { SafeJsonText, StringDisplay } from "../safe_text.ts";
 import type { ChunkPool } from "./chunk_pool.ts";
 import { writeDecimal } from "../framing/prefix.ts";
 import type { Destination, PayloadSource } from "./destination.ts";
+import { SmallLines, type SmallRun } from "./small_lines.ts";
 
 const LF = 0x0a;
 const QUOTE = 0x22;
@@ -68,6 +69,7 @@ export class LinePrinter implements Destination {
   #chunks: ChunkPool;
   #safeJson: SafeJsonText;
   #display: StringDisplay;
+  #lines: SmallLines;
 
   /** Prints to `output`. */
   constructor(output: ByteWriter, options: LinePrinterOptions) {
@@ -78,6 +80,7 @@ export class LinePrinter implements Destination {
     const copy = (bytes: Uint8Array) => this.#out.copy(bytes);
     this.#safeJson = new SafeJsonText(copy);
     this.#display = new StringDisplay(copy);
+    this.#lines = new SmallLines(this.#json);
   }
 
   /** Whether writing the output has failed. */
@@ -126,6 +129,19 @@ export class LinePrinter implements Destination {
     if (json) block[o++] = 0x7d;
     block[o++] = LF;
     out.commit(o - from);
+  }
+
+  /**
+   * The hotter path: a run of small frames whose payloads are plain strings,
+   * checked and made into lines in one WebAssembly call ({@linkcode SmallLines}).
+   */
+  takeSmall(source: PayloadSource, run: SmallRun): number {
+    let head: Uint8Array = HUMAN_HEAD;
+    if (this.#json) {
+      const mark = source.mark ?? this.#lineHead(source, 0);
+      head = source.markPeer ??= mark.subarray(0, mark.length - 10 - JSON_MIDDLE.length);
+    }
+    return this.#lines.take(run, this.#out, head);
   }
 
   async large(

@@ -19,6 +19,7 @@ import {
 import type { ChunkPool } from "./chunk_pool.ts";
 import type { Connection } from "./connection.ts";
 import type { Destination } from "./destination.ts";
+import type { SmallRun } from "./small_lines.ts";
 
 /** What a connection's loop needs of its receiver. */
 export interface ServeContext {
@@ -45,6 +46,8 @@ export interface ServeContext {
   crowded(): boolean;
   /** Whether another message may be taken (the count is not reached). */
   wants(): boolean;
+  /** How many more messages may be taken (Infinity without a count). */
+  left(): number;
   /**
    * Gives a checked payload to `onMessage`, if there is one; throws what it
    * throws, and the message is refused.
@@ -102,6 +105,16 @@ export async function serve(c: Connection, context: ServeContext): Promise<unkno
 /** The prefix being scanned: one for every connection, as a scan never waits. */
 const prefix: PrefixScan = { start: 0, end: 0, maxBytes: 0, length: 0, payloadStart: 0 };
 
+/** The run of small frames handed to the destination: one for every connection, as it never waits. */
+const run: SmallRun = {
+  buf: new Uint8Array(0),
+  start: 0,
+  end: 0,
+  most: 0,
+  maxBytes: 0,
+  fresh: true,
+};
+
 /**
  * Takes every complete frame in the buffer. Returns the declared length of
  * a frame too large for the buffer whose prefix has arrived (to be read by
@@ -113,10 +126,34 @@ function takeFrames(c: Connection, context: ServeContext): number {
   const end = c.end;
   let pos = c.start;
   c.need = 0;
+  // Runs of small plain frames go to the destination whole, where it can
+  // take them (not when each message is also delivered).
+  const runs = destination.takeSmall !== undefined && !context.delivers;
+  run.buf = buf;
+  run.end = end;
+  run.maxBytes = maxBytes;
+  run.fresh = true;
+  let skip = 0;
+  let wait = 1;
   try {
     prefix.end = end;
     prefix.maxBytes = maxBytes;
     while (pos < end && c.closedFor === undefined) {
+      if (runs && --skip < 0) {
+        run.start = pos;
+        run.most = context.left();
+        const taken = destination.takeSmall!(c, run);
+        if (taken > 0) {
+          pos = run.start;
+          for (let k = 0; k < taken; k++) context.took(c);
+        }
+        // Where it takes few frames, most are of the kind it leaves
+        // (objects, escapes, ...): it is asked again after one of those,
+        // then after two, four, ... up to 64.
+        if (taken >= 8) skip = 0, wait = 1;
+        else skip = wait, wait = Math.min(wait * 2, 64);
+        if (taken > 0) continue;
+      }
       prefix.start = pos;
       const status = scanPrefix(buf, prefix);
       if (status === PREFIX_BAD) {

@@ -184,6 +184,10 @@ export class Server implements Receiver, ServeContext {
     return this.#messages < this.#count;
   }
 
+  left(): number {
+    return this.#count - this.#messages;
+  }
+
   took(c: Connection): void {
     c.frames++;
     if (++this.#messages >= this.#count) {
