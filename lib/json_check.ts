@@ -202,6 +202,39 @@ export class JsonChecker {
     return this.end();
   }
 
+  /**
+   * Takes `bytes` from `start` to `end` as the next piece in one pass, if
+   * the text is inside a string and they are all plain ASCII (printable,
+   * neither `"` nor `\\`): then they hold no line break, and it returns
+   * true. Otherwise it takes none of them and returns false, and the piece
+   * is for `push`.
+   *
+   * @example
+   * ```ts
+   * import { JsonChecker } from "./json_check.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const checker = new JsonChecker();
+   * const bytes = new TextEncoder().encode('"' + "x".repeat(100) + '"\n');
+   * checker.push(bytes, 0, 50);
+   * assert.equal(checker.pushPlain(bytes, 50, 101), true);
+   * assert.equal(checker.pushPlain(bytes, 101, 103), false);
+   * checker.push(bytes, 101, 102);
+   * assert.equal(checker.end(), undefined);
+   * ```
+   */
+  pushPlain(bytes: Uint8Array, start = 0, end: number = bytes.length): boolean {
+    if (this.#error !== undefined || this.#mode !== STRING) return false;
+    let i = skipPlain(bytes, start, end);
+    while (i < end) {
+      const b = bytes[i];
+      if (b < 0x20 || b >= 0x7f || b === 0x22 || b === 0x5c) return false;
+      i++;
+    }
+    this.#offset += end - start;
+    return true;
+  }
+
   /** Checks the next piece of the text: `bytes` from `start` to `end`. */
   push(bytes: Uint8Array, start = 0, end: number = bytes.length): void {
     if (this.#error !== undefined) return;

@@ -172,8 +172,11 @@ export async function* frameLines(
         else end += n;
       }
       // Only the bytes just read can hold a new LF: what came before is
-      // the start of a line already searched.
-      const newLf = lastLf(buf.subarray(fresh, end));
+      // the start of a line already searched. A long line read on by plain
+      // bytes holds none: they are checked and searched in one pass.
+      const newLf = readOnPlain(buf, { start, fresh, end, json }, ahead)
+        ? -1
+        : lastLf(buf.subarray(fresh, end));
       let complete = newLf < 0 ? start : fresh + newLf + 1;
       if (eof) complete = end;
       if (complete === start) {
@@ -291,14 +294,17 @@ function readAhead(source: ByteReader, buf: Uint8Array, line: ReadAheadLine): Re
           pump.eof = true;
           return;
         }
+        const fresh = pump.end;
         pump.end += n;
-        // A line read to its end is enough: the next long one is then
-        // framed where it is, rather than copied behind it.
-        if (indexOfByte(buf.subarray(pump.end - n, pump.end), LF) >= 0) return;
-        pump.searched = pump.end;
-        if (pump.end - start >= IN_PLACE_BYTES) {
-          checkAhead(buf, { start, end: pump.end, json }, ahead);
+        if (!readOnPlain(buf, { start, fresh, end: pump.end, json }, ahead)) {
+          // A line read to its end is enough: the next long one is then
+          // framed where it is, rather than copied behind it.
+          if (indexOfByte(buf.subarray(fresh, pump.end), LF) >= 0) return;
+          if (pump.end - start >= IN_PLACE_BYTES) {
+            checkAhead(buf, { start, end: pump.end, json }, ahead);
+          }
         }
+        pump.searched = pump.end;
       }
     } catch (error) {
       pump.error = error;
@@ -346,6 +352,34 @@ function checkAhead(buf: Uint8Array, line: PendingLine, ahead: LineCheck): void 
     ahead.good = plainTo(buf, from, end) === end;
   }
   ahead.checked = end - start;
+}
+
+/** The first pending line, checked up to `fresh`, and the bytes read after it. */
+interface ReadOn {
+  /** Where the line starts. */
+  start: number;
+  /** Where the bytes just read start. */
+  fresh: number;
+  /** Where they end. */
+  end: number;
+  json: boolean;
+}
+
+/**
+ * Whether the bytes just read, `buf` from `fresh` to `end`, go on a long
+ * line checked so far (as {@linkcode checkAhead} does) with plain ASCII
+ * only (inside a string, with `json`): then they hold no LF, and they are
+ * checked in the same pass. Otherwise nothing is checked, and the bytes are
+ * searched for an LF and checked as before.
+ */
+function readOnPlain(buf: Uint8Array, line: ReadOn, ahead: LineCheck): boolean {
+  const { start, fresh, end, json } = line;
+  if (!ahead.good || ahead.checked === 0 || start + ahead.checked !== fresh) return false;
+  if (json ? !ahead.checker.pushPlain(buf, fresh, end) : plainTo(buf, fresh, end) !== end) {
+    return false;
+  }
+  ahead.checked = end - start;
+  return true;
 }
 
 /**
