@@ -105,6 +105,9 @@ export async function serve(c: Connection, context: ServeContext): Promise<unkno
 /** The prefix being scanned: one for every connection, as a scan never waits. */
 const prefix: PrefixScan = { start: 0, end: 0, maxBytes: 0, length: 0, payloadStart: 0 };
 
+/** The fewest bytes read that are handed to the destination as a run of small frames. */
+const RUN_BYTES = 256;
+
 /** The run of small frames handed to the destination: one for every connection, as it never waits. */
 const run: SmallRun = {
   buf: new Uint8Array(0),
@@ -127,8 +130,10 @@ function takeFrames(c: Connection, context: ServeContext): number {
   let pos = c.start;
   c.need = 0;
   // Runs of small plain frames go to the destination whole, where it can
-  // take them (not when each message is also delivered).
-  const runs = destination.takeSmall !== undefined && !context.delivers;
+  // take them (not when each message is also delivered, nor for a read of
+  // a frame or two, as a one-message connection's: the call costs more).
+  const runs = destination.takeSmall !== undefined && !context.delivers &&
+    end - pos >= RUN_BYTES;
   run.buf = buf;
   run.end = end;
   run.maxBytes = maxBytes;
