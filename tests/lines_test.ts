@@ -614,3 +614,47 @@ Deno.test("frameLines() frames random lines of any bytes as a line-by-line refer
     );
   }
 });
+
+Deno.test("frameLines() frames a long line read on by plain bytes up to an escape, a non-ASCII byte, a CR or its LF at a read boundary as one read does", async () => {
+  const chunk = 64 * 1024;
+  const frames = async (data: Uint8Array, options: FrameLinesOptions & { chunk?: number }) => {
+    const parts: Uint8Array[] = [];
+    let error = "";
+    const reader = chunked(data, options.chunk ?? data.length);
+    try {
+      for await (const batch of frameLines(reader, options)) parts.push(batch.data.slice());
+    } catch (e) {
+      error = `${(e as Error).name}: ${(e as Error).message}`;
+    }
+    return { bytes: concat(parts), error };
+  };
+  const specials = [
+    "\\n",
+    '\\"',
+    "\\u0041",
+    "\\x",
+    "\u00e9",
+    "\u2028",
+    "\x7f",
+    "\t",
+    "\r",
+    '"',
+    "\r\n",
+  ];
+  for (const json of [false, true]) {
+    for (const special of specials) {
+      for (const shift of [-1, 0, 1]) {
+        // Plain bytes over two reads, then the byte at the third's start.
+        const plain = "p".repeat(2 * chunk - (json ? 1 : 0) + shift);
+        const line = json ? `"${plain}${special}tail"` : `${plain}${special}tail`;
+        const data = encoder.encode(`${line}\nshort\n"${"q".repeat(3 * chunk)}"\r\n`);
+        const options = { json, maxBytes: 3 * chunk + 2 };
+        const whole = await frames(data, options);
+        const split = await frames(data, { ...options, chunk });
+        const label = `${json} ${JSON.stringify(special)} ${shift}`;
+        assert.equal(split.error, whole.error, label);
+        assert.deepEqual(split.bytes, whole.bytes, label);
+      }
+    }
+  }
+});

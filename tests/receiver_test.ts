@@ -283,3 +283,52 @@ Deno.test("Connection grows a crowded buffer only to what its frame needs, and s
   d.filled(d.toFill(64 * 1024).length, 64 * 1024);
   assert.equal(d.buf.length, 16 * 1024);
 });
+
+Deno.test("receive() stops at its count inside a run of small frames, with --ack, and prints the same lines however the frames are split", async () => {
+  const payloads = Array.from({ length: 40 }, (_, i) => `"m${i}${"x".repeat(i % 20)}"`);
+  payloads[7] = '"es\\"caped"';
+  payloads[9] = "{}";
+  payloads[30] = '"' + "y".repeat(4094) + '"';
+  const bytes = encoder.encode(
+    payloads.map((p, i) => `${i % 5 === 0 ? "0" : ""}${encoder.encode(p).length}\n${p}`).join(""),
+  );
+  for (const json of [false, true]) {
+    for (const [count, step] of [[3, 0], [12, 1], [31, 7], [35, 4096]]) {
+      const written: Uint8Array[] = [];
+      const output = {
+        write: (p: Uint8Array) => Promise.resolve(written.push(p.slice()) && p.length),
+      };
+      const receiver = receive(output, { hostname: "127.0.0.1", port: 0, count, json, ack: true });
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: receiver.addr.port });
+      const said = new Response(conn.readable).text();
+      try {
+        for (let at = 0; at < bytes.length; at += step || bytes.length) {
+          await conn.write(bytes.subarray(at, step ? at + step : bytes.length));
+          if (step === 1) await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        await conn.closeWrite();
+      } catch {
+        // Closed at its count while frames were still written.
+      }
+      const text = await said;
+      const summary = await receiver.finished;
+      assert.equal(summary.messages, count);
+      const lines = written.map((w) => decoder.decode(w)).join("").split("\n").slice(0, -1);
+      const expected = payloads.slice(0, count).map((p) => {
+        const value = JSON.parse(p);
+        const length = encoder.encode(p).length;
+        if (json) {
+          return `{"peer":${
+            JSON.stringify(`127.0.0.1:${(conn.localAddr as Deno.NetAddr).port}`)
+          },"bytes":${length},"message":${p}}`;
+        }
+        return `Message from Sender :: ${typeof value === "string" ? value : p}`;
+      });
+      assert.deepEqual(lines, expected, `${json} ${count} ${step}`);
+      // Every message acknowledged, then the notice of the count.
+      const acks = [...text.matchAll(/\{"ack":(\d+)\}/g)].map((m) => Number(m[1]));
+      assert.equal(acks.at(-1), count, text);
+      assert.match(text, new RegExp(`"closed":"COUNT".*"messages":${count}\\}$`));
+    }
+  }
+});

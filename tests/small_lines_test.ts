@@ -111,3 +111,88 @@ Deno.test("SmallLines takes runs longer than its memory and its output block", a
   ).join("");
   assert.equal(lines, expected);
 });
+
+Deno.test("SmallLines takes prefixes with leading zeros up to five digits, and writes the length without them", async () => {
+  const buf = encoder.encode('04\n"ab"00005\n"abc"000005\n"xyz"');
+  const human = await takeAll(false, buf);
+  assert.deepEqual([human.taken, human.stop], [2, 18]);
+  assert.equal(human.lines, "Message from Sender :: ab\nMessage from Sender :: abc\n");
+  const json = await takeAll(true, buf);
+  assert.equal(
+    json.lines,
+    '{"peer":"127.0.0.1:5000","bytes":4,"message":"ab"}\n' +
+      '{"peer":"127.0.0.1:5000","bytes":5,"message":"abc"}\n',
+  );
+});
+
+Deno.test("SmallLines makes the lines a frame-by-frame reference makes, frames straddling its 256 KiB window, from any start (seeded)", async () => {
+  let seed = 0x5eed;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * n);
+  };
+  // Plain strings of every length to 4097, each frame now and then with a
+  // byte that sends it to the receiver, at a 16-byte step or not.
+  const parts: string[] = [];
+  let size = 0;
+  while (size < 700 * 1024) {
+    const length = next(4) === 0 ? 4094 + next(4) : 2 + next(70);
+    const chars = Array.from({ length: length - 2 }, () => String.fromCharCode(0x23 + next(0x39)));
+    if (next(20) === 0 && chars.length > 0) chars[next(2) ? 15 : next(chars.length)] = "\\";
+    const payload = `"${chars.join("")}"`;
+    const prefix = next(25) === 0 ? `0${payload.length}` : `${payload.length}`;
+    parts.push(`${prefix}\n${payload}`);
+    size += prefix.length + 1 + payload.length;
+  }
+  const buf = encoder.encode(parts.join(""));
+  for (const json of [false, true]) {
+    for (const first of [0, parts[0].length, parts[0].length + parts[1].length]) {
+      // What takeFrames does: take a run, step over the frame left, again.
+      const written: Uint8Array[] = [];
+      const out = new OutputQueue({
+        write: (p: Uint8Array) => Promise.resolve(written.push(p.slice()) && p.length),
+      });
+      const lines = new SmallLines(json);
+      const expected: string[] = [];
+      let start = first;
+      let taken = 0;
+      const run: SmallRun = {
+        buf,
+        start,
+        end: buf.length,
+        most: Infinity,
+        maxBytes: 4096,
+        fresh: true,
+      };
+      while (start < buf.length) {
+        run.start = start;
+        taken += lines.take(run, out, json ? PEER : HUMAN);
+        let at = start;
+        while (at < run.start) {
+          const lf = buf.indexOf(0x0a, at);
+          const length = Number(decoder.decode(buf.subarray(at, lf)));
+          const payload = decoder.decode(buf.subarray(lf + 1, lf + 1 + length));
+          expected.push(
+            json
+              ? `{"peer":"127.0.0.1:5000","bytes":${length},"message":${payload}}\n`
+              : `Message from Sender :: ${payload.slice(1, -1)}\n`,
+          );
+          at = lf + 1 + length;
+        }
+        assert.equal(at, run.start);
+        // The frame left: over the limit, or a string with a backslash.
+        if (run.start < buf.length) {
+          const lf = buf.indexOf(0x0a, run.start);
+          const length = Number(decoder.decode(buf.subarray(run.start, lf)));
+          const payload = buf.subarray(lf + 1, lf + 1 + length);
+          assert.ok(length > 4096 || payload.includes(0x5c), `${json} ${run.start}`);
+          start = lf + 1 + length;
+        } else start = run.start;
+      }
+      await out.flush();
+      assert.ok(taken > 300, `${taken}`);
+      assert.equal(taken, expected.length);
+      assert.equal(written.map((w) => decoder.decode(w)).join(""), expected.join(""));
+    }
+  }
+});
